@@ -1,0 +1,65 @@
+"""Atomic output writing and small table helpers shared by every stage."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w", compress: bool | None = None) -> Iterator[IO[Any]]:
+    """Write to a temporary file beside ``path`` and rename it into place only on success.
+
+    ``compress`` defaults to ``path`` ending in ``.gz``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if compress is None:
+        compress = path.suffix == ".gz"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        if compress:
+            handle: IO[Any] = gzip.open(tmp, mode + ("t" if "b" not in mode else ""), compresslevel=4)
+        else:
+            handle = open(tmp, mode)  # noqa: SIM115 - closed below before the rename
+        with handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def format_value(value: object) -> str:
+    """Render a table cell: NA for missing, compact floats."""
+    if value is None:
+        return "NA"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "NA"
+        return f"{value:.4g}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def write_tsv(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
+    """Write rows (mappings) as a TSV with exactly ``columns``, atomically."""
+    with atomic_write(path) as out:
+        out.write("\t".join(columns) + "\n")
+        for row in rows:
+            out.write("\t".join(format_value(row.get(c)) for c in columns) + "\n")
+
+
+def read_tsv(path: str | Path) -> list[dict[str, str]]:
+    """Read a TSV with a header into a list of dicts (all values as strings)."""
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))

@@ -1,0 +1,103 @@
+"""Column contracts of the files that stages hand to each other.
+
+Each stage writes exactly these columns (more may be appended at the end by a later issue,
+never removed or renamed). Missing values are written as ``NA``.
+"""
+
+from __future__ import annotations
+
+#: One row per read (split/clip) or fragment (discordant) that joins vector and genome,
+#: plus ``spanning`` rows: reference-allele fragments that cross a candidate junction.
+EVIDENCE = (
+    "fragment",  # query name (one fragment = one read pair)
+    "read",  # 1, 2 or 0 (single-end / whole fragment)
+    "kind",  # split | clip | discordant | spanning
+    "chrom",  # host contig
+    "host_pos",  # split/clip: the host base next to the vector (1-based); discordant: host mate's inner end
+    "side",  # left (host on the lower-coordinate side of the vector) | right
+    "vector",  # vector name from the config
+    "vector_end",  # 5p | 3p (provirus end at the junction) | NA
+    "vector_pos",  # 1-based provirus position next to the host (after anchoring), or vector mate position
+    "anchor_offset",  # bases between the aligned vector boundary and the terminus (0 = exactly at it)
+    "host_mapq",
+    "vector_mapq",
+    "precise",  # yes for split/clip, no for discordant
+    "duplicate",  # yes when samtools markdup flagged the read
+    "flags",  # comma-separated reasons to distrust the row (homologous, internal, backbone, ...) or NA
+)
+
+#: The sites stage output (before annotation) and the first columns of integration_sites.tsv.
+SITES = (
+    "sample",
+    "vector",
+    "chrom",
+    "position",  # 1-based first base of the target site (first TSD base)
+    "orientation",  # + when the vector's 5' end faces the lower coordinate
+    "left_junction",  # last host base before the vector, or NA
+    "right_junction",  # first host base after the vector, or NA
+    "tsd_length",
+    "tsd",
+    "fragments",  # unique junction fragments (split + discordant)
+    "clonal_fraction",  # cells carrying the site / all cells (/ purity when known)
+    "split_fragments",
+    "discordant_fragments",
+    "spanning_fragments",
+    "allele_fraction",
+    "relative_abundance",
+    "precise",
+    "dominant",
+    "flags",
+)
+
+#: Annotation columns appended to SITES in integration_sites.tsv.
+ANNOTATION = (
+    "gene",
+    "gene_strand",
+    "region",  # exon | intron | utr | intergenic
+    "gene_orientation",  # same | opposite | NA (provirus vs gene strand)
+    "distance_to_gene",  # 0 inside a gene body
+    "nearest_tss_gene",
+    "distance_to_tss",
+    "nearest_listed_gene",
+    "distance_to_listed_gene",
+    "listed_gene_category",
+    "proximity_tier",  # inside | 10kb | 50kb | 100kb | none
+    "gene_list",  # name and version of the cancer-gene table
+)
+
+TRANSGENE = (
+    "sample",
+    "vector",
+    "detected",  # yes | no | indeterminate
+    "vcn",  # copies per diploid genome
+    "vcn_low",
+    "vcn_high",
+    "vcn_per_tumour_cell",  # NA without purity
+    "vector_depth",  # mean depth over the vector-unique footprint
+    "autosomal_depth",
+    "footprint_bp",
+    "masked_bp",
+    "footprint_covered",  # fraction of the footprint with depth > 0
+    "backbone_depth",
+    "plasmid_contamination",  # yes | no
+    "reason",
+)
+
+SUMMARY = (
+    "sample",
+    "vector",
+    "purity",
+    "detected",
+    "vcn",
+    "vcn_per_tumour_cell",
+    "sites",
+    "clonal_sites",
+    "top_site",
+    "top_site_gene",
+    "top_site_clonal_fraction",
+    "plasmid_contamination",
+    "interpretation",
+)
+
+#: The simulator's truth: SITES' first eleven columns plus what was simulated.
+TRUTH = (*SITES[:11], "cell_fraction", "class")

@@ -1,0 +1,307 @@
+"""Vector facts: which part of a plasmid integrates, its ends, its TSD, and its contigs.
+
+This module is the one place that knows vector-kind end motifs and target-site duplication
+lengths. Every later stage reads the manifest written by the reference stage (see
+:func:`write_manifest` / :func:`load_manifest`) instead of re-deriving these facts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from carvis.errors import InputError
+from carvis.io import atomic_write
+from carvis.seqs import read_single_record
+
+
+@dataclass(frozen=True)
+class VectorKind:
+    """End motifs of the integrated element (5' and 3' terminus, provirus strand) and its TSD."""
+
+    name: str
+    five_prime_end: str
+    three_prime_end: str
+    tsd_length: int
+    long_terminal_repeats: bool
+
+
+#: Defaults per vector kind; each can be overridden per vector in the config.
+KINDS: dict[str, VectorKind] = {
+    "lentiviral": VectorKind("lentiviral", "TGGAAGGGCT", "AAAATCTCTAGCA", 5, True),
+    "gammaretroviral": VectorKind("gammaretroviral", "TGAAAGACC", "GGGGGTCTTTCA", 4, True),
+    "piggybac": VectorKind("piggybac", "CCCTAGAAAGATA", "TATCTTTCTAGGG", 4, False),
+    "sleeping_beauty": VectorKind("sleeping_beauty", "CAGTTGAAGTCGGAAG", "CTTCCGACTTCAACTG", 2, False),
+    "other": VectorKind("other", "", "", 0, False),
+}
+
+#: How far (bp) from the 3' end of the integrating range the 3' LTR may start.
+_MAX_LTR = 1500
+#: Bases of the LTR's 3' end used to find where the plasmid's 5' LTR ends.
+_LTR_TAIL = 20
+#: Backbones shorter than this are not worth a contig.
+_MIN_BACKBONE = 100
+
+
+@dataclass
+class Segment:
+    """A stretch of the provirus contig copied from the plasmid (1-based inclusive on both)."""
+
+    provirus_start: int
+    provirus_end: int
+    plasmid_start: int
+
+
+@dataclass
+class Feature:
+    """A named feature in provirus coordinates (1-based inclusive)."""
+
+    name: str
+    start: int
+    end: int
+
+
+@dataclass
+class VectorModel:
+    """Everything later stages need to know about one configured vector."""
+
+    name: str
+    kind: str
+    source: str
+    plasmid_length: int
+    provirus: str
+    backbone: str
+    five_prime_end: str
+    three_prime_end: str
+    tsd_length: int
+    ltr_length: int
+    derivation: str
+    segments: list[Segment] = field(default_factory=list)
+    features: list[Feature] = field(default_factory=list)
+
+    @property
+    def provirus_contig(self) -> str:
+        return f"{self.name}__provirus"
+
+    @property
+    def backbone_contig(self) -> str | None:
+        return f"{self.name}__backbone" if self.backbone else None
+
+    def contigs(self) -> dict[str, str]:
+        """Contig name to sequence, provirus first."""
+        out = {self.provirus_contig: self.provirus}
+        if self.backbone:
+            out[f"{self.name}__backbone"] = self.backbone
+        return out
+
+    def ltr_ranges(self) -> list[tuple[int, int]]:
+        """The two LTR copies in provirus coordinates (empty for transposons)."""
+        if not self.ltr_length:
+            return []
+        n = len(self.provirus)
+        return [(1, self.ltr_length), (n - self.ltr_length + 1, n)]
+
+    def to_plasmid(self, provirus_pos: int) -> int | None:
+        """Map a 1-based provirus position to the plasmid, or None if it is not a plain copy."""
+        for seg in self.segments:
+            if seg.provirus_start <= provirus_pos <= seg.provirus_end:
+                return seg.plasmid_start + provirus_pos - seg.provirus_start
+        return None
+
+
+def _features_from_genbank(record: Any) -> list[tuple[str, int, int, str]]:
+    """(name, start, end, type) of each GenBank feature, 1-based inclusive."""
+    out = []
+    for feat in record.features:
+        if feat.type == "source":
+            continue
+        quals = feat.qualifiers
+        name = next(
+            (quals[k][0] for k in ("label", "standard_name", "gene", "product", "note") if k in quals),
+            feat.type,
+        )
+        out.append((str(name), int(feat.location.start) + 1, int(feat.location.end), feat.type))
+    return out
+
+
+def _terminal_features(features: list[tuple[str, int, int, str]]) -> list[tuple[int, int]]:
+    """Features that are LTRs or ITRs, sorted by start."""
+    hits = []
+    for name, start, end, ftype in features:
+        label = f"{name} {ftype}".upper()
+        if ftype in {"LTR", "repeat_region", "misc_feature", "mobile_element"} and (
+            "LTR" in label or "ITR" in label or "TERMINAL REPEAT" in label
+        ):
+            hits.append((start, end))
+    return sorted(hits)
+
+
+def _retroviral_provirus(
+    plasmid: str, start: int, end: int, kind: VectorKind, source: str
+) -> tuple[str, list[Segment], int, int]:
+    """Rebuild the integrated provirus: the 3' LTR copied to both ends around the internal region.
+
+    Returns the provirus, its plasmid segments, the LTR length and the plasmid position where
+    the backbone resumes on the 5' side (the base after the plasmid's own 5' LTR).
+    """
+    region = plasmid[start - 1 : end]
+    if kind.three_prime_end and not region.endswith(kind.three_prime_end):
+        raise InputError(
+            source,
+            f"the provirus range {start}-{end} does not end with the {kind.name} 3' LTR end "
+            f"{kind.three_prime_end} (it ends {region[-len(kind.three_prime_end) :]})",
+            "set provirus: [start, end] so that end is the last base of the 3' LTR, "
+            "or set three_prime_end for this vector",
+        )
+    window_from = max(0, len(region) - _MAX_LTR)
+    ltr_start = region.rfind(kind.five_prime_end, window_from) if kind.five_prime_end else -1
+    if ltr_start < 0:
+        raise InputError(
+            source,
+            f"no 3' LTR starting with {kind.five_prime_end} within {_MAX_LTR} bp of the provirus end {end}",
+            "check the provirus coordinates and the vector kind, or set five_prime_end for this vector",
+        )
+    ltr = region[ltr_start:]
+    five_ltr_end = region.find(ltr[-_LTR_TAIL:], 0, ltr_start)
+    if five_ltr_end < 0:
+        raise InputError(
+            source,
+            "the 5' LTR (R-U5 identical to the 3' LTR's end) was not found before the 3' LTR",
+            "set provirus: [start, end] to start at or before the plasmid's 5' LTR",
+        )
+    internal_from = five_ltr_end + _LTR_TAIL  # 0-based in region
+    internal = region[internal_from:ltr_start]
+    provirus = ltr + internal + ltr
+    n_ltr = len(ltr)
+    ltr_plasmid = start + ltr_start
+    segments = [
+        Segment(1, n_ltr, ltr_plasmid),
+        Segment(n_ltr + 1, n_ltr + len(internal), start + internal_from),
+        Segment(n_ltr + len(internal) + 1, len(provirus), ltr_plasmid),
+    ]
+    return provirus, segments, n_ltr, start + internal_from
+
+
+def _infer_range(plasmid: str, kind: VectorKind, source: str) -> tuple[int, int]:
+    """Guess the integrating range of a retroviral plasmid from its LTR end motifs."""
+    if not kind.long_terminal_repeats:
+        raise InputError(
+            source,
+            f"no provirus range given and none can be inferred for kind {kind.name}",
+            "add provirus: [start, end] (1-based, ITR to ITR) for this vector in the config",
+        )
+    end = plasmid.rfind(kind.three_prime_end)
+    if end < 0:
+        raise InputError(
+            source,
+            f"no {kind.name} 3' LTR end ({kind.three_prime_end}) found in the plasmid",
+            "add provirus: [start, end] for this vector, or check that kind: matches the vector",
+        )
+    return 1, end + len(kind.three_prime_end)
+
+
+def build_vector(
+    name: str,
+    sequence: str | Path,
+    kind: str,
+    provirus: tuple[int, int] | list[int] | None = None,
+    five_prime_end: str | None = None,
+    three_prime_end: str | None = None,
+    tsd_length: int | None = None,
+) -> VectorModel:
+    """Derive the integrated element, the backbone and the vector facts from a plasmid file."""
+    if kind not in KINDS:
+        raise InputError(sequence, f"unknown vector kind {kind!r}", f"use one of {', '.join(KINDS)}")
+    defaults = KINDS[kind]
+    vkind = VectorKind(
+        kind,
+        defaults.five_prime_end if five_prime_end is None else five_prime_end.upper(),
+        defaults.three_prime_end if three_prime_end is None else three_prime_end.upper(),
+        defaults.tsd_length if tsd_length is None else int(tsd_length),
+        defaults.long_terminal_repeats,
+    )
+    source = str(sequence)
+    record = read_single_record(sequence)
+    plasmid = str(record.seq).upper()
+    gb_features = _features_from_genbank(record)
+    if provirus is not None:
+        start, end = int(provirus[0]), int(provirus[1])
+        derivation = f"provirus range {start}-{end} from the config"
+    elif (ends := _terminal_features(gb_features)) and len(ends) >= 2:
+        start, end = ends[0][0], ends[-1][1]
+        derivation = f"provirus range {start}-{end} from GenBank LTR/ITR features"
+    else:
+        start, end = _infer_range(plasmid, vkind, source)
+        derivation = f"provirus range {start}-{end} inferred from the {kind} LTR end motifs"
+    if not 1 <= start < end <= len(plasmid):
+        raise InputError(
+            source,
+            f"provirus range {start}-{end} lies outside the {len(plasmid)} bp plasmid",
+            "give 1-based inclusive coordinates within the plasmid",
+        )
+    if vkind.long_terminal_repeats:
+        seq, segments, ltr_len, internal_from = _retroviral_provirus(plasmid, start, end, vkind, source)
+        backbone = plasmid[end:] + plasmid[: internal_from - 1]
+    else:
+        seq = plasmid[start - 1 : end]
+        segments = [Segment(1, len(seq), start)]
+        ltr_len = 0
+        backbone = plasmid[end:] + plasmid[: start - 1]
+    if len(backbone) < _MIN_BACKBONE:
+        backbone = ""
+    model = VectorModel(
+        name=name,
+        kind=kind,
+        source=source,
+        plasmid_length=len(plasmid),
+        provirus=seq,
+        backbone=backbone,
+        five_prime_end=vkind.five_prime_end,
+        three_prime_end=vkind.three_prime_end,
+        tsd_length=vkind.tsd_length,
+        ltr_length=ltr_len,
+        derivation=derivation,
+        segments=segments,
+    )
+    model.features = _project_features(model, gb_features)
+    return model
+
+
+def _project_features(model: VectorModel, features: list[tuple[str, int, int, str]]) -> list[Feature]:
+    """GenBank features that fall inside one provirus segment, in provirus coordinates."""
+    out = []
+    for name, start, end, _ in features:
+        for seg in model.segments:
+            seg_plasmid_end = seg.plasmid_start + seg.provirus_end - seg.provirus_start
+            if seg.plasmid_start <= start and end <= seg_plasmid_end:
+                offset = seg.provirus_start - seg.plasmid_start
+                out.append(Feature(name, start + offset, end + offset))
+    return out
+
+
+def write_manifest(path: str | Path, models: list[VectorModel]) -> None:
+    """Write the vector facts as JSON (sequences included) for later stages."""
+    with atomic_write(path) as out:
+        json.dump({m.name: asdict(m) for m in models}, out, indent=1)
+
+
+def load_manifest(path: str | Path) -> dict[str, VectorModel]:
+    """Read the manifest written by :func:`write_manifest`."""
+    with open(path) as handle:
+        raw = json.load(handle)
+    models = {}
+    for name, data in raw.items():
+        data["segments"] = [Segment(**s) for s in data["segments"]]
+        data["features"] = [Feature(**f) for f in data["features"]]
+        models[name] = VectorModel(**data)
+    return models
+
+
+def contig_owner(contig: str) -> tuple[str, str] | None:
+    """(vector name, 'provirus' | 'backbone') for a vector contig name, else None."""
+    name, sep, part = contig.rpartition("__")
+    if sep and part in {"provirus", "backbone"}:
+        return name, part
+    return None
