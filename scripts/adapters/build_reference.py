@@ -1,0 +1,29 @@
+"""Snakemake adapter: derive each vector's provirus and build the combined reference."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
+from carvis.reference import build_combined_reference, write_vector_contigs_bed
+from carvis.runlog import log_to
+from carvis.vectors import build_vector, write_manifest
+
+with log_to(snakemake.log[0]) as log:
+    models = []
+    for name, spec in snakemake.params.vectors.items():
+        model = build_vector(
+            name,
+            spec["sequence"],
+            spec["kind"],
+            spec.get("provirus"),
+            spec.get("five_prime_end"),
+            spec.get("three_prime_end"),
+            spec.get("tsd_length"),
+        )
+        log.info("%s: %s; provirus %d bp, backbone %d bp", name, model.derivation, len(model.provirus),
+                 len(model.backbone))
+        models.append(model)
+    build_combined_reference(snakemake.input.genome, models, snakemake.output.fasta)
+    write_manifest(snakemake.output.manifest, models)
+    write_vector_contigs_bed(models, snakemake.output.contigs)

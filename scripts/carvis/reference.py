@@ -1,0 +1,74 @@
+"""The combined reference: genome contigs plus each vector's provirus and backbone contigs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pysam
+
+from carvis.errors import InputError
+from carvis.io import atomic_write
+from carvis.vectors import VectorModel, contig_owner
+
+_LINE = 60
+
+
+def reference_key(genome: str | Path, vectors: Mapping[str, Mapping[str, object]]) -> str:
+    """A short cache key for one genome + vector set.
+
+    The genome is identified by its resolved path, size and modification time (hashing a
+    3 GB FASTA at every start would be slow); each vector by its file content and settings.
+    Changing a vector, or pointing to another genome, gives a new key; nothing else does.
+    """
+    digest = hashlib.sha256()
+    genome = Path(genome).resolve()
+    stat = genome.stat()
+    digest.update(f"{genome}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    for name in sorted(vectors):
+        spec = dict(vectors[name])
+        digest.update(hashlib.sha256(Path(str(spec["sequence"])).read_bytes()).digest())
+        spec.pop("sequence")
+        digest.update(json.dumps([name, spec], sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:12]
+
+
+def _write_record(out, name: str, seq: str) -> None:
+    out.write(f">{name}\n")
+    for i in range(0, len(seq), _LINE):
+        out.write(seq[i : i + _LINE] + "\n")
+
+
+def build_combined_reference(genome: str | Path, models: Iterable[VectorModel], out_fasta: str | Path) -> None:
+    """Stream the genome (plain or gzipped FASTA) and append every vector contig, atomically."""
+    models = list(models)
+    seen: set[str] = set()
+    with atomic_write(out_fasta) as out:
+        try:
+            with pysam.FastxFile(str(genome)) as fasta:
+                for record in fasta:
+                    if contig_owner(record.name):
+                        raise InputError(
+                            genome,
+                            f"genome contig {record.name!r} looks like a carvis vector contig",
+                            "rename the contig: names ending in __provirus or __backbone are reserved",
+                        )
+                    seen.add(record.name)
+                    _write_record(out, record.name, record.sequence.upper())
+        except OSError as exc:
+            raise InputError(genome, f"cannot read the genome FASTA: {exc}", "give a FASTA or .fa.gz") from exc
+        if not seen:
+            raise InputError(genome, "no sequences in the genome FASTA", "check reference.genome")
+        for model in models:
+            for name, seq in model.contigs().items():
+                _write_record(out, name, seq)
+
+
+def write_vector_contigs_bed(models: Iterable[VectorModel], out_bed: str | Path) -> None:
+    """One BED line per vector contig (for samtools depth -b)."""
+    with atomic_write(out_bed) as out:
+        for model in models:
+            for name, seq in model.contigs().items():
+                out.write(f"{name}\t0\t{len(seq)}\n")

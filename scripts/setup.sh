@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install what carvis needs and is missing: minimap2, bwa, samtools (Debian packages) and the
+# Python package with its dependencies (pip, editable). Safe to run again: it skips what is there.
+# HPC users without root: use `snakemake --sdm conda` instead (envs/ holds pinned bioconda envs).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+python="${PYTHON:-python3}"
+
+missing=()
+for tool in minimap2 bwa samtools; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "carvis setup: installing ${missing[*]} (Debian packages)"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "carvis setup: no apt-get here; install ${missing[*]} yourself or use --sdm conda" >&2
+        exit 1
+    fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! "$python" -c "import carvis, snakemake, pysam, Bio, pandas, pyfaidx, pytest, snakefmt" >/dev/null 2>&1 \
+    || [ "$("$python" -c 'import carvis, pathlib; print(pathlib.Path(carvis.__file__).resolve().parents[1])' 2>/dev/null)" != "$here/scripts" ]; then
+    echo "carvis setup: installing the carvis Python package and its dependencies (pip)"
+    "$python" -m pip install -q --disable-pip-version-check -e "$here[test]"
+fi
+echo "carvis setup: ready ($(minimap2 --version | head -1) minimap2, $(samtools --version | head -1))"

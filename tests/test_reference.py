@@ -1,0 +1,75 @@
+"""The combined reference and its cache key."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import random
+from pathlib import Path
+
+import pysam
+import pytest
+
+from carvis.align import align_command
+from carvis.errors import InputError
+from carvis.reference import build_combined_reference, reference_key
+from carvis.vectors import build_vector
+
+from test_vectors import _plasmid
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> tuple[Path, Path, dict[str, tuple[int, int]]]:
+    rng = random.Random(9)
+    genome = tmp_path / "genome.fa.gz"
+    with gzip.open(genome, "wt") as out:
+        for name in ("chr1", "chr2"):
+            out.write(f">{name} test\n" + "".join(rng.choice("acgt") for _ in range(3000)) + "\n")
+    seq, coords = _plasmid(rng)
+    vector = tmp_path / "lv.fa"
+    vector.write_text(">lv\n" + seq + "\n")
+    return genome, vector, coords
+
+
+def test_combined_reference_holds_genome_then_vector_contigs(inputs, tmp_path: Path) -> None:
+    genome, vector, c = inputs
+    model = build_vector("lv", vector, "lentiviral", [c["five_ltr"][0], c["three_ltr"][1]])
+    out = tmp_path / "ref" / "combined.fa"
+    build_combined_reference(genome, [model], out)
+    fasta = pysam.FastaFile(str(out))
+    assert list(fasta.references) == ["chr1", "chr2", "lv__provirus", "lv__backbone"]
+    assert fasta.fetch("lv__provirus") == model.provirus
+    assert fasta.fetch("chr1").isupper() and fasta.get_reference_length("chr1") == 3000
+
+
+def test_reserved_contig_names_are_rejected(tmp_path: Path, inputs) -> None:
+    _, vector, c = inputs
+    genome = tmp_path / "bad.fa"
+    genome.write_text(">x__provirus\nACGT\n")
+    model = build_vector("lv", vector, "lentiviral", [c["five_ltr"][0], c["three_ltr"][1]])
+    with pytest.raises(InputError, match="reserved"):
+        build_combined_reference(genome, [model], tmp_path / "out.fa")
+    assert not (tmp_path / "out.fa").exists()  # atomic: nothing half-written
+
+
+def test_cache_key_changes_with_the_vector_only(inputs) -> None:
+    genome, vector, _ = inputs
+    spec = {"lv": {"sequence": str(vector), "kind": "lentiviral"}}
+    key = reference_key(genome, spec)
+    assert reference_key(genome, spec) == key
+    assert reference_key(genome, {"lv": {**spec["lv"], "provirus": [1, 9]}}) != key
+    vector.write_text(vector.read_text().replace("A", "C", 1))
+    assert reference_key(genome, spec) != key
+    key = reference_key(genome, spec)
+    os.utime(genome, ns=(1, 1))
+    assert reference_key(genome, spec) != key
+
+
+def test_align_command_lanes_and_aligners() -> None:
+    cmd = align_command("minimap2", "ref.mmi", ["a1.fq.gz", "b1.fq.gz"], ["a2.fq.gz", "b2.fq.gz"], "s1", 4)
+    assert cmd.startswith("minimap2 -ax sr -Y -t 4 -R '@RG\\tID:s1\\tSM:s1'")
+    assert cmd.endswith("ref.mmi <(cat a1.fq.gz b1.fq.gz) <(cat a2.fq.gz b2.fq.gz)")
+    single = align_command("bwa", "ref.fa", ["r 1.fq"], [], "s1", 2, "-k 15")
+    assert single == "bwa mem -Y -t 2 -R '@RG\\tID:s1\\tSM:s1' -k 15 ref.fa 'r 1.fq'"
+    with pytest.raises(ValueError):
+        align_command("bowtie", "x", ["a"], [], "s", 1)

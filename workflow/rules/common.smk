@@ -1,0 +1,65 @@
+# Load and validate the config and the sample sheet; define paths shared by every rule.
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import update_config
+
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+
+from carvis import demo
+from carvis.errors import InputError
+from carvis.inputs import load_config, load_samples
+from carvis.reference import reference_key
+
+SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+
+if workflow.overwrite_configfiles:
+    CONFIG_BASE = Path.cwd()
+else:
+    # No --configfile: the bundled demo, whose paths are relative to the carvis folder;
+    # --config key=value still overrides single keys.
+    CONFIG_BASE = Path(workflow.basedir)
+    _demo = yaml.safe_load((CONFIG_BASE / "config" / "config.yaml").read_text())
+    update_config(_demo, dict(config))
+    config.clear()
+    config.update(_demo)
+
+try:
+    CONFIG = load_config(config, CONFIG_BASE, SCHEMAS / "config.schema.yaml")
+    SAMPLES = {
+        s.sample: s
+        for s in load_samples(
+            Path(CONFIG["samples"]),
+            CONFIG["vectors"],
+            SCHEMAS / "samples.schema.yaml",
+            producible=demo.demo_read_paths(Path(workflow.basedir) / "resources" / "demo"),
+        )
+    }
+except InputError as exc:
+    raise WorkflowError(f"carvis: bad input\n{exc}") from None
+
+OUT = CONFIG["outdir"]
+REF = f"{OUT}/reference/{reference_key(CONFIG['reference']['genome'], CONFIG['vectors'])}"
+LOGS = f"{OUT}/logs"
+ENVS = Path(workflow.basedir) / "envs"
+
+
+wildcard_constraints:
+    sample="|".join(SAMPLES) or "NO_SAMPLE",
+
+
+def sample_vector(wildcards):
+    return SAMPLES[wildcards.sample].vector
+
+
+def sample_purity(wildcards):
+    return SAMPLES[wildcards.sample].purity
+
+
+def final_outputs():
+    per_sample = ["integration_sites.tsv", "transgene.tsv", "report.html"]
+    return [f"{OUT}/{s}/{name}" for s in SAMPLES for name in per_sample] + [
+        f"{OUT}/summary.tsv"
+    ]

@@ -1,0 +1,52 @@
+# Evidence stage: one row per read or fragment joining vector and genome, plus depth tables.
+
+
+rule extract_evidence:
+    input:
+        bam=f"{OUT}/align/{{sample}}.bam",
+        bai=f"{OUT}/align/{{sample}}.bam.bai",
+        manifest=f"{REF}/vectors.json",
+        mask=f"{REF}/mask/homology_mask.bed",
+    output:
+        evidence=f"{OUT}/evidence/{{sample}}.evidence.tsv",
+    params:
+        min_mapq=CONFIG["sites"]["min_mapq"],
+        anchor_slop=CONFIG["sites"]["anchor_slop"],
+    log:
+        f"{LOGS}/extract_evidence/{{sample}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/extract_evidence/{{sample}}.tsv"
+    conda:
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/extract_evidence.py"
+
+
+rule vector_depth:
+    input:
+        bam=f"{OUT}/align/{{sample}}.bam",
+        bai=f"{OUT}/align/{{sample}}.bam.bai",
+        contigs=f"{REF}/vector_contigs.bed",
+    output:
+        f"{OUT}/depth/{{sample}}.vector_depth.tsv",
+    log:
+        f"{LOGS}/vector_depth/{{sample}}.log",
+    conda:
+        ENVS / "samtools.yaml"
+    shell:
+        """samtools depth -a -Q 0 -b {input.contigs:q} {input.bam:q} > {output:q}.tmp 2> {log:q} \
+        && mv {output:q}.tmp {output:q}"""
+
+
+rule genome_coverage:
+    input:
+        bam=f"{OUT}/align/{{sample}}.bam",
+        bai=f"{OUT}/align/{{sample}}.bam.bai",
+    output:
+        f"{OUT}/depth/{{sample}}.coverage.tsv",
+    log:
+        f"{LOGS}/genome_coverage/{{sample}}.log",
+    conda:
+        ENVS / "samtools.yaml"
+    shell:
+        """samtools coverage {input.bam:q} > {output:q}.tmp 2> {log:q} && mv {output:q}.tmp {output:q}"""

@@ -1,0 +1,110 @@
+# Reference stage: integrated provirus + backbone per vector, combined with the genome,
+# indexed once per genome/vector set (the folder name is the cache key), and the homology mask.
+
+
+rule build_reference:
+    input:
+        genome=CONFIG["reference"]["genome"],
+        vectors=[v["sequence"] for v in CONFIG["vectors"].values()],
+    output:
+        fasta=f"{REF}/combined.fa",
+        manifest=f"{REF}/vectors.json",
+        contigs=f"{REF}/vector_contigs.bed",
+    params:
+        vectors=CONFIG["vectors"],
+    log:
+        f"{REF}/logs/build_reference.log",
+    conda:
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/build_reference.py"
+
+
+rule index_fasta:
+    input:
+        f"{REF}/combined.fa",
+    output:
+        f"{REF}/combined.fa.fai",
+    log:
+        f"{REF}/logs/index_fasta.log",
+    conda:
+        ENVS / "samtools.yaml"
+    shell:
+        """samtools faidx {input:q} 2> {log:q}"""
+
+
+rule index_minimap2:
+    input:
+        f"{REF}/combined.fa",
+    output:
+        f"{REF}/combined.mmi",
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 16000 * attempt,
+    log:
+        f"{REF}/logs/index_minimap2.log",
+    conda:
+        ENVS / "minimap2.yaml"
+    shell:
+        """minimap2 -x sr -t {threads} -d {output:q} {input:q} 2> {log:q}"""
+
+
+rule index_bwa:
+    input:
+        f"{REF}/combined.fa",
+    output:
+        multiext(f"{REF}/combined.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"),
+    resources:
+        mem_mb=lambda wc, attempt: 8000 * attempt,
+    log:
+        f"{REF}/logs/index_bwa.log",
+    conda:
+        ENVS / "bwa.yaml"
+    shell:
+        """bwa index {input:q} 2> {log:q}"""
+
+
+rule tile_vectors:
+    input:
+        manifest=f"{REF}/vectors.json",
+    output:
+        f"{REF}/mask/vector_tiles.fa",
+    log:
+        f"{REF}/logs/tile_vectors.log",
+    conda:
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/tile_vectors.py"
+
+
+rule align_tiles:
+    input:
+        tiles=f"{REF}/mask/vector_tiles.fa",
+        index=f"{REF}/combined.mmi",
+    output:
+        f"{REF}/mask/vector_tiles.sam",
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 16000 * attempt,
+    log:
+        f"{REF}/logs/align_tiles.log",
+    conda:
+        ENVS / "minimap2.yaml"
+    shell:
+        """minimap2 {MASK_MINIMAP2_ARGS} -t {threads} {input.index:q} {input.tiles:q} \
+        > {output:q} 2> {log:q}"""
+
+
+rule build_mask:
+    input:
+        alignments=f"{REF}/mask/vector_tiles.sam",
+        manifest=f"{REF}/vectors.json",
+    output:
+        mask=f"{REF}/mask/homology_mask.bed",
+        footprint=f"{REF}/mask/footprint.bed",
+    log:
+        f"{REF}/logs/build_mask.log",
+    conda:
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/build_mask.py"

@@ -1,0 +1,37 @@
+# Sites stage: junctions anchored at the vector ends, paired by the target-site duplication.
+
+
+rule call_sites:
+    input:
+        evidence=f"{OUT}/evidence/{{sample}}.evidence.tsv",
+        manifest=f"{REF}/vectors.json",
+        fasta=f"{REF}/combined.fa",
+        fai=f"{REF}/combined.fa.fai",
+    output:
+        sites=f"{OUT}/calls/{{sample}}.sites.tsv",
+        qc=f"{OUT}/calls/{{sample}}.sites_qc.tsv",
+    params:
+        vector=sample_vector,
+        purity=sample_purity,
+        settings=CONFIG["sites"],
+    log:
+        f"{LOGS}/call_sites/{{sample}}.log",
+    conda:
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/call_sites.py"
+
+
+rule annotate_sites:
+    input:
+        sites=f"{OUT}/calls/{{sample}}.sites.tsv",
+        gtf=CONFIG["reference"]["annotation"],
+        gene_lists=CONFIG["gene_lists"],
+    output:
+        f"{OUT}/{{sample}}/integration_sites.tsv",
+    log:
+        f"{LOGS}/annotate_sites/{{sample}}.log",
+    conda:
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/annotate_sites.py"
