@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pysam
 import pytest
+from test_vectors import _plasmid
 
 from carvis.align import align_command
 from carvis.errors import InputError
 from carvis.reference import build_combined_reference, reference_key
 from carvis.vectors import build_vector
-
-from test_vectors import _plasmid
 
 
 @pytest.fixture

@@ -21,8 +21,13 @@ with log_to(snakemake.log[0]) as log:
             spec.get("three_prime_end"),
             spec.get("tsd_length"),
         )
-        log.info("%s: %s; provirus %d bp, backbone %d bp", name, model.derivation, len(model.provirus),
-                 len(model.backbone))
+        log.info(
+            "%s: %s; provirus %d bp, backbone %d bp",
+            name,
+            model.derivation,
+            len(model.provirus),
+            len(model.backbone),
+        )
         models.append(model)
     build_combined_reference(snakemake.input.genome, models, snakemake.output.fasta)
     write_manifest(snakemake.output.manifest, models)

@@ -25,11 +25,9 @@ def atomic_write(path: str | Path, mode: str = "w", compress: bool | None = None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        if compress:
-            handle: IO[Any] = gzip.open(tmp, mode + ("t" if "b" not in mode else ""), compresslevel=4)
-        else:
-            handle = open(tmp, mode)  # noqa: SIM115 - closed below before the rename
-        with handle:
+        opener: Any = gzip.open if compress else open
+        text_mode = "t" if compress and "b" not in mode else ""
+        with opener(tmp, mode + text_mode) as handle:
             yield handle
         os.replace(tmp, path)
     except BaseException:

@@ -41,7 +41,9 @@ def _write_record(out, name: str, seq: str) -> None:
         out.write(seq[i : i + _LINE] + "\n")
 
 
-def build_combined_reference(genome: str | Path, models: Iterable[VectorModel], out_fasta: str | Path) -> None:
+def build_combined_reference(
+    genome: str | Path, models: Iterable[VectorModel], out_fasta: str | Path
+) -> None:
     """Stream the genome (plain or gzipped FASTA) and append every vector contig, atomically."""
     models = list(models)
     seen: set[str] = set()
@@ -58,7 +60,9 @@ def build_combined_reference(genome: str | Path, models: Iterable[VectorModel], 
                     seen.add(record.name)
                     _write_record(out, record.name, record.sequence.upper())
         except OSError as exc:
-            raise InputError(genome, f"cannot read the genome FASTA: {exc}", "give a FASTA or .fa.gz") from exc
+            raise InputError(
+                genome, f"cannot read the genome FASTA: {exc}", "give a FASTA or .fa.gz"
+            ) from exc
         if not seen:
             raise InputError(genome, "no sequences in the genome FASTA", "check reference.genome")
         for model in models:

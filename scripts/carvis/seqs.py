@@ -35,7 +35,9 @@ def read_single_record(path: str | Path) -> SeqRecord:
     try:
         records = list(SeqIO.parse(str(path), fmt))
     except ValueError as exc:
-        raise InputError(path, f"cannot be read as {fmt}: {exc}", "save the vector as FASTA or GenBank") from exc
+        raise InputError(
+            path, f"cannot be read as {fmt}: {exc}", "save the vector as FASTA or GenBank"
+        ) from exc
     if len(records) != 1:
         raise InputError(
             path,

@@ -16,6 +16,15 @@ rule align_reads:
     output:
         bam=f"{OUT}/align/{{sample}}.bam",
         bai=f"{OUT}/align/{{sample}}.bam.bai",
+    log:
+        f"{LOGS}/align_reads/{{sample}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/align_reads/{{sample}}.tsv"
+    conda:
+        ENVS / "align.yaml"
+    threads: CONFIG["threads"]["align"]
+    resources:
+        mem_mb=lambda wc, attempt: CONFIG["mem_mb"]["align"] * attempt,
     params:
         align=lambda wc, input, threads: align_command(
             CONFIG["aligner"],
@@ -26,20 +35,11 @@ rule align_reads:
             threads,
             CONFIG["align_extra"],
         ),
-    threads: CONFIG["threads"]["align"]
-    resources:
-        mem_mb=lambda wc, attempt: CONFIG["mem_mb"]["align"] * attempt,
-    log:
-        f"{LOGS}/align_reads/{{sample}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/align_reads/{{sample}}.tsv"
-    conda:
-        ENVS / "align.yaml"
     shell:
         """
         ({params.align} \
-        | samtools fixmate -m -u - - \
-        | samtools sort -u -@ {threads} -T {output.bam:q}.tmp -o - - \
-        | samtools markdup -s - {output.bam:q} \
-        && samtools index {output.bam:q}) 2> {log:q}
+            | samtools fixmate -m -u - - \
+            | samtools sort -u -@ {threads} -T {output.bam:q}.tmp -o - - \
+            | samtools markdup -s - {output.bam:q} \
+            && samtools index {output.bam:q}) 2>{log:q}
         """

@@ -34,14 +34,18 @@ try:
             Path(CONFIG["samples"]),
             CONFIG["vectors"],
             SCHEMAS / "samples.schema.yaml",
-            producible=demo.demo_read_paths(Path(workflow.basedir) / "resources" / "demo"),
+            producible=demo.demo_read_paths(
+                Path(workflow.basedir) / "resources" / "demo"
+            ),
         )
     }
 except InputError as exc:
     raise WorkflowError(f"carvis: bad input\n{exc}") from None
 
 OUT = CONFIG["outdir"]
-REF = f"{OUT}/reference/{reference_key(CONFIG['reference']['genome'], CONFIG['vectors'])}"
+REF = (
+    f"{OUT}/reference/{reference_key(CONFIG['reference']['genome'], CONFIG['vectors'])}"
+)
 LOGS = f"{OUT}/logs"
 ENVS = Path(workflow.basedir) / "envs"
 

@@ -9,15 +9,15 @@ rule extract_evidence:
         mask=f"{REF}/mask/homology_mask.bed",
     output:
         evidence=f"{OUT}/evidence/{{sample}}.evidence.tsv",
-    params:
-        min_mapq=CONFIG["sites"]["min_mapq"],
-        anchor_slop=CONFIG["sites"]["anchor_slop"],
     log:
         f"{LOGS}/extract_evidence/{{sample}}.log",
     benchmark:
         f"{OUT}/benchmarks/extract_evidence/{{sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
+    params:
+        min_mapq=CONFIG["sites"]["min_mapq"],
+        anchor_slop=CONFIG["sites"]["anchor_slop"],
     script:
         "../../scripts/adapters/extract_evidence.py"
 
@@ -34,8 +34,10 @@ rule vector_depth:
     conda:
         ENVS / "samtools.yaml"
     shell:
-        """samtools depth -a -Q 0 -b {input.contigs:q} {input.bam:q} > {output:q}.tmp 2> {log:q} \
-        && mv {output:q}.tmp {output:q}"""
+        """
+        samtools depth -a -Q 0 -b {input.contigs:q} {input.bam:q} >{output:q}.tmp 2>{log:q} \
+            && mv {output:q}.tmp {output:q}
+        """
 
 
 rule genome_coverage:
@@ -49,4 +51,6 @@ rule genome_coverage:
     conda:
         ENVS / "samtools.yaml"
     shell:
-        """samtools coverage {input.bam:q} > {output:q}.tmp 2> {log:q} && mv {output:q}.tmp {output:q}"""
+        """
+        samtools coverage {input.bam:q} >{output:q}.tmp 2>{log:q} && mv {output:q}.tmp {output:q}
+        """

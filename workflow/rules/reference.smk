@@ -10,12 +10,12 @@ rule build_reference:
         fasta=f"{REF}/combined.fa",
         manifest=f"{REF}/vectors.json",
         contigs=f"{REF}/vector_contigs.bed",
-    params:
-        vectors=CONFIG["vectors"],
     log:
         f"{REF}/logs/build_reference.log",
     conda:
         ENVS / "carvis.yaml"
+    params:
+        vectors=CONFIG["vectors"],
     script:
         "../../scripts/adapters/build_reference.py"
 
@@ -30,7 +30,9 @@ rule index_fasta:
     conda:
         ENVS / "samtools.yaml"
     shell:
-        """samtools faidx {input:q} 2> {log:q}"""
+        """
+        samtools faidx {input:q} 2>{log:q}
+        """
 
 
 rule index_minimap2:
@@ -38,15 +40,17 @@ rule index_minimap2:
         f"{REF}/combined.fa",
     output:
         f"{REF}/combined.mmi",
-    threads: 2
-    resources:
-        mem_mb=lambda wc, attempt: 16000 * attempt,
     log:
         f"{REF}/logs/index_minimap2.log",
     conda:
         ENVS / "minimap2.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 16000 * attempt,
     shell:
-        """minimap2 -x sr -t {threads} -d {output:q} {input:q} 2> {log:q}"""
+        """
+        minimap2 -x sr -t {threads} -d {output:q} {input:q} 2>{log:q}
+        """
 
 
 rule index_bwa:
@@ -54,14 +58,16 @@ rule index_bwa:
         f"{REF}/combined.fa",
     output:
         multiext(f"{REF}/combined.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"),
-    resources:
-        mem_mb=lambda wc, attempt: 8000 * attempt,
     log:
         f"{REF}/logs/index_bwa.log",
     conda:
         ENVS / "bwa.yaml"
+    resources:
+        mem_mb=lambda wc, attempt: 8000 * attempt,
     shell:
-        """bwa index {input:q} 2> {log:q}"""
+        """
+        bwa index {input:q} 2>{log:q}
+        """
 
 
 rule tile_vectors:
@@ -83,16 +89,18 @@ rule align_tiles:
         index=f"{REF}/combined.mmi",
     output:
         f"{REF}/mask/vector_tiles.sam",
-    threads: 2
-    resources:
-        mem_mb=lambda wc, attempt: 16000 * attempt,
     log:
         f"{REF}/logs/align_tiles.log",
     conda:
         ENVS / "minimap2.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 16000 * attempt,
     shell:
-        """minimap2 {MASK_MINIMAP2_ARGS} -t {threads} {input.index:q} {input.tiles:q} \
-        > {output:q} 2> {log:q}"""
+        """
+        minimap2 {MASK_MINIMAP2_ARGS} -t {threads} {input.index:q} {input.tiles:q} \
+            >{output:q} 2>{log:q}
+        """
 
 
 rule build_mask:

@@ -9,14 +9,14 @@ rule render_report:
         mask=f"{REF}/mask/homology_mask.bed",
     output:
         f"{OUT}/{{sample}}/report.html",
-    params:
-        purity=sample_purity,
-        vector=sample_vector,
-        config=CONFIG,
     log:
         f"{LOGS}/render_report/{{sample}}.log",
     conda:
         ENVS / "carvis.yaml"
+    params:
+        purity=sample_purity,
+        vector=sample_vector,
+        config=CONFIG,
     script:
         "../../scripts/adapters/render_report.py"
 
@@ -27,12 +27,12 @@ rule summarise_cohort:
         transgene=expand(f"{OUT}/{{sample}}/transgene.tsv", sample=SAMPLES),
     output:
         f"{OUT}/summary.tsv",
-    params:
-        samples=list(SAMPLES),
-        purity={s: SAMPLES[s].purity for s in SAMPLES},
     log:
         f"{LOGS}/summarise_cohort/summary.log",
     conda:
         ENVS / "carvis.yaml"
+    params:
+        samples=list(SAMPLES),
+        purity={s: SAMPLES[s].purity for s in SAMPLES},
     script:
         "../../scripts/adapters/summarise_cohort.py"

@@ -10,14 +10,14 @@ rule call_sites:
     output:
         sites=f"{OUT}/calls/{{sample}}.sites.tsv",
         qc=f"{OUT}/calls/{{sample}}.sites_qc.tsv",
-    params:
-        vector=sample_vector,
-        purity=sample_purity,
-        settings=CONFIG["sites"],
     log:
         f"{LOGS}/call_sites/{{sample}}.log",
     conda:
         ENVS / "carvis.yaml"
+    params:
+        vector=sample_vector,
+        purity=sample_purity,
+        settings=CONFIG["sites"],
     script:
         "../../scripts/adapters/call_sites.py"
 

@@ -10,13 +10,13 @@ rule call_transgene:
         depth=f"{OUT}/depth/{{sample}}.vector_depth.tsv",
     output:
         f"{OUT}/{{sample}}/transgene.tsv",
-    params:
-        vector=sample_vector,
-        purity=sample_purity,
-        settings=CONFIG["transgene"],
     log:
         f"{LOGS}/call_transgene/{{sample}}.log",
     conda:
         ENVS / "carvis.yaml"
+    params:
+        vector=sample_vector,
+        purity=sample_purity,
+        settings=CONFIG["transgene"],
     script:
         "../../scripts/adapters/call_transgene.py"

@@ -1,0 +1,36 @@
+"""The project's own checks: ruff, snakefmt and snakemake --lint stay clean."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEFILES = [ROOT / "Snakefile", *sorted((ROOT / "workflow" / "rules").glob("*.smk"))]
+
+
+def run(*cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is installed by scripts/setup.sh")
+def test_ruff_is_clean() -> None:
+    result = run("ruff", "check", "scripts", "tests")
+    assert result.returncode == 0, result.stdout
+    result = run("ruff", "format", "--check", "scripts", "tests")
+    assert result.returncode == 0, result.stdout
+
+
+def test_snakefmt_is_clean() -> None:
+    result = run(sys.executable, "-m", "snakefmt", "--check", *map(str, SNAKEFILES))
+    assert result.returncode == 0, result.stderr
+
+
+def test_snakemake_lint_is_clean(tmp_path: Path) -> None:
+    result = run(sys.executable, "-m", "snakemake", "--lint", "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lints for" not in result.stdout, result.stdout

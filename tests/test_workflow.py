@@ -1,0 +1,200 @@
+"""The Snakemake workflow end to end: plans, bad-input errors, and calls compared with a known truth."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from carvis.cli import main as carvis
+from carvis.io import read_tsv
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "resources" / "demo"
+
+needs_tools = pytest.mark.skipif(
+    any(shutil.which(t) is None for t in ("minimap2", "samtools", "snakemake")),
+    reason="minimap2, samtools and snakemake are needed (bash scripts/setup.sh installs them)",
+)
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+    ]
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, check=False)
+
+
+def write_config(tmp_path: Path, samples: Path, **overrides: object) -> Path:
+    config = {
+        "samples": str(samples),
+        "outdir": "out",
+        "reference": {"genome": str(DEMO / "genome.fa"), "annotation": str(DEMO / "annotation.gtf")},
+        "vectors": {
+            "demo_car": {
+                "sequence": str(DEMO / "vector.fa"),
+                "kind": "lentiviral",
+                "provirus": demo_provirus_range(),
+            }
+        },
+        "threads": {"align": 2},
+        **overrides,
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def demo_provirus_range() -> list[int]:
+    from carvis.vectors import build_vector
+
+    model = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
+    return [int(x) for x in model.derivation.split()[2].split("-")]
+
+
+def test_demo_plan_covers_every_stage(tmp_path: Path) -> None:
+    result = snakemake(tmp_path, "--dry-run", "--cores", "1", "--quiet", "rules")
+    assert result.returncode == 0, result.stderr
+    for rule in (
+        "simulate_demo_reads",
+        "build_reference",
+        "align_reads",
+        "build_mask",
+        "extract_evidence",
+        "call_sites",
+        "call_transgene",
+        "annotate_sites",
+        "render_report",
+        "summarise_cohort",
+    ):
+        assert rule in result.stdout, rule
+
+
+def test_bad_sheet_fails_before_running_with_file_and_line(tmp_path: Path) -> None:
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text(
+        "sample\tfastq_1\tfastq_2\tvector\tpurity\ns1\tmissing_R1.fq.gz\tmissing_R2.fq.gz\tdemo_car\t0.5\n"
+    )
+    result = snakemake(
+        tmp_path, "--dry-run", "--cores", "1", "--configfile", str(write_config(tmp_path, sheet))
+    )
+    assert result.returncode != 0
+    assert f"{sheet}, line 2" in result.stderr
+    assert "missing_R1.fq.gz" in result.stderr and "fix:" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def e2e_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two simulated samples (a CAR-derived tumour and a CAR-negative tumour) through the whole workflow."""
+    if any(shutil.which(t) is None for t in ("minimap2", "samtools")):
+        pytest.skip("minimap2 and samtools are needed (bash scripts/setup.sh installs them)")
+    tmp = tmp_path_factory.mktemp("e2e")
+    common = [
+        "--genome",
+        str(DEMO / "genome.fa"),
+        "--vector",
+        str(DEMO / "vector.gb"),
+        "--kind",
+        "lentiviral",
+        "--vector-name",
+        "demo_car",
+        "--coverage",
+        "20",
+    ]
+    assert (
+        carvis(
+            [
+                "simulate",
+                *common,
+                "--design",
+                str(DEMO / "design.tsv"),
+                "--purity",
+                "0.8",
+                "--seed",
+                "3",
+                "--sample",
+                "car_pos",
+                "--out-prefix",
+                str(tmp / "reads" / "car_pos"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        carvis(
+            [
+                "simulate",
+                *common,
+                "--seed",
+                "4",
+                "--sample",
+                "car_neg",
+                "--out-prefix",
+                str(tmp / "reads" / "car_neg"),
+            ]
+        )
+        == 0
+    )
+    sheet = tmp / "samples.tsv"
+    sheet.write_text(
+        "sample\tfastq_1\tfastq_2\tvector\tpurity\n"
+        "car_pos\treads/car_pos_R1.fastq.gz\treads/car_pos_R2.fastq.gz\tdemo_car\t0.8\n"
+        "car_neg\treads/car_neg_R1.fastq.gz\treads/car_neg_R2.fastq.gz\tdemo_car\t\n"
+    )
+    result = snakemake(tmp, "--cores", "2", "--configfile", str(write_config(tmp, sheet)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return tmp
+
+
+@needs_tools
+def test_clonal_sites_are_called_base_exact(e2e_run: Path) -> None:
+    truth = [r for r in read_tsv(e2e_run / "reads" / "car_pos.truth.tsv") if r["class"] == "clonal"]
+    calls = read_tsv(e2e_run / "out" / "car_pos" / "integration_sites.tsv")
+    assert truth
+    for site in truth:
+        match = [c for c in calls if c["chrom"] == site["chrom"] and c["position"] == site["position"]]
+        assert match, f"clonal site {site['chrom']}:{site['position']} not called"
+        call = match[0]
+        for column in ("orientation", "left_junction", "right_junction", "tsd_length", "tsd"):
+            assert call[column] == site[column], column
+        assert abs(float(call["clonal_fraction"]) - float(site["clonal_fraction"])) <= 0.25
+        assert call["gene"] != ""
+    transgene = read_tsv(e2e_run / "out" / "car_pos" / "transgene.tsv")[0]
+    assert transgene["detected"] == "yes"
+    expected_vcn = float(read_tsv(e2e_run / "reads" / "car_pos.truth_transgene.tsv")[0]["vcn"])
+    assert abs(float(transgene["vcn"]) - expected_vcn) <= 0.3 * expected_vcn
+
+
+@needs_tools
+def test_car_negative_tumour_has_no_transgene_and_no_sites(e2e_run: Path) -> None:
+    assert read_tsv(e2e_run / "out" / "car_neg" / "integration_sites.tsv") == []
+    assert read_tsv(e2e_run / "out" / "car_neg" / "transgene.tsv")[0]["detected"] == "no"
+
+
+@needs_tools
+def test_summary_and_reports(e2e_run: Path) -> None:
+    summary = {r["sample"]: r for r in read_tsv(e2e_run / "out" / "summary.tsv")}
+    assert set(summary) == {"car_pos", "car_neg"}
+    assert summary["car_pos"]["detected"] == "yes" and summary["car_neg"]["detected"] == "no"
+    html = (e2e_run / "out" / "car_pos" / "report.html").read_text()
+    truth = [r for r in read_tsv(e2e_run / "reads" / "car_pos.truth.tsv") if r["class"] == "clonal"]
+    for site in truth:
+        assert f"{int(site['position']):,}" in html or site["position"] in html
+
+
+@needs_tools
+def test_rerun_has_nothing_to_do(e2e_run: Path) -> None:
+    config = e2e_run / "config.yaml"
+    result = snakemake(e2e_run, "--dry-run", "--cores", "1", "--configfile", str(config))
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
