@@ -24,6 +24,7 @@ def atomic_write(path: str | Path, mode: str = "w", compress: bool | None = None
         compress = path.suffix == ".gz"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         opener: Any = gzip.open if compress else open
         text_mode = "t" if compress and "b" not in mode else ""
@@ -34,6 +35,12 @@ def atomic_write(path: str | Path, mode: str = "w", compress: bool | None = None
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def format_value(value: object) -> str:

@@ -14,6 +14,17 @@ from carvis.inputs import load_config, load_samples
 from carvis.reference import reference_key
 
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+DEMO = Path(workflow.basedir) / "resources" / "demo"
+# The demo's reads are simulated by the workflow itself (rule simulate_demo_reads).
+DEMO_READS = {
+    key: DEMO / f"{demo.READS_PREFIX}{suffix}"
+    for key, suffix in [
+        ("r1", "_R1.fastq.gz"),
+        ("r2", "_R2.fastq.gz"),
+        ("truth", ".truth.tsv"),
+        ("truth_transgene", ".truth_transgene.tsv"),
+    ]
+}
 
 if workflow.overwrite_configfiles:
     CONFIG_BASE = Path.cwd()
@@ -34,9 +45,7 @@ try:
             Path(CONFIG["samples"]),
             CONFIG["vectors"],
             SCHEMAS / "samples.schema.yaml",
-            producible=demo.demo_read_paths(
-                Path(workflow.basedir) / "resources" / "demo"
-            ),
+            producible=DEMO_READS.values(),
         )
     }
 except InputError as exc:

@@ -9,6 +9,7 @@ rule extract_evidence:
         mask=f"{REF}/mask/homology_mask.bed",
     output:
         evidence=f"{OUT}/evidence/{{sample}}.evidence.tsv",
+        qc=f"{OUT}/evidence/{{sample}}.evidence_qc.tsv",
     log:
         f"{LOGS}/extract_evidence/{{sample}}.log",
     benchmark:

@@ -1,0 +1,12 @@
+"""Snakemake adapter: genes, regions and cancer-gene proximity of every site."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
+from carvis.annotate import annotate_sites
+from carvis.runlog import log_to
+
+with log_to(snakemake.log[0]):
+    annotate_sites(snakemake.input.sites, snakemake.input.gtf, snakemake.input.gene_lists, snakemake.output[0])

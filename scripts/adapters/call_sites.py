@@ -1,0 +1,25 @@
+"""Snakemake adapter: integration sites of one sample."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
+from carvis.runlog import log_to
+from carvis.sites import call_sites
+from carvis.vectors import load_manifest
+
+with log_to(snakemake.log[0]) as log:
+    settings = dict(snakemake.params.settings)
+    settings.pop("anchor_slop")  # used by the evidence stage
+    rows = call_sites(
+        snakemake.input.evidence,
+        load_manifest(snakemake.input.manifest)[snakemake.params.vector],
+        snakemake.input.fasta,
+        snakemake.wildcards.sample,
+        snakemake.output.sites,
+        purity=snakemake.params.purity,
+        qc_tsv=snakemake.output.qc,
+        **settings,
+    )
+    log.info("%d sites called", len(rows))

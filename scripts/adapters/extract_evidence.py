@@ -1,0 +1,23 @@
+"""Snakemake adapter: the evidence table of one sample."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
+from carvis.evidence import extract_evidence
+from carvis.intervals import read_bed
+from carvis.runlog import log_to
+from carvis.vectors import load_manifest
+
+with log_to(snakemake.log[0]) as log:
+    qc = extract_evidence(
+        snakemake.input.bam,
+        load_manifest(snakemake.input.manifest),
+        read_bed(snakemake.input.mask),
+        snakemake.output.evidence,
+        min_mapq=snakemake.params.min_mapq,
+        anchor_slop=snakemake.params.anchor_slop,
+        qc_tsv=snakemake.output.qc,
+    )
+    log.info("evidence QC: %s", qc)

@@ -1,0 +1,267 @@
+"""Transgene detection and VCN on reads simulated here and aligned with minimap2 + samtools.
+
+The world (genome with EEF1A1-like and CD28-like genes, CAR vector A copying them, vector B)
+comes from test_mask.py; the mask is built with real minimap2 on the tiles.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_mask import World, make_world, run_tiles
+
+from carvis.errors import InputError
+from carvis.intervals import read_bed
+from carvis.io import read_tsv
+from carvis.mask import footprint_intervals, masked_bp, read_mask
+from carvis.seqs import revcomp
+from carvis.tables import TRANSGENE
+from carvis.transgene import (
+    Evidence,
+    autosomal_depth,
+    call_transgene,
+    decide,
+    mean_read_length,
+    poisson_cdf,
+    poisson_interval,
+    poisson_sf,
+    read_depth,
+    write_transgene,
+)
+
+READ, FRAGMENT = 150, 320
+INSERT_AT = 45_000  # first base of the target site (1-based), provirus in + orientation
+
+
+def simulate_pairs(rng: random.Random, sources: list[tuple[str, float]], r1: Path, r2: Path) -> None:
+    """Random FR pairs: each (sequence, depth) source gives depth x length / (2 x READ) pairs."""
+    with open(r1, "w") as out1, open(r2, "w") as out2:
+        for index, (seq, depth) in enumerate(sources):
+            for k in range(round(depth * len(seq) / (2 * READ))):
+                size = max(READ, round(rng.gauss(FRAGMENT, 30)))
+                start = rng.randrange(len(seq) - size + 1)
+                frag = seq[start : start + size]
+                if rng.random() < 0.5:
+                    frag = revcomp(frag)
+                name = f"s{index}_{k}"
+                out1.write(f"@{name}\n{frag[:READ]}\n+\n{'I' * READ}\n")
+                out2.write(f"@{name}\n{revcomp(frag)[:READ]}\n+\n{'I' * READ}\n")
+
+
+def align_and_measure(
+    world: World, tmp: Path, sources: list[tuple[str, float]], seed: int
+) -> tuple[Path, Path]:
+    """minimap2 | fixmate | sort | markdup, then samtools coverage and depth over the vector contigs."""
+    r1, r2, bam = tmp / "r1.fq", tmp / "r2.fq", tmp / "sample.bam"
+    simulate_pairs(random.Random(seed), sources, r1, r2)
+    pipe = (
+        f"minimap2 -ax sr -Y {world.combined} {r1} {r2} 2>/dev/null | samtools fixmate -m - - "
+        f"| samtools sort - 2>/dev/null | samtools markdup - {bam} && samtools index {bam}"
+    )
+    subprocess.run(pipe, shell=True, check=True)
+    bed = tmp / "vectors.bed"
+    bed.write_text("".join(f"{c}\t0\t{len(s)}\n" for m in world.models for c, s in m.contigs().items()))
+    coverage, depth = tmp / "coverage.tsv", tmp / "depth.tsv"
+    with open(coverage, "w") as out:
+        subprocess.run(["samtools", "coverage", str(bam)], stdout=out, check=True)
+    with open(depth, "w") as out:
+        subprocess.run(
+            ["samtools", "depth", "-a", "-Q", "0", "-b", str(bed), str(bam)], stdout=out, check=True
+        )
+    return coverage, depth
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[World, dict[str, list[tuple[int, int]]], int]:
+    if not (shutil.which("minimap2") and shutil.which("samtools")):
+        pytest.skip("minimap2 and samtools are needed")
+    tmp = tmp_path_factory.mktemp("world")
+    built = make_world(tmp)
+    mask_bed, footprint_bed = run_tiles(built, tmp)
+    return built, read_bed(footprint_bed), masked_bp(built.a, read_mask(mask_bed))
+
+
+def _haplotypes(world: World) -> tuple[str, str]:
+    chr1 = world.genome["chr1"]
+    a = INSERT_AT
+    inserted = chr1[: a + 5 - 1] + world.a.provirus + chr1[a - 1 :]
+    return chr1, inserted
+
+
+def _call(world_: tuple[World, dict, int], tmp: Path, sources: list[tuple[str, float]], **kw) -> dict:  # type: ignore[type-arg]
+    built, footprint, masked = world_
+    coverage, depth = align_and_measure(built, tmp, sources, seed=11)
+    return call_transgene("S", built.a, footprint, masked, coverage, depth, **kw)
+
+
+def test_one_heterozygous_copy_in_every_cell_is_vcn_one(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ref, ins = _haplotypes(world[0])
+    row = _call(world, tmp_path, [(ref, 15), (ins, 15)], purity=0.8)
+    assert row["detected"] == "yes", row["reason"]
+    assert 0.8 <= row["vcn"] <= 1.2
+    assert row["vcn_low"] < row["vcn"] < row["vcn_high"]
+    assert row["vcn_low"] > 0.7 and row["vcn_high"] < 1.3
+    assert row["vcn_per_tumour_cell"] == pytest.approx(row["vcn"] / 0.8)
+    assert 27 <= row["autosomal_depth"] <= 33
+    assert row["plasmid_contamination"] == "no"
+    assert row["footprint_covered"] > 0.95
+
+
+def test_insertion_in_half_the_cells_is_vcn_half(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ref, ins = _haplotypes(world[0])
+    row = _call(world, tmp_path, [(ref, 22.5), (ins, 7.5)])
+    assert row["detected"] == "yes", row["reason"]
+    assert 0.4 <= row["vcn"] <= 0.6
+    assert row["vcn_per_tumour_cell"] is None
+
+
+def test_car_negative_tumour_with_the_homologous_genes_is_no(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    built, footprint, masked = world
+    ref, _ = _haplotypes(built)
+    coverage, depth = align_and_measure(built, tmp_path, [(ref, 30)], seed=5)
+    # endogenous EEF1A1/CD28 reads do land on the vector contig, only in the masked part
+    provirus = read_depth(depth, {built.a.provirus_contig: len(built.a.provirus)})[built.a.provirus_contig]
+    assert provirus.sum() > 0
+    row = call_transgene("S", built.a, footprint, masked, coverage, depth)
+    assert row["detected"] == "no", row["reason"]
+    assert row["vcn"] < 0.01
+    assert row["plasmid_contamination"] == "no"
+    # without the mask the endogenous EEF1A1 promoter reads would look like a transgene
+    unmasked = call_transgene("S", built.a, footprint_intervals(built.a, {}), 0, coverage, depth)
+    assert unmasked["detected"] != "no" and unmasked["vcn"] > 0.1
+
+
+def test_plasmid_reads_are_flagged_as_contamination(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    built = world[0]
+    ref, ins = _haplotypes(built)
+    plasmid = built.plasmids["carA"]
+    circular = plasmid + plasmid[: FRAGMENT * 2]
+    row = _call(world, tmp_path, [(ref, 15), (ins, 15), (circular, 3)])
+    assert row["plasmid_contamination"] == "yes"
+    assert row["detected"] == "yes" and "plasmid contamination" in row["reason"]
+    assert 2 <= row["backbone_depth"] <= 4
+
+
+def test_plasmid_only_is_not_called_a_provirus(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    built = world[0]
+    ref, _ = _haplotypes(built)
+    plasmid = built.plasmids["carA"]
+    row = _call(world, tmp_path, [(ref, 30), (plasmid + plasmid[: FRAGMENT * 2], 3)])
+    assert row["plasmid_contamination"] == "yes"
+    assert row["detected"] == "indeterminate" and "explained by plasmid" in row["reason"]
+
+
+# ---- parsers and the decision rule on hand-written tables -------------------------------------------
+
+COVERAGE_HEADER = "#rname\tstartpos\tendpos\tnumreads\tcovbases\tcoverage\tmeandepth\tmeanbaseq\tmeanmapq\n"
+
+
+def _coverage(tmp_path: Path, rows: list[tuple[str, int, int, float]]) -> Path:
+    path = tmp_path / "coverage.tsv"
+    body = "".join(f"{n}\t1\t{length}\t{reads}\t{length}\t100\t{d}\t30\t60\n" for n, length, reads, d in rows)
+    path.write_text(COVERAGE_HEADER + body)
+    return path
+
+
+def test_autosomal_depth_skips_sex_mito_alt_and_vector_contigs(tmp_path: Path) -> None:
+    path = _coverage(
+        tmp_path,
+        [
+            ("chr1", 3000, 600, 30.0),
+            ("chr2", 1000, 100, 10.0),
+            ("chrX", 1000, 1, 15.0),
+            ("Y", 1000, 1, 15.0),
+            ("chrM", 100, 1, 900.0),
+            ("MT", 100, 1, 900.0),
+            ("chr1_KI270706v1_random", 100, 1, 500.0),
+            ("chr6_GL000250v2_alt", 100, 1, 500.0),
+            ("chrUn_KI270302v1", 100, 1, 500.0),
+            ("chrEBV", 100, 1, 500.0),
+            ("hs38d1_decoy", 100, 1, 500.0),
+            ("KI270728.1", 100, 1, 500.0),
+            ("carA__provirus", 5000, 1, 500.0),
+            ("extra", 1000, 1, 500.0),
+        ],
+    )
+    assert autosomal_depth(path, {"extra"}) == pytest.approx((3000 * 30 + 1000 * 10) / 4000)
+    assert mean_read_length(path, {"extra"}) == pytest.approx((3000 * 30 + 1000 * 10) / 700)
+
+
+def test_autosomal_depth_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no autosomal contig"):
+        autosomal_depth(_coverage(tmp_path, [("chrX", 100, 1, 3.0)]), set())
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("chr1\t1\t100\n")
+    with pytest.raises(InputError, match="not samtools coverage"):
+        autosomal_depth(bad, set())
+    bad.write_text(COVERAGE_HEADER + "chr1\t1\tx\t1\t1\t1\t1\t1\t1\n")
+    with pytest.raises(InputError, match="line 2"):
+        autosomal_depth(bad, set())
+
+
+def test_read_depth_fills_missing_positions_with_zero_and_rejects_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "depth.tsv"
+    path.write_text("v__provirus\t2\t5\nv__provirus\t4\t1\nchr1\t1\t9\n")
+    depth = read_depth(path, {"v__provirus": 5, "v__backbone": 3})
+    assert depth["v__provirus"].tolist() == [0, 5, 0, 1, 0]
+    assert depth["v__backbone"].tolist() == [0, 0, 0]
+    for bad in ("v__provirus\t9\t2\n", "v__provirus\t0\t2\n", "v__provirus\t2\n"):
+        path.write_text("v__provirus\t1\t2\n" + bad)
+        with pytest.raises(InputError, match="line 2"):
+            read_depth(path, {"v__provirus": 5})
+
+
+def test_poisson_helpers_match_known_values() -> None:
+    assert poisson_cdf(0, 2.0) == pytest.approx(0.1353352832)
+    assert poisson_cdf(3, 2.0) == pytest.approx(0.8571234605)
+    assert poisson_sf(0, 5.0) == 1.0
+    assert poisson_sf(5, 2.0) == pytest.approx(1 - 0.9473469827)
+    low, high = poisson_interval(10)
+    assert low == pytest.approx(4.795, abs=1e-3) and high == pytest.approx(18.390, abs=1e-3)
+    assert poisson_interval(0)[1] == pytest.approx(3.689, abs=1e-3)
+
+
+def _evidence(**kw: object) -> Evidence:
+    base = dict(
+        vcn=1.0,
+        signal_vcn=1.0,
+        p_signal=1e-9,
+        p_min_vcn=1.0,
+        covered=1.0,
+        expected_covered=1.0,
+        footprint_bp=3000,
+        contamination=False,
+    )
+    return Evidence(**(base | kw))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "detected", "words"),
+    [
+        ({}, "yes", "above background"),
+        ({"contamination": True}, "yes", "plasmid contamination"),
+        ({"p_signal": 0.5, "p_min_vcn": 0.01, "vcn": 0.0}, "no", "compatible with background"),
+        ({"p_signal": 0.5, "p_min_vcn": 0.3, "vcn": 0.0}, "indeterminate", "too low to exclude"),
+        ({"vcn": 0.01, "signal_vcn": 0.01}, "indeterminate", "trace"),
+        ({"signal_vcn": 0.0, "contamination": True}, "indeterminate", "explained by plasmid"),
+        ({"covered": 0.05}, "indeterminate", "stack"),
+        ({"covered": 0.05, "expected_covered": 0.1, "vcn": 0.05, "signal_vcn": 0.05}, "yes", "spread"),
+        ({"footprint_bp": 0}, "indeterminate", "masked"),
+    ],
+)
+def test_decision_rule(changes: dict[str, object], detected: str, words: str) -> None:
+    got, reason = decide(_evidence(**changes), min_vcn=0.02, min_footprint_covered=0.2)
+    assert got == detected
+    assert words in reason
+
+
+def test_write_transgene_has_the_contract_columns(tmp_path: Path) -> None:
+    row = {c: None for c in TRANSGENE} | {"sample": "S", "vector": "carA", "detected": "no", "vcn": 0.0}
+    write_transgene([row], tmp_path / "t.tsv")
+    rows = read_tsv(tmp_path / "t.tsv")
+    assert list(rows[0]) == list(TRANSGENE)
+    assert rows[0]["vcn_per_tumour_cell"] == "NA" and rows[0]["detected"] == "no"

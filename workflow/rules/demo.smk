@@ -1,0 +1,18 @@
+# The bundled demo's tumour reads, simulated with a fixed seed (only needed by the demo sheet).
+
+
+rule simulate_demo_reads:
+    input:
+        genome=DEMO / "genome.fa",
+        vector=DEMO / "vector.gb",
+        design=DEMO / "design.tsv",
+    output:
+        **DEMO_READS,
+    params:
+        prefix=DEMO / demo.READS_PREFIX,
+    log:
+        f"{LOGS}/simulate_demo_reads/demo.log",
+    conda:
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/simulate_demo_reads.py"
