@@ -429,8 +429,6 @@ def test_cli_validate_exit_codes(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # only the command under test, so this does not depend on the other commands' modules
-    monkeypatch.setattr(cli, "COMMANDS", {"validate": cli.COMMANDS["validate"]})
     path = write_config(tmp_path, project, sheet_dir)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["validate", "--configfile", str(path), "--schemas", str(SCHEMAS)]) == 0

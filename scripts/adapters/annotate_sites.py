@@ -9,4 +9,6 @@ from carvis.annotate import annotate_sites
 from carvis.runlog import log_to
 
 with log_to(snakemake.log[0]):
-    annotate_sites(snakemake.input.sites, snakemake.input.gtf, snakemake.input.gene_lists, snakemake.output[0])
+    annotate_sites(
+        snakemake.input.sites, snakemake.input.gtf, snakemake.input.gene_lists, snakemake.output[0]
+    )

@@ -36,7 +36,13 @@ def sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def run_metadata(config: Mapping[str, Any], sample: str, vector: str, purity: float | None) -> dict[str, object]:
+def _checksummed(path: str | Path) -> str:
+    return f"{path} (sha256 {sha256(path)})"
+
+
+def run_metadata(
+    config: Mapping[str, Any], sample: str, vector: str, purity: float | None
+) -> dict[str, object]:
     """Method summary for one sample's report (checksums of the small inputs; sizes of the large ones)."""
     genome = Path(config["reference"]["genome"])
     vector_file = Path(config["vectors"][vector]["sequence"])
@@ -45,10 +51,10 @@ def run_metadata(config: Mapping[str, Any], sample: str, vector: str, purity: fl
         "purity": purity,
         "vector": vector,
         "vector kind": config["vectors"][vector]["kind"],
-        "vector file": f"{vector_file} (sha256 {sha256(vector_file)})",
+        "vector file": _checksummed(vector_file),
         "reference genome": f"{genome} ({genome.stat().st_size:,} bytes)",
-        "annotation": f"{config['reference']['annotation']} (sha256 {sha256(config['reference']['annotation'])})",
-        "gene lists": "; ".join(f"{p} (sha256 {sha256(p)[:16]})" for p in config["gene_lists"]),
+        "annotation": _checksummed(config["reference"]["annotation"]),
+        "gene lists": "; ".join(_checksummed(p) for p in config["gene_lists"]),
         "aligner": f"{config['aligner']} {tool_version(config['aligner'])}",
         "samtools": tool_version("samtools"),
         "carvis": __version__,

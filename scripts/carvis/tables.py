@@ -97,6 +97,7 @@ SUMMARY = (
     "top_site_clonal_fraction",
     "plasmid_contamination",
     "interpretation",
+    "rule",  # the rule that produced the interpretation
 )
 
 #: The simulator's truth: SITES' first eleven columns plus what was simulated.

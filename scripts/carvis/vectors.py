@@ -144,7 +144,8 @@ def _retroviral_provirus(
     """Rebuild the integrated provirus: the 3' LTR copied to both ends around the internal region.
 
     Returns the provirus, its plasmid segments, the LTR length and the plasmid position where
-    the backbone resumes on the 5' side (the base after the plasmid's own 5' LTR).
+    the backbone stops on the 5' side: just before the part of the plasmid's own 5' LTR that is
+    identical to the provirus LTR (R-U5), so that no backbone sequence is also provirus sequence.
     """
     region = plasmid[start - 1 : end]
     if kind.three_prime_end and not region.endswith(kind.three_prime_end):
@@ -181,7 +182,11 @@ def _retroviral_provirus(
         Segment(n_ltr + 1, n_ltr + len(internal), start + internal_from),
         Segment(n_ltr + len(internal) + 1, len(provirus), ltr_plasmid),
     ]
-    return provirus, segments, n_ltr, start + internal_from
+    five_part = region[:internal_from]
+    shared = 0
+    while shared < min(len(five_part), n_ltr) and five_part[-1 - shared] == ltr[-1 - shared]:
+        shared += 1
+    return provirus, segments, n_ltr, start + internal_from - shared
 
 
 def _infer_range(plasmid: str, kind: VectorKind, source: str) -> tuple[int, int]:
@@ -242,8 +247,8 @@ def build_vector(
             "give 1-based inclusive coordinates within the plasmid",
         )
     if vkind.long_terminal_repeats:
-        seq, segments, ltr_len, internal_from = _retroviral_provirus(plasmid, start, end, vkind, source)
-        backbone = plasmid[end:] + plasmid[: internal_from - 1]
+        seq, segments, ltr_len, backbone_to = _retroviral_provirus(plasmid, start, end, vkind, source)
+        backbone = plasmid[end:] + plasmid[: backbone_to - 1]
     else:
         seq = plasmid[start - 1 : end]
         segments = [Segment(1, len(seq), start)]

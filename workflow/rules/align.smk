@@ -1,11 +1,4 @@
 # Alignment stage: all lanes of a sample to one sorted, duplicate-marked, indexed BAM.
-from carvis.align import align_command
-
-
-def aligner_index(wildcards):
-    if CONFIG["aligner"] == "bwa":
-        return rules.index_bwa.output
-    return rules.index_minimap2.output
 
 
 rule align_reads:

@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from carvis import demo
 from carvis.errors import InputError
 from carvis.inputs import load_config, load_samples
+from carvis.align import align_command
 from carvis.reference import reference_key
 
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
@@ -36,6 +37,12 @@ else:
     update_config(_demo, dict(config))
     config.clear()
     config.update(_demo)
+
+# The bundled cancer-gene table is the default list wherever the workflow runs from.
+config.setdefault(
+    "gene_lists",
+    [str(Path(workflow.basedir) / "resources" / "cancer_genes" / "cancer_genes.tsv")],
+)
 
 try:
     CONFIG = load_config(config, CONFIG_BASE, SCHEMAS / "config.schema.yaml")
@@ -76,3 +83,9 @@ def final_outputs():
     return [f"{OUT}/{s}/{name}" for s in SAMPLES for name in per_sample] + [
         f"{OUT}/summary.tsv"
     ]
+
+
+def aligner_index(wildcards):
+    if CONFIG["aligner"] == "bwa":
+        return rules.index_bwa.output
+    return rules.index_minimap2.output

@@ -8,11 +8,11 @@ rule simulate_demo_reads:
         design=DEMO / "design.tsv",
     output:
         **DEMO_READS,
-    params:
-        prefix=DEMO / demo.READS_PREFIX,
     log:
         f"{LOGS}/simulate_demo_reads/demo.log",
     conda:
         ENVS / "carvis.yaml"
+    params:
+        prefix=DEMO / demo.READS_PREFIX,
     script:
         "../../scripts/adapters/simulate_demo_reads.py"

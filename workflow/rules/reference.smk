@@ -1,6 +1,6 @@
 # Reference stage: integrated provirus + backbone per vector, combined with the genome,
 # indexed once per genome/vector set (the folder name is the cache key), and the homology mask.
-from carvis.mask import MINIMAP2_ARGS as MASK_MINIMAP2_ARGS
+from carvis.mask import MINIMAP2_ARGS
 
 
 rule build_reference:
@@ -97,9 +97,11 @@ rule align_tiles:
     threads: 2
     resources:
         mem_mb=lambda wc, attempt: 16000 * attempt,
+    params:
+        args=MINIMAP2_ARGS,
     shell:
         """
-        minimap2 {MASK_MINIMAP2_ARGS} -t {threads} {input.index:q} {input.tiles:q} \
+        minimap2 {params.args} -t {threads} {input.index:q} {input.tiles:q} \
             >{output:q} 2>{log:q}
         """
 

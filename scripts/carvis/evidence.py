@@ -1,0 +1,490 @@
+"""The evidence table: reads and fragments that join a vector to the genome, plus reference-allele spanners.
+
+Only records on vector contigs are visited: every chimeric read or fragment has a segment there.
+Positions are 1-based. Read coordinates are in the original read orientation (as sequenced).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pysam
+
+from carvis.errors import InputError
+from carvis.intervals import Interval, IntervalSet
+from carvis.io import write_tsv
+from carvis.tables import EVIDENCE
+from carvis.vectors import VectorModel
+
+#: Soft clips at least this long inside the window disqualify a spanning fragment.
+SPAN_CLIP = 5
+#: Bases on each side of the target site that a spanning fragment must cover.
+SPAN_PAD = 5
+#: Longest template searched for spanning fragments.
+MAX_TEMPLATE = 1000
+#: Most bases a vector segment in the inner LTR copy may run past the terminus (chance microhomology).
+MAX_OVERSHOOT = 5
+
+_CIGAR = re.compile(r"(\d+)([MIDNSHP=X])")
+_QUERY_OPS = set("MIS=XH")
+_REF_OPS = set("MDN=X")
+_MATCH_OPS = set("M=X")
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """One alignment of a read: reference span and read-coordinate span."""
+
+    contig: str
+    ref_start: int  # 0-based
+    reverse: bool
+    cigar: tuple[tuple[str, int], ...]
+    mapq: int
+
+    @property
+    def read_length(self) -> int:
+        return sum(n for op, n in self.cigar if op in _QUERY_OPS)
+
+    @property
+    def ref_end(self) -> int:
+        """0-based exclusive reference end."""
+        return self.ref_start + sum(n for op, n in self.cigar if op in _REF_OPS)
+
+    def read_span(self) -> tuple[int, int]:
+        """Aligned part as a half-open interval in original read orientation."""
+        lead = 0
+        for op, n in self.cigar:
+            if op not in "SH":
+                break
+            lead += n
+        aligned = sum(n for op, n in self.cigar if op in "MI=X")
+        start, end = lead, lead + aligned
+        if self.reverse:
+            total = self.read_length
+            start, end = total - end, total - start
+        return start, end
+
+    def ref_at(self, read_index: int) -> int:
+        """1-based reference position of a read base; extrapolated linearly outside aligned bases."""
+        total = self.read_length
+        step = -1 if self.reverse else 1
+        best: tuple[int, int] | None = None
+        query, ref = 0, self.ref_start
+        for op, n in self.cigar:
+            if op in _MATCH_OPS:
+                for k in range(n):
+                    idx = total - 1 - (query + k) if self.reverse else query + k
+                    dist = abs(idx - read_index)
+                    if best is None or dist < best[0]:
+                        best = (dist, ref + k + 1 + step * (read_index - idx))
+                    if dist == 0:
+                        return best[1]
+            if op in _QUERY_OPS:
+                query += n
+            if op in _REF_OPS:
+                ref += n
+        if best is None:
+            raise ValueError("alignment without aligned bases")
+        return best[1]
+
+
+def parse_cigar(cigar: str) -> tuple[tuple[str, int], ...]:
+    return tuple((op, int(n)) for n, op in _CIGAR.findall(cigar))
+
+
+def from_record(rec: pysam.AlignedSegment) -> Alignment:
+    ops = "MIDNSHP=X"
+    cigar = tuple((ops[op], n) for op, n in rec.cigartuples or ())
+    return Alignment(rec.reference_name, rec.reference_start, rec.is_reverse, cigar, rec.mapping_quality)
+
+
+def sa_alignments(rec: pysam.AlignedSegment) -> list[Alignment]:
+    """The other parts of a chimeric read, from its SA tag."""
+    if not rec.has_tag("SA"):
+        return []
+    out = []
+    for entry in str(rec.get_tag("SA")).split(";"):
+        if entry:
+            contig, pos, strand, cigar, mapq, _ = entry.split(",")
+            out.append(Alignment(contig, int(pos) - 1, strand == "-", parse_cigar(cigar), int(mapq)))
+    return out
+
+
+@dataclass
+class VectorHit:
+    """A vector segment placed in provirus (or backbone) coordinates."""
+
+    aln: Alignment
+    model: VectorModel
+    part: str  # provirus | backbone
+    start: int  # 0-based, on the contig of ``part``
+    end: int
+
+
+def place_on_vector(aln: Alignment, model: VectorModel) -> VectorHit:
+    """Vector segment coordinates on its contig (the backbone shares no sequence with the provirus)."""
+    part = "provirus" if aln.contig == model.provirus_contig else "backbone"
+    return VectorHit(aln, model, part, aln.ref_start, aln.ref_end)
+
+
+def _flags(hit: VectorHit, host_mapq: int, masks: dict[str, IntervalSet], min_mapq: int) -> list[str]:
+    flags = []
+    contig = hit.model.provirus_contig if hit.part == "provirus" else str(hit.model.backbone_contig)
+    mask = masks.get(contig)
+    if mask is not None and 2 * mask.overlap(hit.start, hit.end) > hit.end - hit.start:
+        flags.append("homologous")
+    if hit.part == "backbone":
+        flags.append("backbone")
+    if host_mapq < min_mapq:
+        flags.append("low_mapq")
+    return flags
+
+
+def _project_ltr(p: int, low_end: bool, model: VectorModel) -> int:
+    """Move a boundary in the wrong LTR copy to the copy at the end the host attaches to.
+
+    A segment in the inner copy may run a few bases past the LTR into the internal region
+    when the host bases happen to match; the result then lies beyond the terminus.
+    """
+    if not model.ltr_length:
+        return p
+    shift = len(model.provirus) - model.ltr_length
+    if low_end and p > shift - MAX_OVERSHOOT:
+        return p - shift
+    if not low_end and p <= model.ltr_length + MAX_OVERSHOOT:
+        return p + shift
+    return p
+
+
+def split_row(
+    hit: VectorHit, host: Alignment, masks: dict[str, IntervalSet], min_mapq: int, slop: int
+) -> dict[str, object]:
+    """Evidence fields of one vector-host split read."""
+    vs, ve = hit.aln.read_span()
+    hs, he = host.read_span()
+    host_before = hs + he < vs + ve
+    toward = -1 if host_before else 1  # read direction from the vector segment to the host
+    low_end = host_before != hit.aln.reverse
+    boundary_idx = vs if host_before else ve - 1
+    length = len(hit.model.provirus) if hit.part == "provirus" else len(hit.model.backbone)
+    p = hit.start + 1 if low_end else hit.end
+    if hit.part == "provirus":
+        p = _project_ltr(p, low_end, hit.model)
+    offset = p - 1 if low_end else length - p  # negative: the segment runs past the terminus
+    anchored = -MAX_OVERSHOOT <= offset <= slop
+    edge_idx = boundary_idx + toward * offset if anchored else boundary_idx
+    host_pos = host.ref_at(edge_idx + toward)
+    vector_after = -toward * (-1 if host.reverse else 1) > 0  # vector at higher genome coordinates
+    flags = _flags(hit, host.mapq, masks, min_mapq)
+    if not anchored:
+        flags.append("off_terminus")
+    return {
+        "kind": "split",
+        "chrom": host.contig,
+        "host_pos": host_pos,
+        "side": "left" if vector_after else "right",
+        "vector_end": "5p" if low_end else "3p",
+        "vector_pos": (1 if low_end else length) if anchored else p,
+        "anchor_offset": abs(offset),
+        "host_mapq": host.mapq,
+        "vector_mapq": hit.aln.mapq,
+        "precise": "yes",
+        "flags": flags,
+    }
+
+
+def _mate_inner_end(rec: pysam.AlignedSegment) -> tuple[int, bool]:
+    """1-based inner end of the mate (its 3'-most base) and whether the mate is forward."""
+    forward = not rec.mate_is_reverse
+    start = rec.next_reference_start + 1
+    if not forward:
+        return start, forward
+    if rec.has_tag("MC"):
+        span = sum(n for op, n in parse_cigar(str(rec.get_tag("MC"))) if op in _REF_OPS)
+        return start + span - 1, forward
+    raise ValueError(f"read {rec.query_name} has no MC tag; run samtools fixmate")
+
+
+def _mate_mapq(bam: pysam.AlignmentFile, rec: pysam.AlignedSegment) -> int:
+    if rec.has_tag("MQ"):
+        return int(rec.get_tag("MQ"))
+    return int(bam.mate(rec).mapping_quality)
+
+
+def discordant_row(
+    bam: pysam.AlignmentFile,
+    rec: pysam.AlignedSegment,
+    hit: VectorHit,
+    masks: dict[str, IntervalSet],
+    min_mapq: int,
+) -> dict[str, object]:
+    """Evidence fields of a fragment with one mate on the vector and the other on the genome."""
+    host_pos, mate_forward = _mate_inner_end(rec)
+    host_mapq = _mate_mapq(bam, rec)
+    return {
+        "kind": "discordant",
+        "read": 0,
+        "chrom": rec.next_reference_name,
+        "host_pos": host_pos,
+        "side": "left" if mate_forward else "right",
+        "vector_end": "5p" if rec.is_reverse else "3p",
+        "vector_pos": hit.start + 1 if rec.is_reverse else hit.end,
+        "anchor_offset": None,
+        "host_mapq": host_mapq,
+        "vector_mapq": rec.mapping_quality,
+        "precise": "no",
+        "flags": _flags(hit, host_mapq, masks, min_mapq),
+    }
+
+
+def _read_number(rec: pysam.AlignedSegment) -> int:
+    if not rec.is_paired:
+        return 0
+    return 1 if rec.is_read1 else 2
+
+
+def _is_duplicate(bam: pysam.AlignmentFile, rec: pysam.AlignedSegment, others: list[Alignment]) -> bool:
+    """Duplicate flag of the read's primary record (markdup does not flag supplementary records)."""
+    if rec.is_duplicate or not rec.is_supplementary:
+        return rec.is_duplicate
+    number = _read_number(rec)
+    for aln in others:
+        for cand in bam.fetch(aln.contig, aln.ref_start, aln.ref_start + 1):
+            if (
+                cand.query_name == rec.query_name
+                and _read_number(cand) == number
+                and not (cand.is_supplementary or cand.is_secondary)
+            ):
+                return cand.is_duplicate
+    return False
+
+
+def _vector_records(bam: pysam.AlignmentFile, model: VectorModel) -> Iterator[pysam.AlignedSegment]:
+    for contig in model.contigs():
+        if contig in bam.references:
+            # own iterator: duplicate and mate look-ups fetch from ``bam`` while this one runs
+            for rec in bam.fetch(contig, multiple_iterators=True):
+                if not (rec.is_unmapped or rec.is_secondary):
+                    yield rec
+
+
+def chimeric_rows(
+    bam: pysam.AlignmentFile,
+    models: dict[str, VectorModel],
+    masks: dict[str, IntervalSet],
+    min_mapq: int,
+    slop: int,
+    qc: Counter[str],
+) -> list[dict[str, object]]:
+    """Split and discordant rows of every vector, one per read (split) or fragment (discordant)."""
+    vector_contigs = {c for m in models.values() for c in m.contigs()}
+    split: dict[tuple[str, int], tuple[int, dict[str, object]]] = {}
+    discordant: dict[str, dict[str, object]] = {}
+    signatures: dict[str, tuple[object, ...]] = {}
+    for model in models.values():
+        for rec in _vector_records(bam, model):
+            hit = place_on_vector(from_record(rec), model)
+            if rec.is_paired and not rec.is_supplementary and not rec.mate_is_unmapped:
+                signatures[str(rec.query_name)] = _signature(rec, models)
+            others = sa_alignments(rec)
+            hosts = [a for a in others if a.contig not in vector_contigs]
+            key = (str(rec.query_name), _read_number(rec))
+            if hosts:
+                vs, ve = hit.aln.read_span()
+                host = min(hosts, key=lambda a: _gap((vs, ve), a.read_span()))
+                row = split_row(hit, host, masks, min_mapq, slop)
+                row.update(fragment=key[0], read=key[1], vector=model.name)
+                row["duplicate"] = _is_duplicate(bam, rec, others)
+                gap = _gap((vs, ve), host.read_span())
+                if key not in split or gap < split[key][0]:
+                    split[key] = (gap, row)
+            elif others:
+                qc["vector_internal_chimeras"] += 1
+            if (
+                rec.is_paired
+                and not rec.is_supplementary
+                and not rec.mate_is_unmapped
+                and rec.next_reference_name not in vector_contigs
+                and key[0] not in discordant
+            ):
+                row = discordant_row(bam, rec, hit, masks, min_mapq)
+                row.update(fragment=key[0], vector=model.name, duplicate=rec.is_duplicate)
+                discordant[key[0]] = row
+    rows = [row for _, row in split.values()] + list(discordant.values())
+    mark_ltr_duplicates(rows, signatures)
+    for row in rows:
+        qc[f"{row['kind']}_rows"] += 1
+    return rows
+
+
+def _canonical_ltr(model: VectorModel, pos: int) -> int:
+    """A provirus position in the second LTR copy moved to the first (the copies are identical)."""
+    shift = len(model.provirus) - model.ltr_length
+    return pos - shift if model.ltr_length and pos > shift else pos
+
+
+def _five_prime(ref_start: int, cigar: tuple[tuple[str, int], ...], reverse: bool) -> int:
+    """Unclipped 5' end (0-based) of an alignment, as samtools markdup uses it."""
+    if reverse:
+        end = ref_start + sum(n for op, n in cigar if op in _REF_OPS)
+        return end + (cigar[-1][1] if cigar[-1][0] in "SH" else 0)
+    return ref_start - (cigar[0][1] if cigar[0][0] in "SH" else 0)
+
+
+def _end_key(models: dict[str, VectorModel], contig: str, pos: int, reverse: bool) -> tuple[str, int, bool]:
+    model = next((m for m in models.values() if m.provirus_contig == contig), None)
+    return contig, _canonical_ltr(model, pos) if model else pos, reverse
+
+
+def _signature(rec: pysam.AlignedSegment, models: dict[str, VectorModel]) -> tuple[object, ...]:
+    """Fragment ends for duplicate marking, with LTR placements made canonical.
+
+    Reads in an LTR (MAPQ 0) land on either copy at random, so markdup misses their duplicates.
+    """
+    own = from_record(rec)
+    mate_cigar = parse_cigar(str(rec.get_tag("MC"))) if rec.has_tag("MC") else (("M", 0),)
+    ends = (
+        _end_key(models, own.contig, _five_prime(own.ref_start, own.cigar, own.reverse), own.reverse),
+        _end_key(
+            models,
+            str(rec.next_reference_name),
+            _five_prime(rec.next_reference_start, mate_cigar, rec.mate_is_reverse),
+            rec.mate_is_reverse,
+        ),
+    )
+    return tuple(sorted(ends))
+
+
+def mark_ltr_duplicates(rows: list[dict[str, object]], signatures: dict[str, tuple[object, ...]]) -> None:
+    """Mark fragments with the same LTR-canonical ends as duplicates, keeping one per group."""
+    flagged = {str(r["fragment"]) for r in rows if r["duplicate"]}
+    groups: dict[tuple[object, ...], list[str]] = {}
+    for name in sorted({str(r["fragment"]) for r in rows}):
+        if name in signatures:
+            groups.setdefault(signatures[name], []).append(name)
+    duplicates = set(flagged)
+    for names in groups.values():
+        keep = next((n for n in names if n not in flagged), None)
+        duplicates.update(n for n in names if n != keep)
+    for row in rows:
+        row["duplicate"] = str(row["fragment"]) in duplicates
+
+
+def _gap(a: Interval, b: Interval) -> int:
+    """Bases between two read intervals (negative when they overlap)."""
+    return max(a[0], b[0]) - min(a[1], b[1])
+
+
+def candidate_sites(
+    rows: list[dict[str, object]], models: dict[str, VectorModel]
+) -> set[tuple[str, str, int]]:
+    """(vector, chrom, target-site start) from precise, trusted, non-duplicate junctions."""
+    out = set()
+    for row in rows:
+        if row["kind"] != "split" or row["flags"] or row["duplicate"]:
+            continue
+        x = int(str(row["host_pos"]))
+        tsd = models[str(row["vector"])].tsd_length
+        a = x - tsd + 1 if row["side"] == "left" else x
+        out.add((str(row["vector"]), str(row["chrom"]), a))
+    return out
+
+
+def _clipped_inside(ref_start: int, cigar: tuple[tuple[str, int], ...], window: Interval) -> bool:
+    """Does the alignment have a soft clip of >= SPAN_CLIP bases at a point inside the window (1-based)?"""
+    first, last = ref_start + 1, ref_start + sum(n for op, n in cigar if op in _REF_OPS)
+    lo, hi = window
+    lead = cigar[0][1] if cigar and cigar[0][0] == "S" else 0
+    trail = cigar[-1][1] if cigar and cigar[-1][0] == "S" else 0
+    return (lead >= SPAN_CLIP and lo <= first <= hi) or (trail >= SPAN_CLIP and lo <= last <= hi)
+
+
+def spanning_fragments(bam: pysam.AlignmentFile, chrom: str, a: int, tsd: int, min_mapq: int) -> list[str]:
+    """Names of reference-allele fragments crossing the target site starting at ``a``."""
+    window = (a - 1 - SPAN_PAD, a + tsd + SPAN_PAD)
+    names = []
+    if chrom not in bam.references:
+        return names
+    for rec in bam.fetch(chrom, max(0, window[0] - 1 - MAX_TEMPLATE), window[1]):
+        if (
+            rec.is_duplicate
+            or rec.is_secondary
+            or rec.is_supplementary
+            or not rec.is_proper_pair
+            or rec.next_reference_name != chrom
+            or rec.template_length <= 0
+            or rec.mapping_quality < min_mapq
+            or int(rec.get_tag("MQ") if rec.has_tag("MQ") else min_mapq) < min_mapq
+        ):
+            continue
+        start, end = rec.reference_start + 1, rec.reference_start + rec.template_length
+        if start > window[0] or end < window[1]:
+            continue
+        own = from_record(rec).cigar
+        mate = parse_cigar(str(rec.get_tag("MC"))) if rec.has_tag("MC") else ()
+        if _clipped_inside(rec.reference_start, own, window) or _clipped_inside(
+            rec.next_reference_start, mate, window
+        ):
+            continue
+        names.append(str(rec.query_name))
+    return sorted(set(names))
+
+
+def _join(flags: object) -> str | None:
+    return (",".join(flags) or None) if isinstance(flags, list) else None
+
+
+def _check_bam(bam: pysam.AlignmentFile, path: str | Path, models: dict[str, VectorModel]) -> None:
+    if not bam.has_index():
+        raise InputError(path, "the BAM has no index", "run samtools index on it")
+    contigs = [m.provirus_contig for m in models.values()]
+    if not any(c in bam.references for c in contigs):
+        raise InputError(
+            path,
+            f"none of the vector contigs ({', '.join(contigs)}) is in the BAM",
+            "align the reads to the combined reference (genome + vector contigs) built by carvis",
+        )
+
+
+def extract_evidence(
+    bam_path: str | Path,
+    models: dict[str, VectorModel],
+    mask: dict[str, list[tuple[int, int]]],
+    out_tsv: str | Path,
+    *,
+    min_mapq: int = 20,
+    anchor_slop: int = 2,
+    qc_tsv: str | Path | None = None,
+) -> dict[str, int]:
+    """Write the evidence table (columns :data:`carvis.tables.EVIDENCE`); return QC counts.
+
+    ``mask`` holds 0-based half-open intervals on vector contigs (regions homologous to the genome).
+    """
+    masks = {contig: IntervalSet(ivs) for contig, ivs in mask.items()}
+    qc: Counter[str] = Counter()
+    with pysam.AlignmentFile(str(bam_path)) as bam:
+        _check_bam(bam, bam_path, models)
+        rows = chimeric_rows(bam, models, masks, min_mapq, anchor_slop, qc)
+        for vector, chrom, a in sorted(candidate_sites(rows, models)):
+            for name in spanning_fragments(bam, chrom, a, models[vector].tsd_length, min_mapq):
+                rows.append(
+                    {
+                        "fragment": name,
+                        "read": 0,
+                        "kind": "spanning",
+                        "chrom": chrom,
+                        "host_pos": a,
+                        "vector": vector,
+                        "duplicate": False,
+                        "flags": [],
+                    }
+                )
+                qc["spanning_rows"] += 1
+    write_tsv(out_tsv, EVIDENCE, ({**row, "flags": _join(row["flags"])} for row in rows))
+    if qc_tsv is not None:
+        write_tsv(qc_tsv, ("metric", "count"), ({"metric": k, "count": v} for k, v in sorted(qc.items())))
+    return dict(qc)

@@ -1,0 +1,256 @@
+"""Per-sample verdict in plain words, its limitations, and the summary.tsv row.
+
+The verdict reads only what the transgene and sites tables already say (first-pass rules):
+
+1. transgene not detected -> *Transgene not detected*;
+2. transgene detected, a site with clonal_fraction >= 0.5 (already purity-corrected by the sites
+   stage when purity is known) and a VCN per tumour cell near a whole number -> *CAR-derived clonal
+   tumour*;
+3. transgene detected, no clonal site and VCN per tumour cell below 0.5 -> *CAR T cells present,
+   tumour not shown to be CAR-derived*;
+4. anything else -> *Indeterminate*, with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from carvis.errors import InputError
+from carvis.io import read_tsv, write_tsv
+from carvis.tables import SUMMARY
+
+#: A site carried by at least this fraction of (tumour) cells is clonal.
+CLONAL_FRACTION = 0.5
+#: VCN per tumour cell within this of a whole number (>= 1) counts as "near an integer".
+INTEGER_TOLERANCE = 0.25
+#: Below this VCN per tumour cell, not every tumour cell can carry the vector.
+LOW_VCN = 0.5
+
+Row = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """kind: not_detected | car_derived | car_t_present | indeterminate."""
+
+    kind: str
+    interpretation: str
+    rule: str
+
+
+def as_float(value: object) -> float | None:
+    """A float from a table cell, or None for NA/empty/unparseable."""
+    if value is None:
+        return None
+    try:
+        number = float(str(value))
+    except ValueError:
+        return None
+    return None if number != number else number
+
+
+def clonal_fraction(site: Row) -> float | None:
+    """The site's clonal fraction, or None when NA."""
+    return as_float(site.get("clonal_fraction"))
+
+
+def site_label(site: Row) -> str:
+    """``chrom:position(orientation)`` plus the gene when annotated."""
+    label = f"{site.get('chrom', 'NA')}:{site.get('position', 'NA')}({site.get('orientation', 'NA')})"
+    gene = site.get("gene")
+    return f"{label} {gene}" if gene and gene != "NA" else label
+
+
+def ranked_sites(site_rows: Iterable[Row]) -> list[Row]:
+    """Sites by clonal fraction then fragments, highest first (NA last)."""
+    return sorted(
+        site_rows,
+        key=lambda s: (clonal_fraction(s) or -1.0, as_float(s.get("fragments")) or 0.0),
+        reverse=True,
+    )
+
+
+def _tumour_vcn(transgene_row: Row, purity: float | None) -> tuple[float | None, float | None, float | None]:
+    """VCN per tumour cell with its interval; per cell of the sample when purity is unknown."""
+    vcn, low, high = (as_float(transgene_row.get(k)) for k in ("vcn", "vcn_low", "vcn_high"))
+    per_cell = as_float(transgene_row.get("vcn_per_tumour_cell"))
+    if purity:
+        if per_cell is None and vcn is not None:
+            per_cell = vcn / purity
+        low = None if low is None else low / purity
+        high = None if high is None else high / purity
+    return (per_cell if per_cell is not None else vcn), low, high
+
+
+def _near_integer(vcn: float, low: float | None, high: float | None) -> int | None:
+    """The whole number (>= 1) that ``vcn`` is near, if any."""
+    nearest = max(1, round(vcn))
+    if abs(vcn - nearest) <= INTEGER_TOLERANCE:
+        return nearest
+    if low is not None and high is not None and low <= nearest <= high:
+        return nearest
+    return None
+
+
+def decide(transgene_row: Row, site_rows: Sequence[Row], purity: float | None) -> Verdict:
+    """Apply the first-pass rules (module docstring) to one sample."""
+    detected = str(transgene_row.get("detected") or "NA").lower()
+    reason = transgene_row.get("reason") or "no reason given"
+    vcn, low, high = _tumour_vcn(transgene_row, purity)
+    vcn_text = "NA" if vcn is None else f"{vcn:.3g}"
+    basis = "per tumour cell" if purity else "per cell of the sample (purity unknown)"
+    sites = ranked_sites(site_rows)
+    clonal = [s for s in sites if (clonal_fraction(s) or 0.0) >= CLONAL_FRACTION]
+    contamination = str(transgene_row.get("plasmid_contamination", "")).lower() == "yes"
+    if detected == "no" and not clonal:
+        return Verdict(
+            "not_detected",
+            "Transgene not detected: the CAR vector was not found in this tumour's DNA, so there is "
+            "no evidence that the tumour came from the CAR T cells.",
+            f"detected=no (VCN {transgene_row.get('vcn', 'NA')}; {reason})",
+        )
+    if detected != "yes":
+        why = (
+            f"a clonal integration site ({site_label(clonal[0])}) was called although the transgene "
+            "was not detected by coverage"
+            if clonal
+            else f"transgene detection was inconclusive ({reason})"
+        )
+        return Verdict("indeterminate", f"Indeterminate: {why}.", f"detected={detected}")
+    if clonal:
+        top = clonal[0]
+        site_rule = (
+            f"site {site_label(top)} clonal_fraction {top.get('clonal_fraction')} >= {CLONAL_FRACTION}"
+        )
+        whole = None if vcn is None else _near_integer(vcn, low, high)
+        if whole is None:
+            return Verdict(
+                "indeterminate",
+                f"Indeterminate: a clonal integration site ({site_label(top)}) was found, but the VCN "
+                f"{basis} ({vcn_text}) is not near a whole number, which a tumour grown from one CAR T "
+                "cell would show; the tumour may be mixed or subclonal, or the purity may be wrong.",
+                f"detected=yes; {site_rule}; VCN {basis} {vcn_text} not within "
+                f"{INTEGER_TOLERANCE} of a whole number >= 1",
+            )
+        text = (
+            f"CAR-derived clonal tumour: the CAR vector is in the tumour DNA at about {whole} "
+            f"cop{'y' if whole == 1 else 'ies'} per tumour cell and the integration site "
+            f"{site_label(top)} is carried by most tumour cells, so the tumour most likely grew "
+            "from a CAR T cell."
+        )
+        if contamination:
+            text += " Plasmid backbone DNA was also found; it does not explain a clonal host-vector junction."
+        return Verdict(
+            "car_derived",
+            text,
+            f"detected=yes; {site_rule}; VCN {basis} {vcn_text} near {whole}",
+        )
+    largest = f"the largest at {sites[0].get('clonal_fraction')}" if sites else "none called"
+    no_clonal = f"no clonal site ({len(sites)} site(s), {largest})"
+    if contamination:
+        return Verdict(
+            "indeterminate",
+            "Indeterminate: vector DNA is present but so is plasmid backbone DNA, and no integration "
+            "site is clonal; the vector signal may come from plasmid contamination.",
+            f"detected=yes; plasmid_contamination=yes; {no_clonal}",
+        )
+    if vcn is not None and vcn < LOW_VCN:
+        return Verdict(
+            "car_t_present",
+            f"CAR T cells present, tumour not shown to be CAR-derived: the vector is present at "
+            f"{vcn_text} copies {basis}, too few for every tumour cell to carry it, and no integration "
+            "site is carried by most cells, as expected from infiltrating polyclonal CAR T cells.",
+            f"detected=yes; {no_clonal}; VCN {basis} {vcn_text} < {LOW_VCN}",
+        )
+    return Verdict(
+        "indeterminate",
+        f"Indeterminate: the vector is present at {vcn_text} copies {basis}, enough for a "
+        "CAR-derived tumour, but no clonal integration site was found; the junction may lie in a "
+        "repeat or a masked region, or have too few fragments.",
+        f"detected=yes; {no_clonal}; VCN {basis} {vcn_text} >= {LOW_VCN}",
+    )
+
+
+def interpret(transgene_row: Row, site_rows: Sequence[Row], purity: float | None) -> tuple[str, str]:
+    """(interpretation, rule) in plain words for one sample."""
+    verdict = decide(transgene_row, site_rows, purity)
+    return verdict.interpretation, verdict.rule
+
+
+def limitations(transgene_row: Row, site_rows: Sequence[Row], purity: float | None) -> list[str]:
+    """What limits the verdict, in plain words."""
+    out = []
+    if not purity:
+        out.append(
+            "Tumour purity was not given: clonal fractions and VCN are per cell of the whole sample "
+            "and underestimate the values per tumour cell."
+        )
+    masked = transgene_row.get("masked_bp")
+    masked_text = f" ({masked} bp)" if masked not in (None, "", "NA") else ""
+    out.append(
+        f"Vector parts copied from human genes (CD8A, CD28, 4-1BB, CD3-zeta, the EF1a promoter) are "
+        f"masked{masked_text}: they count neither for detection nor for VCN and cannot place junctions."
+    )
+    out.append(
+        "Integration sites whose host side maps equally well to several places (repeats, segmental "
+        "duplications) may be missed or placed only approximately."
+    )
+    imprecise = sum(1 for s in site_rows if str(s.get("precise", "")).lower() == "no")
+    if imprecise:
+        out.append(f"{imprecise} site(s) rest on read pairs only; their positions are approximate.")
+    if str(transgene_row.get("plasmid_contamination", "")).lower() == "yes":
+        out.append("Plasmid backbone DNA was found: part of the vector signal may be contamination.")
+    out.append(
+        "Integration-site results are read together with other assays such as TCR clonality and copy number."
+    )
+    return out
+
+
+def _sample_rows(path: Path, sample: str) -> list[dict[str, str]]:
+    rows = read_tsv(path)
+    return [r for r in rows if r.get("sample", sample) == sample]
+
+
+def load_sample(
+    sample: str, transgene_tsv: str | Path, sites_tsv: str | Path
+) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The sample's transgene row and site rows."""
+    transgene = _sample_rows(Path(transgene_tsv), sample)
+    if not transgene:
+        raise InputError(
+            transgene_tsv, f"no row for sample {sample!r}", "give the transgene table written for this sample"
+        )
+    return transgene[0], _sample_rows(Path(sites_tsv), sample)
+
+
+def summarise_sample(
+    sample: str, purity: float | None, transgene_tsv: str | Path, sites_tsv: str | Path
+) -> dict[str, object]:
+    """One summary.tsv row (SUMMARY columns plus ``rule``)."""
+    transgene, sites = load_sample(sample, transgene_tsv, sites_tsv)
+    verdict = decide(transgene, sites, purity)
+    ranked = ranked_sites(sites)
+    top = ranked[0] if ranked else {}
+    return {
+        "sample": sample,
+        "vector": transgene.get("vector"),
+        "purity": purity,
+        "detected": transgene.get("detected"),
+        "vcn": transgene.get("vcn"),
+        "vcn_per_tumour_cell": transgene.get("vcn_per_tumour_cell"),
+        "sites": len(sites),
+        "clonal_sites": sum(1 for s in sites if (clonal_fraction(s) or 0.0) >= CLONAL_FRACTION),
+        "top_site": f"{top['chrom']}:{top['position']}({top.get('orientation', 'NA')})" if top else None,
+        "top_site_gene": top.get("gene"),
+        "top_site_clonal_fraction": top.get("clonal_fraction"),
+        "plasmid_contamination": transgene.get("plasmid_contamination"),
+        "interpretation": verdict.interpretation,
+        "rule": verdict.rule,
+    }
+
+
+def write_summary(rows: Iterable[Mapping[str, object]], out_tsv: str | Path) -> None:
+    """Write summary.tsv (SUMMARY columns)."""
+    write_tsv(out_tsv, SUMMARY, rows)

@@ -1,0 +1,296 @@
+"""Shared test helpers: random genomes, a small lentiviral test vector, read simulation, alignment.
+
+Fragment names carry their origin (``<label>_<n>``) so tests can compare results with the truth.
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+import shutil
+import subprocess
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from carvis.seqs import revcomp
+from carvis.vectors import KINDS, VectorModel, build_vector
+
+LENTI = KINDS["lentiviral"]
+
+
+def random_seq(rng: random.Random, length: int, avoid: Iterable[str] = ()) -> str:
+    """A random DNA string that contains none of the ``avoid`` motifs (or their reverse complements)."""
+    motifs = [m for m in avoid for m in (m, revcomp(m))]
+    while True:
+        seq = "".join(rng.choice("ACGT") for _ in range(length))
+        if not any(m in seq for m in motifs):
+            return seq
+
+
+def random_genome(rng: random.Random, sizes: Mapping[str, int]) -> dict[str, str]:
+    """Contig name -> random sequence (free of the lentiviral end motifs)."""
+    avoid = (LENTI.five_prime_end, LENTI.three_prime_end)
+    return {name: random_seq(rng, size, avoid) for name, size in sizes.items()}
+
+
+def write_fasta(path: str | Path, seqs: Mapping[str, str], width: int = 80) -> Path:
+    """Write sequences as FASTA."""
+    path = Path(path)
+    with open(path, "w") as out:
+        for name, seq in seqs.items():
+            out.write(f">{name}\n")
+            for i in range(0, len(seq), width):
+                out.write(seq[i : i + width] + "\n")
+    return path
+
+
+def lentiviral_plasmid(
+    rng: random.Random, internal: str, ltr_length: int = 400, ru5_length: int = 180
+) -> tuple[str, tuple[int, int]]:
+    """A transfer plasmid: backbone + promoter-R-U5 (5' LTR) + internal + full 3' LTR + backbone.
+
+    Returns the plasmid and the 1-based provirus range (5' LTR start to 3' LTR end).
+    """
+    avoid = (LENTI.five_prime_end, LENTI.three_prime_end)
+    body = ltr_length - len(LENTI.five_prime_end) - len(LENTI.three_prime_end)
+    ltr = LENTI.five_prime_end + random_seq(rng, body, avoid) + LENTI.three_prime_end
+    five_ltr = random_seq(rng, 250, avoid) + ltr[-ru5_length:]
+    left, right = random_seq(rng, 1000, avoid), random_seq(rng, 1500, avoid)
+    plasmid = left + five_ltr + internal + ltr + right
+    return plasmid, (len(left) + 1, len(plasmid) - len(right))
+
+
+def build_test_vector(path: str | Path, name: str, internal: str, rng: random.Random) -> VectorModel:
+    """Write a lentiviral test plasmid to ``path`` (FASTA) and derive its VectorModel."""
+    plasmid, span = lentiviral_plasmid(rng, internal)
+    write_fasta(path, {name: plasmid})
+    return build_vector(name, path, "lentiviral", provirus=span)
+
+
+def write_combined_reference(
+    path: str | Path, genome: Mapping[str, str], models: Iterable[VectorModel]
+) -> Path:
+    """Genome contigs followed by every vector's provirus and backbone contigs."""
+    seqs = dict(genome)
+    for model in models:
+        seqs.update(model.contigs())
+    return write_fasta(path, seqs)
+
+
+def modified_allele(host: str, a: int, tsd: int, insert: str, orientation: str) -> str:
+    """host[..a+tsd-1] + insert (or its reverse complement) + host[a..] (1-based ``a``)."""
+    piece = insert if orientation == "+" else revcomp(insert)
+    return host[: a + tsd - 1] + piece + host[a - 1 :]
+
+
+def simulate_pairs(
+    seq: str,
+    depth: float,
+    rng: random.Random,
+    label: str,
+    read_length: int = 150,
+    insert_mean: int = 350,
+    insert_sd: int = 40,
+    keep: Callable[[int, int], bool] | None = None,
+) -> list[tuple[str, str, str]]:
+    """FR read pairs (name, read1, read2) drawn uniformly from both strands of ``seq`` at ``depth``.
+
+    ``keep(start, size)`` (0-based fragment start on ``seq``) can reject fragments; rejected draws count.
+    """
+    n = round(depth * len(seq) / (2 * read_length))
+    pairs = []
+    for i in range(n):
+        size = max(read_length, min(len(seq), round(rng.gauss(insert_mean, insert_sd))))
+        start = rng.randrange(0, len(seq) - size + 1)
+        if keep is not None and not keep(start, size):
+            continue
+        frag = seq[start : start + size]
+        if rng.random() < 0.5:
+            frag = revcomp(frag)
+        pairs.append((f"{label}_{i}", frag[:read_length], revcomp(frag)[:read_length]))
+    return pairs
+
+
+def write_fastq_pairs(r1: str | Path, r2: str | Path, pairs: Iterable[tuple[str, str, str]]) -> None:
+    """Write pairs as gzipped FASTQ (constant high quality)."""
+    with gzip.open(r1, "wt", compresslevel=1) as out1, gzip.open(r2, "wt", compresslevel=1) as out2:
+        for name, seq1, seq2 in pairs:
+            out1.write(f"@{name}/1\n{seq1}\n+\n{'I' * len(seq1)}\n")
+            out2.write(f"@{name}/2\n{seq2}\n+\n{'I' * len(seq2)}\n")
+
+
+def require_tools(*tools: str) -> None:
+    """Skip the calling test when an external tool is not installed."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"not installed: {', '.join(missing)}")
+
+
+def align_pairs(
+    reference: str | Path,
+    r1: str | Path,
+    r2: str | Path,
+    out_bam: str | Path,
+    *,
+    sample: str = "S",
+    threads: int = 2,
+    aligner: str = "minimap2",
+) -> Path:
+    """Align with the workflow's exact command: aligner | fixmate -m | sort | markdup, then index."""
+    require_tools(aligner, "samtools")
+    rg = f"'@RG\\tID:{sample}\\tSM:{sample}'"
+    if aligner == "minimap2":
+        align = f"minimap2 -ax sr -Y -t {threads} -R {rg} {reference} {r1} {r2}"
+    else:
+        subprocess.run(["bwa", "index", str(reference)], check=True, capture_output=True)
+        align = f"bwa mem -Y -t {threads} -R {rg} {reference} {r1} {r2}"
+    cmd = (
+        f"{align} | samtools fixmate -m -u - - | samtools sort -u -o - - | samtools markdup - {out_bam}"
+        f" && samtools index {out_bam}"
+    )
+    subprocess.run(["bash", "-o", "pipefail", "-c", cmd], check=True, capture_output=True)
+    return Path(out_bam)
+
+
+@dataclass(frozen=True)
+class Insertion:
+    """A simulated event on one haplotype: ``insert`` placed before genome base ``a`` (1-based)."""
+
+    label: str
+    chrom: str
+    a: int
+    orientation: str
+    insert: str
+    tsd: int
+    cell_fraction: float = 1.0
+    discordant_only: bool = False
+    insert_mean: int = 350
+
+    @property
+    def left_junction(self) -> int:
+        return self.a + self.tsd - 1
+
+
+@dataclass
+class IntegrationSample:
+    """A simulated tumour sample with known integration sites, aligned to the combined reference."""
+
+    genome: dict[str, str]
+    model: VectorModel
+    genome_fasta: Path
+    reference: Path
+    mask_bed: Path
+    bam: Path
+    insertions: dict[str, Insertion]
+    duplicate_pairs: list[tuple[str, str]]
+    homologous_piece: tuple[int, int]  # 0-based half-open on the provirus
+
+
+def _crosses(start: int, size: int, read_length: int, bounds: tuple[int, int]) -> bool:
+    """Does either read of the fragment contain a boundary (a cut between two bases)?"""
+    reads = ((start, start + read_length), (start + size - read_length, start + size))
+    return any(r0 < b < r1 for b in bounds for r0, r1 in reads)
+
+
+def _haplotype_windows(
+    genome: dict[str, str], events: list[Insertion], depth: float, rng: random.Random, flank: int, hap: str
+) -> list[tuple[str, str, str]]:
+    """Reads of one haplotype: reference outside event windows; each window mixed by its cell fraction."""
+    pairs: list[tuple[str, str, str]] = []
+    for chrom, seq in genome.items():
+        cuts = sorted((e.a - flank, e.a + flank) for e in events if e.chrom == chrom)
+        pos = 0
+        for i, (lo, hi) in enumerate([*cuts, (len(seq), len(seq))]):
+            pairs += simulate_pairs(seq[pos:lo], depth, rng, f"{hap}_{chrom}_{i}")
+            pos = hi
+    for e in events:
+        host = genome[e.chrom][e.a - flank - 1 : e.a + flank - 1]
+        local_a = flank + 1
+        mod = modified_allele(host, local_a, e.tsd, e.insert, e.orientation)
+        bounds = (local_a + e.tsd - 1, local_a + e.tsd - 1 + len(e.insert))
+        keep = None
+        if e.discordant_only:
+
+            def keep(start: int, size: int, bounds: tuple[int, int] = bounds) -> bool:
+                return not _crosses(start, size, 150, bounds)
+
+        pairs += simulate_pairs(
+            mod, depth * e.cell_fraction, rng, f"{e.label}_mod", insert_mean=e.insert_mean, keep=keep
+        )
+        pairs += simulate_pairs(host, depth * (1 - e.cell_fraction), rng, f"{e.label}_ref")
+    return pairs
+
+
+def _mutate(seq: str, positions: Iterable[int]) -> str:
+    bases = list(seq)
+    for p in positions:
+        bases[p] = {"A": "C", "C": "G", "G": "T", "T": "A"}[bases[p]]
+    return "".join(bases)
+
+
+def build_integration_sample(workdir: str | Path, seed: int = 7, depth: float = 40.0) -> IntegrationSample:
+    """A diploid ~100 kb genome with vector insertions of known truth, plus distractors, aligned.
+
+    Truth sites: ``S1`` chr1 + clonal, ``S2`` chr2 - clonal with 2 bp microhomology at both junctions,
+    ``S3`` chr1 + in 30 % of cells, ``S4`` chr2 - seen by discordant pairs only. Distractors (never sites):
+    ``H`` the vector's genome-homologous piece joined to chr1, ``B`` backbone joined to chr2, 2-LTR circles,
+    and duplicated copies of S1 junction fragments (names ``dup_<original>``).
+    """
+    workdir = Path(workdir)
+    rng = random.Random(seed)
+    genome = random_genome(rng, {"chr1": 60_000, "chr2": 40_000})
+    piece_genome = genome["chr2"][23_000:23_300]
+    piece = _mutate(piece_genome, (50, 150, 250))
+    avoid = (LENTI.five_prime_end, LENTI.three_prime_end)
+    internal = random_seq(rng, 1200, avoid) + piece + random_seq(rng, 1000, avoid)
+    model = build_test_vector(workdir / "vector.fa", "lv", internal, rng)
+    provirus, tsd = model.provirus, model.tsd_length
+    # S2 microhomology: the genome bases just beyond each junction repeat the vector's terminal bases.
+    rc = revcomp(provirus)
+    chr2 = list(genome["chr2"])
+    a2 = 8_001
+    chr2[a2 + tsd - 1 : a2 + tsd + 1] = rc[:2]
+    chr2[a2 - 3 : a2 - 1] = rc[-2:]
+    genome["chr2"] = "".join(chr2)
+    events = [
+        Insertion("S1", "chr1", 15_001, "+", provirus, tsd),
+        Insertion("S2", "chr2", a2, "-", provirus, tsd),
+        Insertion("S3", "chr1", 40_001, "+", provirus, tsd, cell_fraction=0.3),
+        Insertion("S4", "chr2", 30_001, "-", provirus, tsd, discordant_only=True, insert_mean=700),
+        Insertion("H", "chr1", 27_001, "+", piece, 0),
+        Insertion("B", "chr2", 16_001, "+", model.backbone[100:1100], 0),
+    ]
+    half = depth / 2
+    pairs = _haplotype_windows(genome, [], half, rng, 0, "hapB")
+    pairs += _haplotype_windows(genome, events, half, rng, 2500, "hapA")
+    circle = provirus[-400:] + provirus[:400]
+    pairs += simulate_pairs(circle, 30, rng, "circle")
+    s1 = next(e for e in events if e.label == "S1")
+    junction = genome["chr1"][s1.left_junction - 15 : s1.left_junction] + provirus[:15]
+    dup_pairs = []
+    for name, r1, r2 in [p for p in pairs if p[0].startswith("S1_mod")]:
+        if any(junction in s or revcomp(junction) in s for s in (r1, r2)) and len(dup_pairs) < 6:
+            dup_pairs.append((name, f"dup_{name}"))
+            pairs.append((f"dup_{name}", r1, r2))
+    genome_fasta = write_fasta(workdir / "genome.fa", genome)
+    reference = write_combined_reference(workdir / "combined.fa", genome, [model])
+    start = model.provirus.find(piece)
+    mask_bed = workdir / "mask.bed"
+    mask_bed.write_text(f"{model.provirus_contig}\t{start}\t{start + len(piece)}\tpiece\n")
+    r1, r2 = workdir / "R1.fq.gz", workdir / "R2.fq.gz"
+    write_fastq_pairs(r1, r2, pairs)
+    bam = align_pairs(reference, r1, r2, workdir / "sample.bam")
+    return IntegrationSample(
+        genome,
+        model,
+        genome_fasta,
+        reference,
+        mask_bed,
+        bam,
+        {e.label: e for e in events},
+        dup_pairs,
+        (start, start + len(piece)),
+    )

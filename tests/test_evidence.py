@@ -1,0 +1,175 @@
+"""Evidence extraction on a simulated, aligned sample with known insertions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from helpers import IntegrationSample, build_integration_sample
+
+from carvis.errors import InputError
+from carvis.evidence import Alignment, _project_ltr, extract_evidence, parse_cigar
+from carvis.intervals import read_bed
+from carvis.io import read_tsv
+from carvis.sites import DISCORDANT_OVERHANG
+from carvis.tables import EVIDENCE
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> IntegrationSample:
+    return build_integration_sample(tmp_path_factory.mktemp("evidence"))
+
+
+@pytest.fixture(scope="module")
+def evidence(sample: IntegrationSample) -> tuple[list[dict[str, str]], dict[str, int], Path]:
+    out = sample.bam.parent / "evidence.tsv"
+    qc = extract_evidence(sample.bam, {"lv": sample.model}, read_bed(sample.mask_bed), out)
+    return read_tsv(out), qc, out
+
+
+def _origin(name: str) -> str:
+    """Simulation label of a fragment: S1, S2, ..., H, B, circle, hapA/hapB (reference)."""
+    return name.removeprefix("dup_").split("_")[0]
+
+
+def _expected_junctions(sample: IntegrationSample, label: str) -> set[tuple[str, int, str, str, int]]:
+    e = sample.insertions[label]
+    length = len(sample.model.provirus)
+    if e.orientation == "+":
+        return {(e.chrom, e.left_junction, "left", "5p", 1), (e.chrom, e.a, "right", "3p", length)}
+    return {(e.chrom, e.left_junction, "left", "3p", length), (e.chrom, e.a, "right", "5p", 1)}
+
+
+def test_header_is_the_contract(evidence: tuple[list[dict[str, str]], dict[str, int], Path]) -> None:
+    path = evidence[2]
+    assert path.read_text().splitlines()[0].split("\t") == list(EVIDENCE)
+
+
+@pytest.mark.parametrize("label", ["S1", "S2", "S3"])
+def test_split_reads_are_base_exact_at_both_ltr_ends(
+    sample: IntegrationSample, evidence: tuple[list[dict[str, str]], dict[str, int], Path], label: str
+) -> None:
+    rows = [r for r in evidence[0] if r["kind"] == "split" and _origin(r["fragment"]) == label]
+    seen = {(r["chrom"], int(r["host_pos"]), r["side"], r["vector_end"], int(r["vector_pos"])) for r in rows}
+    assert seen == _expected_junctions(sample, label)
+    assert all(r["precise"] == "yes" and "off_terminus" not in r["flags"] for r in rows)
+
+
+def test_microhomology_site_is_set_up_and_exact(
+    sample: IntegrationSample, evidence: tuple[list[dict[str, str]], dict[str, int], Path]
+) -> None:
+    e = sample.insertions["S2"]
+    chrom, provirus = sample.genome[e.chrom], sample.model.provirus
+    # "-" orientation: beyond the left junction the genome continues like the reverse-complemented 3' end
+    # (TG...), before the right junction like the reverse-complemented 5' end (...CA).
+    assert chrom[e.left_junction : e.left_junction + 2] == "TG" and provirus[-2:] == "CA"
+    assert chrom[e.a - 3 : e.a - 1] == "CA" and provirus[:2] == "TG"
+    rows = [r for r in evidence[0] if r["kind"] == "split" and _origin(r["fragment"]) == "S2"]
+    assert len(rows) >= 10
+    assert {int(r["host_pos"]) for r in rows} == {e.a, e.left_junction}
+
+
+@pytest.mark.parametrize("label", ["S1", "S2", "S4"])
+def test_discordant_pairs_point_at_the_junction(
+    sample: IntegrationSample, evidence: tuple[list[dict[str, str]], dict[str, int], Path], label: str
+) -> None:
+    e = sample.insertions[label]
+    rows = [r for r in evidence[0] if r["kind"] == "discordant" and _origin(r["fragment"]) == label]
+    assert rows
+    ends = {(side, end) for _, _, side, end, _ in _expected_junctions(sample, label)}
+    for r in rows:
+        assert (r["side"], r["vector_end"]) in ends
+        pos = int(r["host_pos"])
+        if r["side"] == "left":
+            assert e.left_junction - 1000 < pos <= e.left_junction + DISCORDANT_OVERHANG
+        else:
+            assert e.a - DISCORDANT_OVERHANG <= pos < e.a + 1000
+        assert r["precise"] == "no" and r["read"] == "0"
+
+
+def test_discordant_only_insertion_has_no_split_reads(
+    evidence: tuple[list[dict[str, str]], dict[str, int], Path],
+) -> None:
+    kinds = {r["kind"] for r in evidence[0] if _origin(r["fragment"]) == "S4"}
+    assert kinds == {"discordant"}
+
+
+def test_spanning_rows_are_reference_fragments_at_candidate_sites(
+    sample: IntegrationSample, evidence: tuple[list[dict[str, str]], dict[str, int], Path]
+) -> None:
+    rows = [r for r in evidence[0] if r["kind"] == "spanning"]
+    sites = {(r["chrom"], int(r["host_pos"])) for r in rows}
+    assert sites == {(sample.insertions[x].chrom, sample.insertions[x].a) for x in ("S1", "S2", "S3")}
+    assert all("_mod_" not in r["fragment"] for r in rows)
+    s3 = [r for r in rows if int(r["host_pos"]) == sample.insertions["S3"].a]
+    s1 = [r for r in rows if int(r["host_pos"]) == sample.insertions["S1"].a]
+    assert len(s3) > len(s1)  # S3 is in 30 % of cells: more reference alleles
+
+
+def test_homologous_piece_and_backbone_are_flagged(
+    evidence: tuple[list[dict[str, str]], dict[str, int], Path],
+) -> None:
+    homologous = [r for r in evidence[0] if _origin(r["fragment"]) == "H"]
+    backbone = [r for r in evidence[0] if _origin(r["fragment"]) == "B"]
+    assert {r["kind"] for r in homologous} == {"split", "discordant"}
+    assert all("homologous" in r["flags"] for r in homologous)
+    assert {r["kind"] for r in backbone} == {"split", "discordant"}
+    assert all("backbone" in r["flags"] for r in backbone)
+    truth = [r for r in evidence[0] if _origin(r["fragment"]) in {"S1", "S2", "S3", "S4"}]
+    assert not any("homologous" in r["flags"] or "backbone" in r["flags"] for r in truth)
+
+
+def test_vector_internal_chimeras_are_counted_not_reported(
+    evidence: tuple[list[dict[str, str]], dict[str, int], Path],
+) -> None:
+    rows, qc, _ = evidence
+    assert not [r for r in rows if _origin(r["fragment"]) == "circle"]
+    assert qc["vector_internal_chimeras"] > 10
+
+
+def test_duplicates_flagged_once_per_copy(
+    sample: IntegrationSample, evidence: tuple[list[dict[str, str]], dict[str, int], Path]
+) -> None:
+    status: dict[str, set[str]] = {}
+    for r in evidence[0]:
+        status.setdefault(r["fragment"], set()).add(r["duplicate"])
+    present = [(a, b) for a, b in sample.duplicate_pairs if a in status or b in status]
+    assert len(present) >= 4
+    for original, copy in present:
+        assert status[original] | status[copy] == {"yes", "no"}
+        assert len(status[original]) == len(status[copy]) == 1
+
+
+def test_bam_without_index_or_vector_contigs(sample: IntegrationSample, tmp_path: Path) -> None:
+    copy = tmp_path / "noindex.bam"
+    copy.write_bytes(sample.bam.read_bytes())
+    with pytest.raises(InputError, match="no index"):
+        extract_evidence(copy, {"lv": sample.model}, {}, tmp_path / "ev.tsv")
+    other = replace(sample.model, name="other")
+    with pytest.raises(InputError, match="other__provirus"):
+        extract_evidence(sample.bam, {"other": other}, {}, tmp_path / "ev.tsv")
+    assert not (tmp_path / "ev.tsv").exists()
+
+
+def test_read_coordinates_and_extrapolation() -> None:
+    # 150 bp read, reverse strand: 100 clipped bases (read-end side) then 50 aligned at 1001-1050.
+    aln = Alignment("chr1", 1000, True, parse_cigar("50M100S"), 60)
+    assert aln.read_span() == (100, 150)
+    assert aln.ref_at(100) == 1050  # first aligned read base is the highest reference base
+    assert aln.ref_at(149) == 1001
+    assert aln.ref_at(98) == 1052  # two bases beyond the alignment, extrapolated
+    fwd = Alignment("chr1", 1000, False, parse_cigar("10S20M2D20M"), 60)
+    assert fwd.read_span() == (10, 50)
+    assert fwd.ref_at(30) == 1023  # after the deletion
+
+
+def test_ltr_projection(sample: IntegrationSample) -> None:
+    model = sample.model
+    n, ltr = len(model.provirus), model.ltr_length
+    assert _project_ltr(n - ltr + 1, True, model) == 1
+    assert _project_ltr(n - ltr, True, model) == 0  # one base before the 2nd copy: overshoot of 1
+    assert _project_ltr(ltr, False, model) == n
+    assert _project_ltr(ltr + 1, False, model) == n + 1
+    assert _project_ltr(ltr + 50, False, model) == ltr + 50
+    assert _project_ltr(n - ltr - 50, True, model) == n - ltr - 50
