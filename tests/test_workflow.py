@@ -200,3 +200,20 @@ def test_rerun_has_nothing_to_do(e2e_run: Path) -> None:
     result = snakemake(e2e_run, "--dry-run", "--cores", "1", "--configfile", str(config))
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+@needs_tools
+def test_bundled_demo_calls_its_clonal_sites_exactly(tmp_path: Path) -> None:
+    """The README's demo (no --configfile) against the committed demo truth."""
+    result = snakemake(tmp_path, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    calls = {
+        (r["chrom"], r["position"]): r
+        for r in read_tsv(tmp_path / "results/demo_tumour/integration_sites.tsv")
+    }
+    for site in (r for r in read_tsv(DEMO / "truth.tsv") if r["class"] == "clonal"):
+        call = calls[(site["chrom"], site["position"])]
+        for column in ("orientation", "left_junction", "right_junction", "tsd"):
+            assert call[column] == site[column], column
+    summary = read_tsv(tmp_path / "results/summary.tsv")[0]
+    assert summary["interpretation"].startswith("CAR-derived clonal tumour")

@@ -422,17 +422,7 @@ class Annotator:
 
 
 def _read_sites(path: Path) -> list[dict[str, str]]:
-    with open(path) as handle:
-        header = handle.readline().rstrip("\n").split("\t")
-    missing = [c for c in SITES if c not in header]
-    if missing:
-        raise InputError(
-            path,
-            f"missing columns: {', '.join(missing)}",
-            "give the sites table written by the sites stage",
-            1,
-        )
-    return read_tsv(path)
+    return read_tsv(path, SITES, "give the sites table written by the sites stage")
 
 
 def _position(path: Path, number: int, value: str) -> int | None:

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from carvis.errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w", compress: bool | None = None) -> Iterator[IO[Any]]:
@@ -64,7 +66,16 @@ def write_tsv(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping[s
             out.write("\t".join(format_value(row.get(c)) for c in columns) + "\n")
 
 
-def read_tsv(path: str | Path) -> list[dict[str, str]]:
-    """Read a TSV with a header into a list of dicts (all values as strings)."""
+def read_tsv(
+    path: str | Path, required: Sequence[str] = (), fix: str = "give the table this stage wrote"
+) -> list[dict[str, str]]:
+    """Read a TSV with a header into a list of dicts (all values as strings).
+
+    A header lacking any ``required`` column raises an InputError naming the missing columns.
+    """
     with open(path, newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
+        reader = csv.DictReader(handle, delimiter="\t")
+        missing = [c for c in required if c not in (reader.fieldnames or ())]
+        if missing:
+            raise InputError(path, f"missing columns: {', '.join(missing)}", fix, line=1)
+        return list(reader)

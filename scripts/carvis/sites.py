@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pyfaidx
 
-from carvis.errors import InputError
 from carvis.io import read_tsv, write_tsv
 from carvis.tables import EVIDENCE, SITES
 from carvis.vectors import VectorModel
@@ -61,17 +60,7 @@ class Site:
 
 def load_evidence(path: str | Path, vector: str) -> list[dict[str, str]]:
     """Rows of one vector from an evidence table, checking its header."""
-    rows = read_tsv(path)
-    with open(path) as handle:
-        header = handle.readline().rstrip("\n").split("\t")
-    missing = [c for c in EVIDENCE if c not in header]
-    if missing:
-        raise InputError(
-            path,
-            f"not an evidence table: missing columns {', '.join(missing)}",
-            "give the file written by carvis.evidence.extract_evidence",
-            line=1,
-        )
+    rows = read_tsv(path, EVIDENCE, "give the file written by carvis.evidence.extract_evidence")
     return [r for r in rows if r["vector"] == vector]
 
 
