@@ -8,6 +8,7 @@ min_version("9.0")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/reference.smk"
+include: "workflow/rules/screen.smk"
 include: "workflow/rules/align.smk"
 include: "workflow/rules/evidence.smk"
 include: "workflow/rules/sites.smk"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from carvis.seqs import revcomp
-from carvis.vectors import KINDS, VectorModel, build_vector
+from carvis.vectors import KINDS, VectorKind, VectorModel, build_vector
 
 LENTI = KINDS["lentiviral"]
 
@@ -48,15 +48,16 @@ def write_fasta(path: str | Path, seqs: Mapping[str, str], width: int = 80) -> P
 
 
 def lentiviral_plasmid(
-    rng: random.Random, internal: str, ltr_length: int = 400, ru5_length: int = 180
+    rng: random.Random, internal: str, ltr_length: int = 400, ru5_length: int = 180, kind: VectorKind = LENTI
 ) -> tuple[str, tuple[int, int]]:
     """A transfer plasmid: backbone + promoter-R-U5 (5' LTR) + internal + full 3' LTR + backbone.
 
-    Returns the plasmid and the 1-based provirus range (5' LTR start to 3' LTR end).
+    Returns the plasmid and the 1-based provirus range (5' LTR start to 3' LTR end). ``kind`` gives
+    the LTR end motifs (a gammaretroviral plasmid has the same layout).
     """
-    avoid = (LENTI.five_prime_end, LENTI.three_prime_end)
-    body = ltr_length - len(LENTI.five_prime_end) - len(LENTI.three_prime_end)
-    ltr = LENTI.five_prime_end + random_seq(rng, body, avoid) + LENTI.three_prime_end
+    avoid = (kind.five_prime_end, kind.three_prime_end)
+    body = ltr_length - len(kind.five_prime_end) - len(kind.three_prime_end)
+    ltr = kind.five_prime_end + random_seq(rng, body, avoid) + kind.three_prime_end
     five_ltr = random_seq(rng, 250, avoid) + ltr[-ru5_length:]
     left, right = random_seq(rng, 1000, avoid), random_seq(rng, 1500, avoid)
     plasmid = left + five_ltr + internal + ltr + right
@@ -294,3 +295,87 @@ def build_integration_sample(workdir: str | Path, seed: int = 7, depth: float = 
         dup_pairs,
         (start, start + len(piece)),
     )
+
+
+def transposon_plasmid(
+    rng: random.Random, kind: VectorKind, cargo: int = 2000
+) -> tuple[str, tuple[int, int]]:
+    """backbone + TSD motif + ITR (kind's 5' end) + cargo + ITR (3' end) + TSD motif + backbone, and the
+    1-based transposon range."""
+    avoid = (kind.five_prime_end, LENTI.five_prime_end, LENTI.three_prime_end)
+    element = kind.five_prime_end + random_seq(rng, cargo, avoid) + kind.three_prime_end
+    left = random_seq(rng, 1200, avoid) + "TTAA"
+    return left + element + "TTAA" + random_seq(rng, 1500, avoid), (len(left) + 1, len(left) + len(element))
+
+
+@dataclass
+class KindSample:
+    """A simulated sample of one vector kind with known sites (labels ``K<n>``), aligned."""
+
+    genome: dict[str, str]
+    model: VectorModel
+    genome_fasta: Path
+    bam: Path
+    insertions: dict[str, Insertion]
+
+
+def target_sites(
+    rng: random.Random, genome: dict[str, str], n: int, motif: str, spacing: int = 6000
+) -> list[tuple[str, int]]:
+    """``n`` (chrom, 1-based start) of ``motif`` at least ``spacing`` bp apart and from contig ends."""
+    found: list[tuple[str, int]] = []
+    while len(found) < n:
+        chrom = rng.choice(sorted(genome))
+        pos = rng.randrange(spacing, len(genome[chrom]) - spacing)
+        at = genome[chrom].find(motif, pos) + 1
+        if (
+            at
+            and at < len(genome[chrom]) - spacing
+            and all(c != chrom or abs(p - at) > spacing for c, p in found)
+        ):
+            found.append((chrom, at))
+    return found
+
+
+def build_kind_sample(
+    workdir: str | Path,
+    kind: str,
+    fractions: list[float],
+    *,
+    seed: int = 11,
+    depth: float = 30.0,
+    contamination_depth: float = 0.0,
+) -> KindSample:
+    """Sites of a piggyBac or gammaretroviral vector (one per cell fraction) in a ~120 kb genome, aligned.
+
+    piggyBac sites start at TTAA (the duplicated target); ``contamination_depth`` adds reads of the whole
+    circular plasmid (names ``plasmid_<n>``).
+    """
+    workdir = Path(workdir)
+    rng = random.Random(seed)
+    genome = random_genome(rng, {"chr1": 70_000, "chr2": 50_000})
+    vkind = KINDS[kind]
+    if vkind.long_terminal_repeats:
+        avoid = (vkind.five_prime_end, vkind.three_prime_end)
+        plasmid, span = lentiviral_plasmid(rng, random_seq(rng, 1500, avoid), kind=vkind)
+    else:
+        plasmid, span = transposon_plasmid(rng, vkind)
+    write_fasta(workdir / "vector.fa", {kind: plasmid})
+    model = build_vector(kind, workdir / "vector.fa", kind, provirus=span)
+    motif = "TTAA" if kind == "piggybac" else ""
+    sites = target_sites(rng, genome, len(fractions), motif)
+    events = [
+        Insertion(f"K{i}", chrom, a, rng.choice("+-"), model.provirus, model.tsd_length, fraction)
+        for i, ((chrom, a), fraction) in enumerate(zip(sites, fractions, strict=True))
+    ]
+    pairs = _haplotype_windows(genome, [], depth / 2, rng, 0, "hapB")
+    pairs += _haplotype_windows(genome, events, depth / 2, rng, 2500, "hapA")
+    if contamination_depth:
+        circular = plasmid + plasmid[:1000]
+        pairs += simulate_pairs(circular, contamination_depth, rng, "plasmid")
+    genome_fasta = write_fasta(workdir / "genome.fa", genome)
+    reference = write_combined_reference(workdir / "combined.fa", genome, [model])
+    r1, r2 = workdir / "R1.fq.gz", workdir / "R2.fq.gz"
+    write_fastq_pairs(r1, r2, pairs)
+    bam = align_pairs(reference, r1, r2, workdir / "sample.bam")
+    return KindSample(genome, model, genome_fasta, bam, {e.label: e for e in events})

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from pathlib import Path
 
+import pysam
 import pytest
-from helpers import IntegrationSample, build_integration_sample
+from helpers import IntegrationSample, build_integration_sample, random_seq, transposon_plasmid, write_fasta
 
 from carvis.errors import InputError
-from carvis.evidence import Alignment, _project_ltr, extract_evidence, parse_cigar
+from carvis.evidence import Alignment, _project_ltr, extract_evidence, match_clip, parse_cigar
 from carvis.intervals import read_bed
 from carvis.io import read_tsv
+from carvis.seqs import revcomp
 from carvis.sites import DISCORDANT_OVERHANG
 from carvis.tables import EVIDENCE
+from carvis.vectors import KINDS, build_vector
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +177,102 @@ def test_ltr_projection(sample: IntegrationSample) -> None:
     assert _project_ltr(ltr + 1, False, model) == n + 1
     assert _project_ltr(ltr + 50, False, model) == ltr + 50
     assert _project_ltr(n - ltr - 50, True, model) == n - ltr - 50
+
+
+# --- soft clips matched to the provirus termini --------------------------------------------------------
+
+
+def test_clip_matching_scores_slop_and_mismatches() -> None:
+    terminus = "TGGAAGGGCTAATTCACTCCCAACGAAGACAAGATCTGCT"
+    assert match_clip(terminus[:15], terminus, 2, 12) == (0, 0)
+    assert match_clip(terminus[2:17], terminus, 2, 12) == (2, 2)  # host alignment ran 2 bases in
+    assert match_clip("A" + terminus[:14], terminus, 2, 12) == (1, -1)  # one host base left unaligned
+    one_off = terminus[:5] + "A" + terminus[6:14]
+    assert match_clip(one_off, terminus, 2, 12) == (1, 0)
+    assert match_clip(one_off[:8] + "A" + one_off[9:], terminus, 2, 12) is None  # 2 mismatches in 14 bases
+    two_off = terminus[:5] + "A" + terminus[6:20] + "A" + terminus[21:30]
+    assert match_clip(two_off, terminus, 2, 12) == (2, 0)  # 2 mismatches allowed over >= 24 bases
+    assert match_clip(terminus[:11], terminus, 2, 12) is None  # shorter than min_clip
+
+
+def _bam(path: Path, contigs: dict[str, str], reads: list[tuple[str, str, int, str, str]]) -> Path:
+    """An indexed BAM of forward single-end reads: (name, contig, 0-based start, CIGAR, sequence)."""
+    header = {
+        "HD": {"VN": "1.6", "SO": "unsorted"},
+        "SQ": [{"SN": c, "LN": len(s)} for c, s in contigs.items()],
+    }
+    raw = path.with_suffix(".raw.bam")
+    with pysam.AlignmentFile(str(raw), "wb", header=header) as out:
+        for name, contig, start, cigar, seq in reads:
+            rec = pysam.AlignedSegment(out.header)
+            rec.query_name, rec.reference_name, rec.reference_start = name, contig, start
+            rec.cigarstring, rec.query_sequence, rec.mapping_quality = cigar, seq, 60
+            rec.query_qualities = pysam.qualitystring_to_array("I" * len(seq))
+            out.write(rec)
+    pysam.sort("-o", str(path), str(raw))
+    pysam.index(str(path))
+    return path
+
+
+def test_short_clips_become_exact_junction_rows(sample: IntegrationSample, tmp_path: Path) -> None:
+    model = sample.model
+    prov, host = model.provirus, sample.genome["chr1"]
+    contigs = {"chr1": host, **model.contigs()}
+    reads = [
+        ("left5p", "chr1", 1000, "100M15S", host[1000:1100] + prov[:15]),  # host then provirus start
+        ("right3p", "chr1", 2000, "15S100M", prov[-15:] + host[2000:2100]),  # provirus end then host
+        ("right5p", "chr1", 3000, "14S100M", revcomp(prov[:14]) + host[3000:3100]),  # "-" orientation
+        ("noise", "chr1", 4000, "100M20S", host[4000:4100] + "ACGTTGCAACGTTGCAACGT"),
+        ("short", "chr1", 5000, "100M11S", host[5000:5100] + prov[:11]),
+    ]
+    bam = _bam(tmp_path / "clips.bam", contigs, reads)
+    out = tmp_path / "ev.tsv"
+    qc = extract_evidence(bam, {"lv": model}, {}, out)
+    rows = {r["fragment"]: r for r in read_tsv(out)}
+    assert set(rows) == {"left5p", "right3p", "right5p"}
+    got = {
+        k: (r["kind"], r["host_pos"], r["side"], r["vector_end"], r["anchor_offset"]) for k, r in rows.items()
+    }
+    assert got == {
+        "left5p": ("clip", "1100", "left", "5p", "0"),
+        "right3p": ("clip", "2001", "right", "3p", "0"),
+        "right5p": ("clip", "3001", "right", "5p", "0"),
+    }
+    assert qc["clip_no_terminus"] == 1 and qc["clip_rows"] == 3
+
+
+def test_clip_inside_host_microhomology_is_anchored_at_the_terminus(
+    sample: IntegrationSample, tmp_path: Path
+) -> None:
+    model = sample.model
+    prov = model.provirus
+    host = sample.genome["chr1"][:1100] + prov[:2] + sample.genome["chr1"][1102:]
+    bam = _bam(
+        tmp_path / "m.bam",
+        {"chr1": host, **model.contigs()},
+        [("m", "chr1", 1000, "102M15S", host[1000:1102] + prov[2:17])],
+    )
+    out = tmp_path / "ev.tsv"
+    extract_evidence(bam, {"lv": model}, {}, out)
+    (row,) = read_tsv(out)
+    assert (row["host_pos"], row["anchor_offset"], row["vector_end"]) == ("1100", "2", "5p")
+
+
+def test_piggybac_itr_clip_too_short_to_tell_the_ends_apart_is_ambiguous(tmp_path: Path) -> None:
+    rng = random.Random(4)
+    plasmid, span = transposon_plasmid(rng, KINDS["piggybac"])
+    write_fasta(tmp_path / "pb.fa", {"pb": plasmid})
+    model = build_vector("pb", tmp_path / "pb.fa", "piggybac", provirus=span)
+    host = random_seq(rng, 3000)
+    prov = model.provirus
+    assert prov[:13] == revcomp(prov[-13:])  # the terminal inverted repeats
+    reads = [
+        ("short", "chr1", 1000, "100M13S", host[1000:1100] + prov[:13]),  # 5' ITR or reverse 3' ITR?
+        ("long", "chr1", 2000, "100M20S", host[2000:2100] + prov[:20]),  # past the repeat: the 5' end
+    ]
+    bam = _bam(tmp_path / "pb.bam", {"chr1": host, **model.contigs()}, reads)
+    out = tmp_path / "ev.tsv"
+    qc = extract_evidence(bam, {"pb": model}, {}, out)
+    rows = read_tsv(out)
+    assert [(r["fragment"], r["host_pos"], r["vector_end"]) for r in rows] == [("long", "2100", "5p")]
+    assert qc["clip_ambiguous"] == 1

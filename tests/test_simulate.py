@@ -12,7 +12,7 @@ from carvis.cli import main
 from carvis.errors import InputError
 from carvis.io import read_tsv
 from carvis.seqs import revcomp
-from carvis.simulate import Insertion, read_design, simulate_tumour
+from carvis.simulate import Insertion, random_insertions, read_design, simulate_tumour
 from carvis.vectors import VectorModel, build_vector
 
 DEMO_VECTOR = Path(__file__).resolve().parents[1] / "resources" / "demo" / "vector.gb"
@@ -217,3 +217,16 @@ def test_cli_adds_bystanders_and_reports_bad_input(genome, tmp_path, capsys):
     design.write_text("chrom\tposition\torientation\tcell_fraction\nchr9\t30000\t-\t0.6\n")
     assert main(args) == 2
     assert "chr9" in capsys.readouterr().err
+
+
+def test_random_sites_can_be_restricted_to_a_target_motif() -> None:
+    rng = np.random.default_rng(2)
+    genome = {"chr1": _random_seq(rng, 50_000), "chr2": "N" * 3000 + _random_seq(rng, 20_000)}
+    sites = random_insertions(genome, 25, np.random.default_rng(3), (0.1, 0.2), target="TTAA")
+    assert len(sites) == 25
+    for site in sites:
+        assert genome[site.chrom][site.position - 1 : site.position + 3] == "TTAA"
+        assert "N" not in genome[site.chrom][site.position - 501 : site.position + 500]
+        assert 0.1 <= site.cell_fraction <= 0.2 and site.label == "bystander"
+    untargeted = random_insertions(genome, 25, np.random.default_rng(3), (0.1, 0.2))
+    assert sum(genome[s.chrom][s.position - 1 : s.position + 3] == "TTAA" for s in untargeted) < 5

@@ -6,12 +6,21 @@ import random
 from pathlib import Path
 
 import pytest
-from helpers import IntegrationSample, build_integration_sample, build_test_vector, random_seq, write_fasta
+from helpers import (
+    IntegrationSample,
+    KindSample,
+    build_integration_sample,
+    build_kind_sample,
+    build_test_vector,
+    random_seq,
+    write_fasta,
+)
 
 from carvis.errors import InputError
 from carvis.evidence import extract_evidence
 from carvis.intervals import read_bed
 from carvis.io import read_tsv, write_tsv
+from carvis.seqs import revcomp
 from carvis.sites import call_sites
 from carvis.tables import EVIDENCE, SITES
 from carvis.vectors import VectorModel
@@ -99,7 +108,7 @@ def test_duplicates_are_counted_once(
     rows = [
         r
         for r in read_tsv(evidence_tsv)
-        if r["kind"] in {"split", "discordant"}
+        if r["kind"] in {"split", "clip", "discordant"}
         and r["chrom"] == e.chrom
         and abs(int(r["host_pos"]) - e.a) < 1000
         and r["flags"] == "NA"
@@ -195,7 +204,7 @@ def test_one_sided_tsd_mismatch_and_minimum_support(
     assert left_only["orientation"] == "+" and left_only["flags"] == "one_sided"
     assert by_pos[2990]["left_junction"] is None and by_pos[2990]["right_junction"] == 2990
     metrics = {r["metric"]: int(r["count"]) for r in read_tsv(qc)}
-    assert metrics["rows_flag_homologous"] == 5 and metrics["rows_duplicate"] == 2
+    assert metrics["rejected_homologous"] == 5 and metrics["rejected_duplicate"] == 2
     assert metrics["sites_dropped_few_fragments"] == 1  # g0 (c1 alone never forms a discordant cluster)
 
 
@@ -205,3 +214,183 @@ def test_not_an_evidence_table(small: tuple[VectorModel, Path, str], tmp_path: P
     bad.write_text("fragment\tkind\nx\tsplit\n")
     with pytest.raises(InputError, match="missing columns"):
         call_sites(bad, model, fasta, "X", tmp_path / "out.tsv")
+
+
+def test_low_mapq_junctions_in_a_duplicated_segment_are_one_multi_hit_site(
+    small: tuple[VectorModel, Path, str], tmp_path: Path
+) -> None:
+    model, _, chrom = small
+    rng = random.Random(9)
+    segment = random_seq(rng, 2000)
+    # the segment at 10,001 and, reverse-complemented, at 20,001; the integration is 1,000 bp into it
+    genome = (
+        chrom
+        + random_seq(rng, 5000)
+        + segment
+        + random_seq(rng, 8000)
+        + revcomp(segment)
+        + random_seq(rng, 3000)
+    )
+    fasta = write_fasta(tmp_path / "g.fa", {"chr1": genome})
+    a1 = 10_001 + 1000  # "+" site: left junction a1 + 4, right junction a1
+    # on the inverted copy the same reads show the junctions mirrored: a "-" site
+    a2 = 20_001 + 2000 - 1005  # host base a1 + 4 (segment base 1005) on the inverted copy
+    rows = [
+        *(_row(f"m{i}", "split", a1 + 4, "left", "5p", host_mapq=0) for i in range(3)),
+        *(_row(f"n{i}", "split", a2, "right", "5p", host_mapq=0) for i in range(2)),
+        *(_row(f"o{i}", "split", a2 + 4, "left", "3p", host_mapq=1) for i in range(2)),
+        # a unique site whose junction also has a low-MAPQ read: no extra site
+        *(_row(f"u{i}", "split", 3000, "left", "5p") for i in range(3)),
+        _row("u9", "split", 3000, "left", "5p", host_mapq=3),
+        # a single low-MAPQ read elsewhere: too few fragments
+        _row("x0", "split", 4500, "left", "5p", host_mapq=0),
+    ]
+    evidence = tmp_path / "ev.tsv"
+    write_tsv(evidence, EVIDENCE, rows)
+    qc = tmp_path / "qc.tsv"
+    sites = call_sites(evidence, model, fasta, "X", tmp_path / "sites.tsv", qc_tsv=qc)
+    by_pos = {s["position"]: s for s in sites}
+    assert set(by_pos) == {a2, 2996}  # the copy with most fragments (4, paired by the TSD) represents it
+    multi = by_pos[a2]
+    assert (multi["orientation"], multi["left_junction"], multi["tsd"]) == (
+        "-",
+        a2 + 4,
+        genome[a2 - 1 : a2 + 4],
+    )
+    assert multi["flags"] == "multi_hit" and multi["host_mapq"] == 0
+    assert multi["candidate_loci"] == f"chr1:{a2}-,chr1:{a1}+"
+    assert multi["fragments"] == 7 and multi["clonal_fraction"] is None and multi["clonal"] is None
+    assert by_pos[2996]["flags"] == "one_sided" and by_pos[2996]["host_mapq"] == 60
+    metrics = {r["metric"]: int(r["count"]) for r in read_tsv(qc)}
+    assert metrics["multi_hit_rows"] == 7 and metrics["rejected_low_mapq"] == 2
+    assert metrics["sites_multi_hit"] == 1 and metrics["sites_called"] == 2
+
+
+def test_every_rejection_is_counted_once_under_its_first_reason(
+    small: tuple[VectorModel, Path, str], tmp_path: Path
+) -> None:
+    model, fasta, _ = small
+    rows = [
+        *(_row(f"d{i}", "split", 1000, "left", "5p", duplicate="yes", flags="backbone") for i in range(2)),
+        *(_row(f"b{i}", "discordant", 1000, "left", "5p", flags="backbone") for i in range(3)),
+        *(_row(f"h{i}", "split", 1000, "left", "5p", flags="homologous,off_terminus") for i in range(4)),
+        *(
+            _row(f"o{i}", "split", 1000, "left", "5p", flags="off_terminus,low_mapq", host_mapq=5)
+            for i in range(5)
+        ),
+        *(_row(f"l{i}", "discordant", 2000, "left", "5p", host_mapq=4) for i in range(6)),
+    ]
+    evidence, qc, evidence_qc = tmp_path / "ev.tsv", tmp_path / "qc.tsv", tmp_path / "evqc.tsv"
+    write_tsv(evidence, EVIDENCE, rows)
+    write_tsv(
+        evidence_qc,
+        ("metric", "count"),
+        [{"metric": "vector_internal_chimeras", "count": 7}, {"metric": "clip_ambiguous", "count": 1}],
+    )
+    assert (
+        call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv", qc_tsv=qc, evidence_qc_tsv=evidence_qc)
+        == []
+    )
+    table = read_tsv(qc)
+    assert all(r["description"] != "NA" for r in table)
+    metrics = {r["metric"]: int(r["count"]) for r in table}
+    expected = {"duplicate": 2, "backbone": 3, "homologous": 4, "off_terminus": 5, "low_mapq": 6}
+    assert {k: metrics[f"rejected_{k}"] for k in expected} == expected
+    assert metrics["rejected_vector_internal"] == 7 and metrics["rejected_clip_ambiguous"] == 1
+    assert metrics["rejected_clip_off_terminus"] == 0 and metrics["sites_called"] == 0
+
+
+# --- other vector kinds, several clones, plasmid contamination ------------------------------------------
+
+PIGGYBAC_FRACTIONS = [1.0] * 7 + [0.3] * 3  # a clone with 7 copies and a subclone with 3
+
+
+@pytest.fixture(scope="module")
+def piggybac(tmp_path_factory: pytest.TempPathFactory) -> tuple[KindSample, list[dict[str, object]], Path]:
+    work = tmp_path_factory.mktemp("piggybac")
+    sample = build_kind_sample(work, "piggybac", PIGGYBAC_FRACTIONS, contamination_depth=40)
+    evidence = work / "evidence.tsv"
+    extract_evidence(sample.bam, {"piggybac": sample.model}, {}, evidence, qc_tsv=work / "evqc.tsv")
+    qc = work / "qc.tsv"
+    rows = call_sites(
+        evidence,
+        sample.model,
+        sample.genome_fasta,
+        "P",
+        work / "s.tsv",
+        qc_tsv=qc,
+        evidence_qc_tsv=work / "evqc.tsv",
+    )
+    return sample, rows, qc
+
+
+def _exact(sample: KindSample, rows: list[dict[str, object]]) -> dict[str, dict[str, object]]:
+    """Called rows keyed by truth label: every call is a true site, base-exact, and paired by its TSD
+    unless it is a subclone's site seen on one side only."""
+    out = {}
+    for row in rows:
+        (label,) = [
+            e.label for e in sample.insertions.values() if (e.chrom, e.a) == (row["chrom"], row["position"])
+        ]
+        e = sample.insertions[label]
+        host = sample.genome[e.chrom]
+        assert row["orientation"] == e.orientation
+        assert row["left_junction"] in (e.left_junction, None) and row["right_junction"] in (e.a, None)
+        if e.cell_fraction == 1.0 or row["flags"] != "one_sided":
+            assert row["tsd_length"] == e.tsd and row["tsd"] == host[e.a - 1 : e.left_junction]
+        out[label] = row
+    return out
+
+
+def test_piggybac_copies_of_two_clones_are_exact_with_ttaa(
+    piggybac: tuple[KindSample, list[dict[str, object]], Path],
+) -> None:
+    sample, rows, _ = piggybac
+    called = _exact(sample, rows)
+    assert set(called) == set(sample.insertions)
+    assert {row["tsd"] for row in rows if row["flags"] != "one_sided"} == {"TTAA"}
+    for label, row in called.items():
+        fraction = sample.insertions[label].cell_fraction
+        assert row["clonal"] is (fraction == 1.0)
+        assert float(str(row["clonal_fraction"])) == pytest.approx(fraction, abs=0.35)
+
+
+def test_plasmid_contamination_is_rejected_never_a_site(
+    piggybac: tuple[KindSample, list[dict[str, object]], Path],
+) -> None:
+    _, rows, qc = piggybac
+    assert len(rows) == len(PIGGYBAC_FRACTIONS)
+    metrics = {r["metric"]: int(r["count"]) for r in read_tsv(qc)}
+    assert metrics["rejected_vector_internal"] > 10  # plasmid reads join transposon and backbone
+
+
+def test_gammaretroviral_sites_have_a_4_bp_tsd(tmp_path: Path) -> None:
+    sample = build_kind_sample(tmp_path, "gammaretroviral", [1.0, 1.0, 0.5], seed=5)
+    evidence = tmp_path / "evidence.tsv"
+    extract_evidence(sample.bam, {"gammaretroviral": sample.model}, {}, evidence)
+    rows = call_sites(evidence, sample.model, sample.genome_fasta, "G", tmp_path / "s.tsv")
+    called = _exact(sample, rows)
+    assert set(called) == set(sample.insertions)
+    assert {row["tsd_length"] for row in rows} == {4}
+
+
+def test_weak_shadow_of_a_strong_site_is_merged_into_it(
+    small: tuple[VectorModel, Path, str], tmp_path: Path
+) -> None:
+    model, fasta, _ = small
+    rows = [
+        *(_row(f"l{i}", "split", 1004, "left", "5p") for i in range(6)),
+        *(_row(f"r{i}", "split", 1000, "right", "3p") for i in range(6)),
+        # reads of the same junction placed one tandem unit (15 bp) away: a weak one-sided "+" site
+        *(_row(f"s{i}", "split", 1019, "left", "5p") for i in range(2)),
+        # a one-sided site of the other orientation nearby stays a site of its own
+        *(_row(f"o{i}", "split", 1030, "left", "3p") for i in range(2)),
+    ]
+    evidence, qc = tmp_path / "ev.tsv", tmp_path / "qc.tsv"
+    write_tsv(evidence, EVIDENCE, rows)
+    sites = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv", qc_tsv=qc)
+    assert [(s["position"], s["orientation"], s["fragments"]) for s in sites] == [
+        (1000, "+", 14),
+        (1026, "-", 2),
+    ]
+    assert {r["metric"]: r["count"] for r in read_tsv(qc)}["sites_absorbed_shadow"] == "1"

@@ -6,14 +6,17 @@ comes from test_mask.py; the mask is built with real minimap2 on the tiles.
 
 from __future__ import annotations
 
+import math
 import random
 import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_mask import World, make_world, run_tiles
 
+from carvis.coverage import coverage_svg, feature_coverage, provirus_depth
 from carvis.errors import InputError
 from carvis.intervals import read_bed
 from carvis.io import read_tsv
@@ -21,15 +24,19 @@ from carvis.mask import footprint_intervals, masked_bp, read_mask
 from carvis.seqs import revcomp
 from carvis.tables import TRANSGENE
 from carvis.transgene import (
+    ContigCoverage,
     Evidence,
     autosomal_depth,
     call_transgene,
+    call_vectors,
     decide,
+    dispersion,
     mean_read_length,
     poisson_cdf,
     poisson_interval,
     poisson_sf,
     read_depth,
+    vcn_interval,
     write_transgene,
 )
 
@@ -54,7 +61,7 @@ def simulate_pairs(rng: random.Random, sources: list[tuple[str, float]], r1: Pat
 
 def align_and_measure(
     world: World, tmp: Path, sources: list[tuple[str, float]], seed: int
-) -> tuple[Path, Path]:
+) -> tuple[Path, Path, Path]:
     """minimap2 | fixmate | sort | markdup, then samtools coverage and depth over the vector contigs."""
     r1, r2, bam = tmp / "r1.fq", tmp / "r2.fq", tmp / "sample.bam"
     simulate_pairs(random.Random(seed), sources, r1, r2)
@@ -72,7 +79,7 @@ def align_and_measure(
         subprocess.run(
             ["samtools", "depth", "-a", "-Q", "0", "-b", str(bed), str(bam)], stdout=out, check=True
         )
-    return coverage, depth
+    return coverage, depth, bam
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +101,8 @@ def _haplotypes(world: World) -> tuple[str, str]:
 
 def _call(world_: tuple[World, dict, int], tmp: Path, sources: list[tuple[str, float]], **kw) -> dict:  # type: ignore[type-arg]
     built, footprint, masked = world_
-    coverage, depth = align_and_measure(built, tmp, sources, seed=11)
-    return call_transgene("S", built.a, footprint, masked, coverage, depth, **kw)
+    coverage, depth, bam = align_and_measure(built, tmp, sources, seed=11)
+    return call_transgene("S", built.a, footprint, masked, coverage, depth, bam, **kw)
 
 
 def test_one_heterozygous_copy_in_every_cell_is_vcn_one(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -109,6 +116,10 @@ def test_one_heterozygous_copy_in_every_cell_is_vcn_one(world, tmp_path: Path) -
     assert 27 <= row["autosomal_depth"] <= 33
     assert row["plasmid_contamination"] == "no"
     assert row["footprint_covered"] > 0.95
+    # about 15x over ~1.8 kb of footprint: ~90 read pairs, nearly all from distinct starts
+    assert 50 <= row["fragments"] <= 150 and row["distinct_positions"] >= 0.8 * row["fragments"]
+    assert row["p_background"] < 1e-10 and row["vcn_dispersion"] >= 1
+    assert row["vcn_low_per_tumour_cell"] == pytest.approx(row["vcn_low"] / 0.8)
 
 
 def test_insertion_in_half_the_cells_is_vcn_half(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -122,17 +133,17 @@ def test_insertion_in_half_the_cells_is_vcn_half(world, tmp_path: Path) -> None:
 def test_car_negative_tumour_with_the_homologous_genes_is_no(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     built, footprint, masked = world
     ref, _ = _haplotypes(built)
-    coverage, depth = align_and_measure(built, tmp_path, [(ref, 30)], seed=5)
+    coverage, depth, bam = align_and_measure(built, tmp_path, [(ref, 30)], seed=5)
     # endogenous EEF1A1/CD28 reads do land on the vector contig, only in the masked part
     provirus = read_depth(depth, {built.a.provirus_contig: len(built.a.provirus)})[built.a.provirus_contig]
     assert provirus.sum() > 0
-    row = call_transgene("S", built.a, footprint, masked, coverage, depth)
+    row = call_transgene("S", built.a, footprint, masked, coverage, depth, bam)
     assert row["detected"] == "no", row["reason"]
-    assert row["vcn"] < 0.01
+    assert row["vcn"] < 0.01 and row["fragments"] == 0
     assert row["plasmid_contamination"] == "no"
     # without the mask the endogenous EEF1A1 promoter reads would look like a transgene
-    unmasked = call_transgene("S", built.a, footprint_intervals(built.a, {}), 0, coverage, depth)
-    assert unmasked["detected"] != "no" and unmasked["vcn"] > 0.1
+    unmasked = call_transgene("S", built.a, footprint_intervals(built.a, {}), 0, coverage, depth, bam)
+    assert unmasked["detected"] != "no" and unmasked["vcn"] > 0.1 and unmasked["fragments"] > 10
 
 
 def test_plasmid_reads_are_flagged_as_contamination(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -143,7 +154,7 @@ def test_plasmid_reads_are_flagged_as_contamination(world, tmp_path: Path) -> No
     row = _call(world, tmp_path, [(ref, 15), (ins, 15), (circular, 3)])
     assert row["plasmid_contamination"] == "yes"
     assert row["detected"] == "yes" and "plasmid contamination" in row["reason"]
-    assert 2 <= row["backbone_depth"] <= 4
+    assert 2 <= row["backbone_depth"] <= 4 and row["backbone_fragments"] > 5
 
 
 def test_plasmid_only_is_not_called_a_provirus(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -153,6 +164,50 @@ def test_plasmid_only_is_not_called_a_provirus(world, tmp_path: Path) -> None:  
     row = _call(world, tmp_path, [(ref, 30), (plasmid + plasmid[: FRAGMENT * 2], 3)])
     assert row["plasmid_contamination"] == "yes"
     assert row["detected"] == "indeterminate" and "explained by plasmid" in row["reason"]
+
+
+def test_every_vector_is_called_and_the_present_construct_is_named(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Vector B shares A's LTRs and WPRE: only B-specific regions count for B, so B is absent."""
+    built, footprint, _ = world
+    ref, ins = _haplotypes(built)
+    coverage, depth, bam = align_and_measure(built, tmp_path, [(ref, 15), (ins, 15)], seed=3)
+    b, a = built.models[1], built.a
+    rows = call_vectors("S", [b, a], footprint, {"carA": 0, "carB": 0}, coverage, depth, bam)
+    assert [r["vector"] for r in rows] == ["carB", "carA"]  # the given order: the sample's vector first
+    by_name = {r["vector"]: r for r in rows}
+    assert by_name["carA"]["detected"] == "yes" and by_name["carA"]["identity"] == "best"
+    # no B-specific fragment; 1.4 kb of B-specific footprint at 30x cannot exclude VCN 0.02 (p > 0.05)
+    assert by_name["carB"]["fragments"] == 0 and by_name["carB"]["detected"] in {"no", "indeterminate"}
+    assert by_name["carB"]["identity"] in {"absent", "uncertain"}
+    assert f"construct identity {by_name['carB']['identity']}" in by_name["carB"]["reason"]
+    # per-feature coverage of A: LTRs and the internal region; the internal region is partly masked
+    table = feature_coverage("S", a, provirus_depth(a, depth), [], footprint)
+    assert [r["feature"] for r in table] == ["5' LTR", "internal region", "3' LTR"]
+    assert 10 <= float(table[1]["mean_depth"]) <= 25  # LTR reads are shared with B's identical LTRs
+    assert table[1]["covered_fraction"] == 1.0 and 0.3 < table[1]["footprint_fraction"] < 0.6
+    svg = coverage_svg(a, provirus_depth(a, depth), [(a.provirus_contig, 100, 300, "genome:chr1:1-200")])
+    assert svg.startswith("<svg") and svg.endswith("</svg>") and "internal region" in svg
+    assert svg.count("<rect") == 1 + 2 + 3  # one masked region, two LTRs, three features
+
+
+def test_dispersion_is_one_for_even_coverage_and_widens_the_interval_for_uneven() -> None:
+    even = np.full(3000, 20)
+    assert dispersion(even, 150) == 1.0
+    uneven = np.concatenate([np.full(500, 5 if i % 2 else 35) for i in range(6)])
+    phi = dispersion(uneven, 150)
+    assert phi > 5  # window read counts 16.7 vs 116.7 around a mean of 66.7
+    narrow, wide = vcn_interval(even, 150, 30, 1.0), vcn_interval(uneven, 150, 30, phi)
+    assert narrow[0] < 4 / 3 < narrow[1]  # VCN = 2 x 20 / 30
+    assert wide[0] < narrow[0] and wide[1] > narrow[1]
+
+
+def test_autosomal_depth_leaves_out_uncoverable_n_runs() -> None:
+    """A 1000 bp contig whose last 100 bp are N: 27000 aligned bases are 30x over 900 bases."""
+    row = ContigCoverage("chr1", 1000, 360, 900, 27.0)
+    assert row.effective_length() == pytest.approx(900, abs=1)
+    low = ContigCoverage("chr1", 1000, 10, 600, 1.0)  # 1x: bases are also missed by chance
+    length = low.effective_length()
+    assert 600 < length < 1000 and length * -math.expm1(-1000 / length) == pytest.approx(600)
 
 
 # ---- parsers and the decision rule on hand-written tables -------------------------------------------
@@ -235,6 +290,8 @@ def _evidence(**kw: object) -> Evidence:
         expected_covered=1.0,
         footprint_bp=3000,
         contamination=False,
+        fragments=100,
+        positions=90,
     )
     return Evidence(**(base | kw))  # type: ignore[arg-type]
 
@@ -249,6 +306,7 @@ def _evidence(**kw: object) -> Evidence:
         ({"vcn": 0.01, "signal_vcn": 0.01}, "indeterminate", "trace"),
         ({"signal_vcn": 0.0, "contamination": True}, "indeterminate", "explained by plasmid"),
         ({"covered": 0.05}, "indeterminate", "stack"),
+        ({"positions": 1}, "indeterminate", "stack"),
         ({"covered": 0.05, "expected_covered": 0.1, "vcn": 0.05, "signal_vcn": 0.05}, "yes", "spread"),
         ({"footprint_bp": 0}, "indeterminate", "masked"),
     ],

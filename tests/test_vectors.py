@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from carvis.errors import InputError
+from carvis.seqs import revcomp
 from carvis.vectors import KINDS, build_vector, contig_owner, load_manifest, write_manifest
 
 LENTI = KINDS["lentiviral"]
@@ -123,3 +124,41 @@ def test_real_gammaretroviral_car(shared_data: Path) -> None:
     assert model.provirus.startswith("TGAAAGACC") and model.provirus.endswith("GGGGGTCTTTCA")
     assert model.tsd_length == 4
     assert model.provirus[: model.ltr_length] == model.provirus[-model.ltr_length :]
+
+
+def test_transposon_range_is_inferred_from_the_terminal_inverted_repeat(tmp_path: Path) -> None:
+    rng = random.Random(4)
+    sb = KINDS["sleeping_beauty"]
+    itr = sb.five_prime_end + _random(rng, 180)
+    body = itr + _random(rng, 1800) + revcomp(itr)
+    seq = _random(rng, 700) + body + _random(rng, 900)
+    path = tmp_path / "sb.fa"
+    path.write_text(">sb\n" + seq + "\n")
+    model = build_vector("sb", path, "sleeping_beauty")
+    assert model.provirus == body
+    assert "inverted repeat" in model.derivation and "701-" in model.derivation
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    ("name", "kind", "start", "end", "ltr"),
+    [
+        ("vector_CART19.fa", "lentiviral", 3068, 8766, 234),
+        ("pCCL_GLOBE_1_AS3.fa", "lentiviral", 672, 6947, 234),
+        ("GINAKIT2_DL.fasta", "gammaretroviral", 396, 5056, 590),
+        ("T2Onc2_SB_transposon_sbfusion.fa", "sleeping_beauty", 211, 2260, 0),
+    ],
+)
+def test_real_plasmids_without_a_range_are_inferred_from_their_repeats(
+    shared_data: Path, name: str, kind: str, start: int, end: int, ltr: int
+) -> None:
+    """LTRs as the long direct repeat, SB ITRs as the terminal inverted repeat, ends at the motifs."""
+    path = shared_data / "vectors" / name
+    model = build_vector("v", path, kind)
+    assert model.derivation.startswith(f"provirus range {start}-{end} inferred from the")
+    assert ("inverted repeat" if kind == "sleeping_beauty" else "direct repeat") in model.derivation
+    assert model.ltr_length == ltr
+    assert model.provirus.startswith(KINDS[kind].five_prime_end)
+    assert model.provirus.endswith(KINDS[kind].three_prime_end)
+    if ltr:  # the same provirus as from the range the derivation names
+        assert model.provirus == build_vector("v", path, kind, [start, end]).provirus

@@ -11,7 +11,8 @@ from carvis.vectors import load_manifest
 
 with log_to(snakemake.log[0]) as log:
     settings = dict(snakemake.params.settings)
-    settings.pop("anchor_slop")  # used by the evidence stage
+    for key in ("anchor_slop", "min_clip"):  # used by the evidence stage
+        settings.pop(key, None)
     rows = call_sites(
         snakemake.input.evidence,
         load_manifest(snakemake.input.manifest)[snakemake.params.vector],
@@ -20,6 +21,8 @@ with log_to(snakemake.log[0]) as log:
         snakemake.output.sites,
         purity=snakemake.params.purity,
         qc_tsv=snakemake.output.qc,
+        evidence_qc_tsv=snakemake.input.evidence_qc,
+        coverage_tsv=snakemake.input.get("coverage") or None,
         **settings,
     )
     log.info("%d sites called", len(rows))

@@ -1,27 +1,41 @@
-"""Snakemake adapter: transgene detection and VCN for one sample."""
+"""Snakemake adapter: transgene detection, VCN and construct identity for every vector of one sample."""
 
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
+from carvis.coverage import feature_coverage, provirus_depth, write_vector_coverage
 from carvis.intervals import read_bed
 from carvis.mask import masked_bp, read_mask
 from carvis.runlog import log_to
-from carvis.transgene import call_transgene, write_transgene
+from carvis.transgene import call_vectors, write_transgene
 from carvis.vectors import load_manifest
 
 with log_to(snakemake.log[0]) as log:
-    model = load_manifest(snakemake.input.manifest)[snakemake.params.vector]
-    row = call_transgene(
-        snakemake.wildcards.sample,
-        model,
-        read_bed(snakemake.input.footprint),
-        masked_bp(model, read_mask(snakemake.input.mask)),
+    sample = snakemake.wildcards.sample
+    manifest = load_manifest(snakemake.input.manifest)
+    own = snakemake.params.vector
+    models = [manifest[own]] + [m for name, m in manifest.items() if name != own]
+    mask = read_mask(snakemake.input.mask)
+    footprint = read_bed(snakemake.input.footprint)
+    rows = call_vectors(
+        sample,
+        models,
+        footprint,
+        {m.name: masked_bp(m, mask) for m in models},
         snakemake.input.coverage,
         snakemake.input.depth,
+        snakemake.input.bam,
         purity=snakemake.params.purity,
         **snakemake.params.settings,
     )
-    log.info("%s", row)
-    write_transgene([row], snakemake.output[0])
+    for row in rows:
+        log.info("%s", row)
+    write_transgene(rows, snakemake.output.transgene)
+    coverage = [
+        r
+        for m in models
+        for r in feature_coverage(sample, m, provirus_depth(m, snakemake.input.depth), mask, footprint)
+    ]
+    write_vector_coverage(coverage, snakemake.output.vector_coverage)

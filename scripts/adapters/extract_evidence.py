@@ -18,6 +18,10 @@ with log_to(snakemake.log[0]) as log:
         snakemake.output.evidence,
         min_mapq=snakemake.params.min_mapq,
         anchor_slop=snakemake.params.anchor_slop,
+        min_clip=snakemake.params.min_clip,
+        spanning_bam=snakemake.input.get("spanning_bam") or None,
+        reference=snakemake.input.fasta,
+        model_spanning=snakemake.params.model_spanning,
         qc_tsv=snakemake.output.qc,
     )
     log.info("evidence QC: %s", qc)

@@ -1,7 +1,9 @@
 """The evidence table: reads and fragments that join a vector to the genome, plus reference-allele spanners.
 
-Only records on vector contigs are visited: every chimeric read or fragment has a segment there.
-Positions are 1-based. Read coordinates are in the original read orientation (as sequenced).
+Split and discordant rows come from records on vector contigs (every chimeric read or fragment with an
+aligned vector part has a segment there). ``clip`` rows come from one pass over the genome-aligned reads:
+a soft clip too short for the aligner to place on the vector is compared with the provirus termini
+directly. Positions are 1-based. Read coordinates are in the original read orientation (as sequenced).
 """
 
 from __future__ import annotations
@@ -14,20 +16,31 @@ from pathlib import Path
 
 import pysam
 
+from carvis.bam_input import bare_name
 from carvis.errors import InputError
 from carvis.intervals import Interval, IntervalSet
 from carvis.io import write_tsv
+from carvis.seqs import revcomp
 from carvis.tables import EVIDENCE
 from carvis.vectors import VectorModel
 
 #: Soft clips at least this long inside the window disqualify a spanning fragment.
 SPAN_CLIP = 5
-#: Bases on each side of the target site that a spanning fragment must cover.
-SPAN_PAD = 5
 #: Longest template searched for spanning fragments.
 MAX_TEMPLATE = 1000
+#: Proper pairs whose template lengths give the mean fragment length of screened reads.
+FRAGMENT_PAIRS = 100_000
 #: Most bases a vector segment in the inner LTR copy may run past the terminus (chance microhomology).
 MAX_OVERSHOOT = 5
+#: Shortest soft clip compared with the provirus termini (config ``sites: min_clip``).
+MIN_CLIP = 12
+#: Clipped bases next to the junction that are compared with a terminus.
+CLIP_COMPARE = 40
+#: Clips compared over at least this many bases may differ from the terminus at 2 bases, shorter ones at 1.
+CLIP_TWO_MISMATCHES = 24
+#: Bases a junction fragment must cover around its junction to be seen: about 20 host bases for the
+#: aligner to place the host part and 12 vector bases for a clip; reference spanners must cover as many.
+JUNCTION_REACH = 32
 
 _CIGAR = re.compile(r"(\d+)([MIDNSHP=X])")
 _QUERY_OPS = set("MIS=XH")
@@ -131,13 +144,21 @@ def place_on_vector(aln: Alignment, model: VectorModel) -> VectorHit:
     return VectorHit(aln, model, part, aln.ref_start, aln.ref_end)
 
 
-def _flags(hit: VectorHit, host_mapq: int, masks: dict[str, IntervalSet], min_mapq: int) -> list[str]:
+def _flags(
+    model: VectorModel,
+    part: str,
+    span: Interval,
+    host_mapq: int,
+    masks: dict[str, IntervalSet],
+    min_mapq: int,
+) -> list[str]:
+    """Reasons to distrust a junction whose vector part covers ``span`` (0-based) of ``part``."""
     flags = []
-    contig = hit.model.provirus_contig if hit.part == "provirus" else str(hit.model.backbone_contig)
+    contig = model.provirus_contig if part == "provirus" else str(model.backbone_contig)
     mask = masks.get(contig)
-    if mask is not None and 2 * mask.overlap(hit.start, hit.end) > hit.end - hit.start:
+    if mask is not None and 2 * mask.overlap(*span) > span[1] - span[0]:
         flags.append("homologous")
-    if hit.part == "backbone":
+    if part == "backbone":
         flags.append("backbone")
     if host_mapq < min_mapq:
         flags.append("low_mapq")
@@ -179,7 +200,7 @@ def split_row(
     edge_idx = boundary_idx + toward * offset if anchored else boundary_idx
     host_pos = host.ref_at(edge_idx + toward)
     vector_after = -toward * (-1 if host.reverse else 1) > 0  # vector at higher genome coordinates
-    flags = _flags(hit, host.mapq, masks, min_mapq)
+    flags = _flags(hit.model, hit.part, (hit.start, hit.end), host.mapq, masks, min_mapq)
     if not anchored:
         flags.append("off_terminus")
     return {
@@ -237,8 +258,147 @@ def discordant_row(
         "host_mapq": host_mapq,
         "vector_mapq": rec.mapping_quality,
         "precise": "no",
-        "flags": _flags(hit, host_mapq, masks, min_mapq),
+        "flags": _flags(hit.model, hit.part, (hit.start, hit.end), host_mapq, masks, min_mapq),
     }
+
+
+@dataclass(frozen=True)
+class Terminus:
+    """A provirus end as it continues from the host base: 5p = the provirus start, 3p = the start of its
+    reverse complement (both read outward from the junction)."""
+
+    model: VectorModel
+    end: str  # 5p | 3p
+    seq: str
+
+
+def termini(models: dict[str, VectorModel], slop: int) -> list[Terminus]:
+    """Both termini of every vector, from the provirus sequence in the manifest."""
+    n = CLIP_COMPARE + slop
+    out = []
+    for model in models.values():
+        out.append(Terminus(model, "5p", model.provirus[:n]))
+        out.append(Terminus(model, "3p", revcomp(model.provirus[-n:])))
+    return out
+
+
+def match_clip(query: str, terminus: str, slop: int, min_clip: int) -> tuple[int, int] | None:
+    """(score, offset) of the best placement of clipped bases (read outward from the host) on a terminus.
+
+    Offset o > 0: the host alignment ran o bases into the vector (microhomology) and the clip continues at
+    terminus[o:]; o < 0: the clip starts with -o host bases the aligner left unaligned. Score = mismatches
+    + |o| over up to CLIP_COMPARE bases; None when more than 1 (2 from CLIP_TWO_MISMATCHES bases) differ.
+    """
+    best: tuple[int, int] | None = None
+    for o in range(-slop, slop + 1):
+        q, t = (query[-o:], terminus) if o < 0 else (query, terminus[o:])
+        n = min(len(q), len(t), CLIP_COMPARE)
+        if n < min_clip:
+            continue
+        mismatches = sum(x != y for x, y in zip(q[:n], t[:n], strict=True))
+        if mismatches > (2 if n >= CLIP_TWO_MISMATCHES else 1):
+            continue
+        if best is None or (mismatches + abs(o), abs(o)) < (best[0], abs(best[1])):
+            best = (mismatches + abs(o), o)
+    return best
+
+
+def _clip_ends(rec: pysam.AlignedSegment, min_clip: int) -> Iterator[tuple[str, str, int]]:
+    """(side, clipped bases read outward from the host, last aligned host base) of long soft clips."""
+    cigar = rec.cigartuples or []
+    seq = rec.query_sequence or ""
+    if cigar and cigar[-1][0] == pysam.CSOFT_CLIP and cigar[-1][1] >= min_clip:
+        yield "left", seq[len(seq) - cigar[-1][1] :], int(rec.reference_end or 0)
+    if cigar and cigar[0][0] == pysam.CSOFT_CLIP and cigar[0][1] >= min_clip:
+        yield "right", revcomp(seq[: cigar[0][1]]), rec.reference_start + 1
+
+
+def clip_rows_of(
+    rec: pysam.AlignedSegment,
+    ends: list[Terminus],
+    masks: dict[str, IntervalSet],
+    min_mapq: int,
+    slop: int,
+    min_clip: int,
+    qc: Counter[str],
+) -> list[dict[str, object]]:
+    """Clip rows of one genome-aligned read: one per vector whose terminus its clip matches best.
+
+    A clip that matches two termini (or placements) equally well is ambiguous and counted, not used.
+    """
+    for side, query, boundary in _clip_ends(rec, min_clip):
+        hits = [(m, t) for t in ends if (m := match_clip(query, t.seq, slop, min_clip)) is not None]
+        if not hits:
+            qc["clip_no_terminus"] += 1
+            continue
+        best = min((m[0], abs(m[1])) for m, _ in hits)
+        top = [(m[1], t) for m, t in hits if (m[0], abs(m[1])) == best]
+        if len({(o, t.end) for o, t in top}) > 1:
+            qc["clip_ambiguous"] += 1
+            continue
+        step = -1 if side == "left" else 1  # from the aligned boundary toward the host
+        rows = []
+        for o, t in top:
+            length = len(t.model.provirus)
+            n = min(len(query), CLIP_COMPARE)
+            span = (0, n) if t.end == "5p" else (length - n, length)
+            rows.append(
+                {
+                    "fragment": str(rec.query_name),
+                    "read": _read_number(rec),
+                    "kind": "clip",
+                    "chrom": rec.reference_name,
+                    "host_pos": boundary + step * o,
+                    "side": side,
+                    "vector": t.model.name,
+                    "vector_end": t.end,
+                    "vector_pos": 1 if t.end == "5p" else length,
+                    "anchor_offset": abs(o),
+                    "host_mapq": rec.mapping_quality,
+                    "vector_mapq": None,
+                    "precise": "yes",
+                    "duplicate": rec.is_duplicate,
+                    "flags": _flags(t.model, "provirus", span, rec.mapping_quality, masks, min_mapq),
+                }
+            )
+        return rows
+    return []
+
+
+def clip_rows(
+    bam: pysam.AlignmentFile,
+    models: dict[str, VectorModel],
+    masks: dict[str, IntervalSet],
+    min_mapq: int,
+    slop: int,
+    min_clip: int,
+    qc: Counter[str],
+) -> list[dict[str, object]]:
+    """Clip rows from one pass over every primary genome alignment.
+
+    Only reads with a soft clip of at least ``min_clip`` bases and no SA part on a vector contig are
+    compared (reads with one are split rows). The pass reads the whole genome part of the BAM once,
+    which is cheap for screened BAMs (only reads near vector sequence) and linear in size otherwise.
+    """
+    vector_contigs = {c for m in models.values() for c in m.contigs()}
+    ends = termini(models, slop)
+    rows: list[dict[str, object]] = []
+    for contig in bam.references:
+        if contig in vector_contigs:
+            continue
+        for rec in bam.fetch(contig):
+            cigar = rec.cigartuples
+            if (
+                not cigar
+                or rec.is_secondary
+                or rec.is_supplementary
+                or max(n if op == pysam.CSOFT_CLIP else 0 for op, n in (cigar[0], cigar[-1])) < min_clip
+                or any(a.contig in vector_contigs for a in sa_alignments(rec))
+            ):
+                continue
+            qc["clip_reads_examined"] += 1
+            rows += clip_rows_of(rec, ends, masks, min_mapq, slop, min_clip, qc)
+    return rows
 
 
 def _read_number(rec: pysam.AlignedSegment) -> int:
@@ -278,9 +438,10 @@ def chimeric_rows(
     masks: dict[str, IntervalSet],
     min_mapq: int,
     slop: int,
+    min_clip: int,
     qc: Counter[str],
 ) -> list[dict[str, object]]:
-    """Split and discordant rows of every vector, one per read (split) or fragment (discordant)."""
+    """Split, clip and discordant rows: one per read (split, clip) or fragment (discordant)."""
     vector_contigs = {c for m in models.values() for c in m.contigs()}
     split: dict[tuple[str, int], tuple[int, dict[str, object]]] = {}
     discordant: dict[str, dict[str, object]] = {}
@@ -315,6 +476,7 @@ def chimeric_rows(
                 row.update(fragment=key[0], vector=model.name, duplicate=rec.is_duplicate)
                 discordant[key[0]] = row
     rows = [row for _, row in split.values()] + list(discordant.values())
+    rows += clip_rows(bam, models, masks, min_mapq, slop, min_clip, qc)
     mark_ltr_duplicates(rows, signatures)
     for row in rows:
         qc[f"{row['kind']}_rows"] += 1
@@ -385,7 +547,7 @@ def candidate_sites(
     """(vector, chrom, target-site start) from precise, trusted, non-duplicate junctions."""
     out = set()
     for row in rows:
-        if row["kind"] != "split" or row["flags"] or row["duplicate"]:
+        if row["kind"] not in {"split", "clip"} or row["flags"] or row["duplicate"]:
             continue
         x = int(str(row["host_pos"]))
         tsd = models[str(row["vector"])].tsd_length
@@ -403,9 +565,19 @@ def _clipped_inside(ref_start: int, cigar: tuple[tuple[str, int], ...], window: 
     return (lead >= SPAN_CLIP and lo <= first <= hi) or (trail >= SPAN_CLIP and lo <= last <= hi)
 
 
+def spanning_window(a: int, tsd: int) -> Interval:
+    """1-based inclusive stretch a reference-allele fragment must cover at the target site starting at ``a``.
+
+    JUNCTION_REACH bases around the site (TSD included), as a junction fragment must cover around its
+    junction, so that both kinds of fragment can start at as many positions.
+    """
+    pad = (JUNCTION_REACH - tsd + 1) // 2
+    return a - pad, a + tsd - 1 + pad
+
+
 def spanning_fragments(bam: pysam.AlignmentFile, chrom: str, a: int, tsd: int, min_mapq: int) -> list[str]:
-    """Names of reference-allele fragments crossing the target site starting at ``a``."""
-    window = (a - 1 - SPAN_PAD, a + tsd + SPAN_PAD)
+    """Names of reference-allele fragments covering :func:`spanning_window` (``chrom``: the BAM's name)."""
+    window = spanning_window(a, tsd)
     names = []
     if chrom not in bam.references:
         return names
@@ -438,9 +610,13 @@ def _join(flags: object) -> str | None:
     return (",".join(flags) or None) if isinstance(flags, list) else None
 
 
-def _check_bam(bam: pysam.AlignmentFile, path: str | Path, models: dict[str, VectorModel]) -> None:
+def _check_index(bam: pysam.AlignmentFile, path: str | Path) -> None:
     if not bam.has_index():
-        raise InputError(path, "the BAM has no index", "run samtools index on it")
+        raise InputError(path, "the BAM/CRAM has no index", "run samtools index on it")
+
+
+def _check_bam(bam: pysam.AlignmentFile, path: str | Path, models: dict[str, VectorModel]) -> None:
+    _check_index(bam, path)
     contigs = [m.provirus_contig for m in models.values()]
     if not any(c in bam.references for c in contigs):
         raise InputError(
@@ -448,6 +624,60 @@ def _check_bam(bam: pysam.AlignmentFile, path: str | Path, models: dict[str, Vec
             f"none of the vector contigs ({', '.join(contigs)}) is in the BAM",
             "align the reads to the combined reference (genome + vector contigs) built by carvis",
         )
+
+
+def mean_fragment_length(
+    bam: pysam.AlignmentFile, models: dict[str, VectorModel], min_mapq: int
+) -> tuple[float, int]:
+    """(mean template length, pairs measured) of the first FRAGMENT_PAIRS unique, non-duplicate proper
+    pairs on the genome; (0, 0) without any (single-end reads)."""
+    vector_contigs = {c for m in models.values() for c in m.contigs()}
+    total = pairs = 0
+    for contig in bam.references:
+        if contig in vector_contigs:
+            continue
+        for rec in bam.fetch(contig):
+            if (
+                rec.template_length > 0
+                and rec.is_proper_pair
+                and rec.mapping_quality >= min_mapq
+                and not (rec.is_duplicate or rec.is_secondary or rec.is_supplementary)
+            ):
+                total += rec.template_length
+                pairs += 1
+                if pairs == FRAGMENT_PAIRS:
+                    return total / pairs, pairs
+    return (total / pairs if pairs else 0.0), pairs
+
+
+def _contig_in(bam: pysam.AlignmentFile, chrom: str) -> str:
+    """The BAM's name for a genome contig (``chr1`` and ``1`` are the same contig)."""
+    if chrom in bam.references:
+        return chrom
+    return {bare_name(c): c for c in bam.references}.get(bare_name(chrom), chrom)
+
+
+def spanning_rows(
+    bam: pysam.AlignmentFile, rows: list[dict[str, object]], models: dict[str, VectorModel], min_mapq: int
+) -> list[dict[str, object]]:
+    """One row per reference-allele fragment at each candidate site, counted in ``bam``."""
+    out: list[dict[str, object]] = []
+    for vector, chrom, a in sorted(candidate_sites(rows, models)):
+        contig = _contig_in(bam, chrom)
+        for name in spanning_fragments(bam, contig, a, models[vector].tsd_length, min_mapq):
+            out.append(
+                {
+                    "fragment": name,
+                    "read": 0,
+                    "kind": "spanning",
+                    "chrom": chrom,
+                    "host_pos": a,
+                    "vector": vector,
+                    "duplicate": False,
+                    "flags": [],
+                }
+            )
+    return out
 
 
 def extract_evidence(
@@ -458,32 +688,40 @@ def extract_evidence(
     *,
     min_mapq: int = 20,
     anchor_slop: int = 2,
+    min_clip: int = MIN_CLIP,
+    spanning_bam: str | Path | None = None,
+    reference: str | Path | None = None,
+    model_spanning: bool = False,
     qc_tsv: str | Path | None = None,
 ) -> dict[str, int]:
     """Write the evidence table (columns :data:`carvis.tables.EVIDENCE`); return QC counts.
 
     ``mask`` holds 0-based half-open intervals on vector contigs (regions homologous to the genome).
+    ``min_clip``: shortest soft clip of a genome-aligned read compared with the provirus termini; this
+    reads every genome alignment once (see :func:`clip_rows`). Spanning (reference-allele) fragments are
+    counted in ``spanning_bam`` (the user's full input BAM/CRAM, decoded with ``reference``; contigs may
+    be named chr1 or 1) or else in ``bam_path``. ``model_spanning`` (screened reads, which hold almost no
+    reference fragments): none are counted; the mean fragment length is measured instead, for the sites
+    stage to model them. QC counts: ``<kind>_rows``, ``vector_internal_chimeras``, ``clip_reads_examined``,
+    ``clip_no_terminus``, ``clip_ambiguous``, and with ``model_spanning`` ``mean_fragment_length``
+    (rounded) and ``fragment_length_pairs``.
     """
     masks = {contig: IntervalSet(ivs) for contig, ivs in mask.items()}
     qc: Counter[str] = Counter()
     with pysam.AlignmentFile(str(bam_path)) as bam:
         _check_bam(bam, bam_path, models)
-        rows = chimeric_rows(bam, models, masks, min_mapq, anchor_slop, qc)
-        for vector, chrom, a in sorted(candidate_sites(rows, models)):
-            for name in spanning_fragments(bam, chrom, a, models[vector].tsd_length, min_mapq):
-                rows.append(
-                    {
-                        "fragment": name,
-                        "read": 0,
-                        "kind": "spanning",
-                        "chrom": chrom,
-                        "host_pos": a,
-                        "vector": vector,
-                        "duplicate": False,
-                        "flags": [],
-                    }
-                )
-                qc["spanning_rows"] += 1
+        rows = chimeric_rows(bam, models, masks, min_mapq, anchor_slop, min_clip, qc)
+        if model_spanning:
+            length, pairs = mean_fragment_length(bam, models, min_mapq)
+            qc.update(mean_fragment_length=round(length), fragment_length_pairs=pairs)
+        elif spanning_bam is None:
+            rows += spanning_rows(bam, rows, models, min_mapq)
+    if spanning_bam is not None and not model_spanning:
+        ref = None if reference is None else str(reference)
+        with pysam.AlignmentFile(str(spanning_bam), reference_filename=ref) as full:
+            _check_index(full, spanning_bam)
+            rows += spanning_rows(full, rows, models, min_mapq)
+    qc["spanning_rows"] += sum(r["kind"] == "spanning" for r in rows)
     write_tsv(out_tsv, EVIDENCE, ({**row, "flags": _join(row["flags"])} for row in rows))
     if qc_tsv is not None:
         write_tsv(qc_tsv, ("metric", "count"), ({"metric": k, "count": v} for k, v in sorted(qc.items())))

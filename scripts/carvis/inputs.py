@@ -22,6 +22,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from carvis.bam_input import check_alignment_header, genome_lengths
 from carvis.errors import InputError
 
 #: Where the config and sample-sheet schemas live in a carvis checkout.
@@ -44,7 +45,7 @@ _TYPE_WORDS = {
 
 @dataclass
 class Sample:
-    """One line of the sample sheet, with FASTQ paths made absolute."""
+    """One line of the sample sheet, with paths made absolute: FASTQs, or an aligned BAM/CRAM."""
 
     sample: str
     fastq_1: list[Path]
@@ -52,10 +53,11 @@ class Sample:
     vector: str
     purity: float | None = None
     assay: str = "wgs"
+    bam: Path | None = None
 
     @property
     def paired(self) -> bool:
-        return bool(self.fastq_2)
+        return bool(self.fastq_2) or self.bam is not None
 
 
 # --------------------------------------------------------------------------- schema helpers
@@ -567,6 +569,36 @@ def _check_fastqs(
     return r1, r2
 
 
+_BAM_MAGIC = (b"BAM\x01", b"CRAM")
+
+
+def _check_bam(path: Path, number: int, text: str, genome: Callable[[], Mapping[str, int]]) -> Path:
+    """An existing BAM/CRAM aligned to the configured genome build, with its index."""
+    bam = _absolute(text, path.parent)
+    where = f" (listed in {path}, line {number})"
+    if not bam.is_file():
+        raise InputError(
+            path,
+            f"bam: file not found: {bam}",
+            f"check the file name and folder; relative paths are read from the sheet's folder "
+            f"({path.parent})",
+            number,
+        )
+    with open(bam, "rb") as handle:
+        head = handle.read(4)
+    if head == b"\x1f\x8b\x08\x04":
+        with gzip.open(bam, "rb") as handle:
+            head = handle.read(4)
+    if head not in _BAM_MAGIC:
+        raise InputError(
+            bam,
+            f"not a BAM or CRAM file{where}",
+            "give a coordinate-sorted BAM or CRAM in the bam column (FASTQs go in fastq_1/fastq_2)",
+        )
+    check_alignment_header(bam, genome(), where)
+    return bam
+
+
 def _parse_row(
     path: Path,
     number: int,
@@ -574,9 +606,10 @@ def _parse_row(
     validator: Draft202012Validator,
     vectors: list[str],
     made: set[Path],
+    genome: Callable[[], Mapping[str, int]],
 ) -> Sample:
     """Check one sample line and turn it into a Sample."""
-    cells: dict[str, Any] = dict(row)
+    cells: dict[str, Any] = {k: v for k, v in row.items() if v or k not in {"fastq_1", "fastq_2", "bam"}}
     if cells.get("purity", ""):
         cells["purity"] = _parse_purity(path, number, cells["purity"])
     else:
@@ -598,13 +631,32 @@ def _parse_row(
             "or add this vector under vectors: in the config",
             number,
         )
-    r1, r2 = _check_fastqs(path, number, row, made)
+    if "bam" in cells:
+        if "fastq_1" in cells or "fastq_2" in cells:
+            raise InputError(
+                path,
+                "both FASTQ and bam are given",
+                "give either fastq_1 (and fastq_2) or bam for a sample, and leave the other cells empty",
+                number,
+            )
+        bam = _check_bam(path, number, cells["bam"], genome)
+        return Sample(
+            cells["sample"], [], [], cells["vector"], cells.get("purity"), cells.get("assay", "wgs"), bam
+        )
+    if "fastq_1" not in cells:
+        raise InputError(
+            path,
+            "no reads: fastq_1 and bam are both empty or missing",
+            "give the read 1 FASTQ in fastq_1 (read 2 in fastq_2), or an aligned BAM/CRAM in bam",
+            number,
+        )
+    r1, r2 = _check_fastqs(path, number, {"fastq_2": "", **row}, made)
     return Sample(cells["sample"], r1, r2, cells["vector"], cells.get("purity"), cells.get("assay", "wgs"))
 
 
 def _check_reused(path: Path, number: int, sample: Sample, used: dict[Path, int]) -> None:
-    """A FASTQ may appear once in the whole sheet; records it in ``used``."""
-    for fastq in sample.fastq_1 + sample.fastq_2:
+    """A FASTQ or BAM may appear once in the whole sheet; records it in ``used``."""
+    for fastq in sample.fastq_1 + sample.fastq_2 + ([sample.bam] if sample.bam else []):
         if fastq in used:
             lines = "this line" if used[fastq] == number else f"lines {used[fastq]} and {number}"
             raise InputError(
@@ -617,9 +669,25 @@ def _check_reused(path: Path, number: int, sample: Sample, used: dict[Path, int]
 
 
 def load_samples(
-    path: Path, vectors: Iterable[str], schema_path: Path, producible: Iterable[Path] = ()
+    path: Path,
+    vectors: Iterable[str],
+    schema_path: Path,
+    producible: Iterable[Path] = (),
+    genome: Path | None = None,
 ) -> list[Sample]:
-    """Read and check the sample sheet; ``producible`` FASTQs (made by a rule) need not exist yet."""
+    """Read and check the sample sheet; ``producible`` FASTQs (made by a rule) need not exist yet.
+
+    BAM/CRAM samples are checked against the ``genome`` FASTA's contig lengths (read once, when needed).
+    """
+    lengths: dict[str, int] = {}
+
+    def genome_contigs() -> Mapping[str, int]:
+        if genome is None:
+            raise InputError(path, "a sample gives a bam but no genome is configured", "set reference.genome")
+        if not lengths:
+            lengths.update(genome_lengths(genome))
+        return lengths
+
     path = _absolute(path, Path.cwd())
     validator = Draft202012Validator(_load_schema(schema_path))
     names = list(vectors)
@@ -628,7 +696,7 @@ def load_samples(
     used: dict[Path, int] = {}
     samples = []
     for number, row in _read_sheet(path, validator.schema):
-        sample = _parse_row(path, number, row, validator, names, made)
+        sample = _parse_row(path, number, row, validator, names, made, genome_contigs)
         if sample.sample in seen:
             raise InputError(
                 path,
@@ -651,7 +719,12 @@ def validate_run(configfile: Path, schema_dir: Path = DEFAULT_SCHEMAS) -> tuple[
     configfile = Path(configfile)
     raw, lines = _read_yaml(configfile)
     config = load_config(raw, Path.cwd(), schema_dir / "config.schema.yaml", configfile, lines)
-    samples = load_samples(Path(config["samples"]), config["vectors"], schema_dir / "samples.schema.yaml")
+    samples = load_samples(
+        Path(config["samples"]),
+        config["vectors"],
+        schema_dir / "samples.schema.yaml",
+        genome=Path(config["reference"]["genome"]),
+    )
     return config, samples
 
 
@@ -672,7 +745,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"vectors ({len(config['vectors'])}): {vectors}")
     print(f"samples ({len(samples)}) from {config['samples']}:")
     for s in samples:
-        reads = f"{'paired' if s.paired else 'single-end'}, {len(s.fastq_1)} lane(s)"
+        reads = (
+            f"BAM/CRAM {s.bam}"
+            if s.bam
+            else f"{'paired' if s.paired else 'single-end'}, {len(s.fastq_1)} lane(s)"
+        )
         purity = "unknown" if s.purity is None else f"{s.purity:g}"
         print(f"  {s.sample}\t{reads}\tvector {s.vector}\tpurity {purity}\t{s.assay}")
     return 0

@@ -179,8 +179,12 @@ def random_insertions(
     cell_fraction: tuple[float, float],
     label: str = "bystander",
     flank: int = 500,
+    target: str = "",
 ) -> list[Insertion]:
-    """``n`` random sites away from N (no N within ``flank`` bp), random orientation, uniform fraction."""
+    """``n`` random sites away from N (no N within ``flank`` bp), random orientation, uniform fraction.
+
+    ``target`` (e.g. ``TTAA`` for piggyBac) restricts sites to positions where the motif starts.
+    """
     names = [c for c, s in genome.items() if len(s) > 2 * flank + 10]
     if n and not names:
         raise InputError(None, f"no contig is longer than {2 * flank + 10} bp", "use a larger genome")
@@ -193,10 +197,12 @@ def random_insertions(
         pos = int(rng.integers(flank + 1, len(genome[chrom]) - flank))
         orientation = "+" if rng.random() < 0.5 else "-"
         fraction = float(rng.uniform(*cell_fraction))
-        if "N" not in genome[chrom][pos - 1 - flank : pos + flank]:
+        clear = "N" not in genome[chrom][pos - 1 - flank : pos + flank]
+        if clear and genome[chrom][pos - 1 : pos - 1 + len(target)] == target.upper():
             out.append(Insertion(chrom, pos, orientation, round(fraction, 5), None, label))
     if len(out) < n:
-        raise InputError(None, f"found only {len(out)} N-free sites", "use a genome with less N")
+        where = f" starting {target}" if target else ""
+        raise InputError(None, f"found only {len(out)} N-free sites{where}", "use a genome with less N")
     return out
 
 

@@ -1,19 +1,68 @@
-"""Integration sites from the evidence table: junctions, TSD pairing, discordant support, clonality."""
+"""Integration sites from the evidence table: junctions, TSD pairing, discordant support, clonality.
+
+Evidence rows are used or rejected for one reason each (see :data:`QC_METRICS`, the rows of the
+``sites_qc`` table). Precise junctions whose host side has a low MAPQ are not dropped: they form
+``multi_hit`` sites, one per group of junctions whose host flanks are identical (copies of a repeat
+between which the aligner placed the reads at random), with every copy listed in ``candidate_loci``.
+"""
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyfaidx
 
+from carvis.evidence import spanning_window
 from carvis.io import read_tsv, write_tsv
+from carvis.seqs import revcomp
 from carvis.tables import EVIDENCE, SITES
+from carvis.transgene import autosomal_depth, mean_read_length
 from carvis.vectors import VectorModel
 
 #: Bases a discordant host mate may reach past its junction (microhomology: it aligns into the vector).
 DISCORDANT_OVERHANG = 5
+#: Host bases next to a junction that must be identical for low-MAPQ junctions to be one multi-hit site.
+MULTI_HIT_FLANK = 50
+#: A site is clonal when the 95% interval of its cell fraction reaches 1 - this (and the estimate is
+#: at least ``clonal_min_fraction``).
+CLONAL_TOLERANCE = 0.1
+#: A weak one-sided or multi-hit site this close (bp) to a paired site of the same orientation, with at
+#: most SHADOW_RATIO of its fragments, is that site's reads misplaced inside a repeat (another tandem
+#: unit, a nearby copy): its fragments are merged into the paired site.
+SHADOW_WINDOW = 500
+SHADOW_RATIO = 0.25
+#: Rejection reasons in the order they are checked (a row is counted under the first that applies).
+REASONS = ("duplicate", "backbone", "homologous", "off_terminus", "low_mapq")
+#: The sites QC table: metric -> description (``<kind>`` and ``<reason>`` stand for each value).
+QC_METRICS = {
+    "rows_<kind>": "evidence rows of this vector by kind (split, clip, discordant, spanning)",
+    "rejected_duplicate": "junction rows of PCR/optical duplicate fragments (markdup or LTR-canonical ends)",
+    "rejected_backbone": "junction rows joining the plasmid backbone to the genome (plasmid contamination)",
+    "rejected_homologous": "junction rows whose vector part is genome-homologous (cDNA, EF1a; the mask)",
+    "rejected_off_terminus": "split rows whose vector part does not end at a provirus terminus (+- slop)",
+    "rejected_low_mapq": "junction rows with host MAPQ < min_mapq that formed no multi-hit site",
+    "multi_hit_rows": "junction rows with host MAPQ < min_mapq reported in multi_hit sites",
+    "rejected_vector_internal": "reads joining two vector parts: 2-LTR circles, U5-PBS, PPT-U3 (evidence QC)",
+    "rejected_clip_off_terminus": "long soft clips of genome reads matching no terminus (evidence QC)",
+    "rejected_clip_ambiguous": "soft clips matching two termini equally well (evidence QC)",
+    "sites_absorbed_shadow": "weak one-sided or multi-hit sites merged into a nearby stronger paired site",
+    "sites_dropped_few_fragments": "sites with fewer than min_fragments unique junction fragments",
+    "sites_called": "sites reported",
+    "sites_multi_hit": "reported sites flagged multi_hit",
+    "sites_one_sided": "reported precise sites with one junction seen",
+    "sites_imprecise": "reported sites from discordant pairs only",
+    "sites_clonal": "reported sites flagged clonal",
+}
+#: Evidence QC metrics carried into the sites QC table (they count the rows of every vector in the sample).
+_EVIDENCE_QC = {
+    "vector_internal_chimeras": "rejected_vector_internal",
+    "clip_no_terminus": "rejected_clip_off_terminus",
+    "clip_ambiguous": "rejected_clip_ambiguous",
+}
 
 _ORIENTATION = {("left", "5p"): "+", ("right", "3p"): "+", ("left", "3p"): "-", ("right", "5p"): "-"}
 _END = {(side, o): end for (side, end), o in _ORIENTATION.items()}
@@ -27,8 +76,10 @@ class Junction:
     side: str  # left | right
     host_pos: int
     vector_end: str
-    split: set[str] = field(default_factory=set)
+    split: set[str] = field(default_factory=set)  # fragments with a split or clip read at the junction
     discordant: set[str] = field(default_factory=set)
+    aligned: set[str] = field(default_factory=set)  # of ``split``: fragments with an aligner split read
+    mapq: list[int] = field(default_factory=list)  # host MAPQ of every row
 
     @property
     def orientation(self) -> str:
@@ -37,6 +88,19 @@ class Junction:
     @property
     def fragments(self) -> set[str]:
         return self.split | self.discordant
+
+    def add(self, row: dict[str, str]) -> None:
+        (self.split if row["precise"] == "yes" else self.discordant).add(row["fragment"])
+        if row["kind"] == "split":
+            self.aligned.add(row["fragment"])
+        self.mapq.append(int(row["host_mapq"]))
+
+    def outward_flank(self, genome: pyfaidx.Fasta) -> str:
+        """MULTI_HIT_FLANK host bases read away from the vector (the same for every copy of a repeat)."""
+        if self.side == "left":
+            start = max(0, self.host_pos - MULTI_HIT_FLANK)
+            return revcomp(str(genome[self.chrom][start : self.host_pos]).upper())
+        return str(genome[self.chrom][self.host_pos - 1 : self.host_pos - 1 + MULTI_HIT_FLANK]).upper()
 
 
 @dataclass
@@ -50,12 +114,21 @@ class Site:
     right: Junction
     tsd_length: int | None
     precise: bool = True
+    multi_hit: bool = False  # host side placed with low MAPQ
+    copies: list[Site] = field(default_factory=list)  # other loci of a multi-hit site
 
     def junctions_seen(self) -> int:
         return sum(1 for j in (self.left, self.right) if j.fragments)
 
+    def junctions(self) -> list[Junction]:
+        return [j for s in (self, *self.copies) for j in (s.left, s.right)]
+
     def fragments(self) -> set[str]:
-        return self.left.fragments | self.right.fragments
+        return set().union(*(j.fragments for j in self.junctions()))
+
+    def signatures(self, genome: pyfaidx.Fasta) -> set[tuple[str, str]]:
+        """(vector end, outward host flank) of each seen junction."""
+        return {(j.vector_end, j.outward_flank(genome)) for j in (self.left, self.right) if j.fragments}
 
 
 def load_evidence(path: str | Path, vector: str) -> list[dict[str, str]]:
@@ -64,10 +137,15 @@ def load_evidence(path: str | Path, vector: str) -> list[dict[str, str]]:
     return [r for r in rows if r["vector"] == vector]
 
 
-def _usable(row: dict[str, str], min_mapq: int) -> bool:
-    if row["duplicate"] == "yes" or row["flags"] != "NA":
-        return False
-    return row["kind"] == "spanning" or (row["host_mapq"] != "NA" and int(row["host_mapq"]) >= min_mapq)
+def rejection(row: dict[str, str], min_mapq: int) -> str | None:
+    """The first reason (:data:`REASONS`, then any other flag) not to use a row, or None."""
+    flags = set() if row["flags"] == "NA" else set(row["flags"].split(","))
+    if row["duplicate"] == "yes":
+        flags.add("duplicate")
+    flags.discard("low_mapq")  # judged with this stage's min_mapq
+    if row["kind"] != "spanning" and (row["host_mapq"] == "NA" or int(row["host_mapq"]) < min_mapq):
+        flags.add("low_mapq")
+    return next((r for r in REASONS if r in flags), min(flags, default=None))
 
 
 def cluster_junctions(rows: list[dict[str, str]]) -> dict[tuple[str, str, int, str], Junction]:
@@ -77,7 +155,7 @@ def cluster_junctions(rows: list[dict[str, str]]) -> dict[tuple[str, str, int, s
         if row["precise"] != "yes":
             continue
         key = (row["chrom"], row["side"], int(row["host_pos"]), row["vector_end"])
-        out.setdefault(key, Junction(*key)).split.add(row["fragment"])
+        out.setdefault(key, Junction(*key)).add(row)
     return out
 
 
@@ -128,7 +206,7 @@ def attach_discordant(sites: list[Site], rows: list[dict[str, str]], window: int
         if best is None:
             leftovers.append(row)
         else:
-            best[1].discordant.add(row["fragment"])
+            best[1].add(row)
     return leftovers
 
 
@@ -150,11 +228,13 @@ def _discordant_clusters(rows: list[dict[str, str]], window: int, min_fragments:
             else:
                 clusters.append([row])
         for cluster in clusters:
-            names = {r["fragment"] for r in cluster}
-            if len(names) >= min_fragments:
+            if len({r["fragment"] for r in cluster}) >= min_fragments:
                 positions = [int(r["host_pos"]) for r in cluster]
                 inner = max(positions) if side == "left" else min(positions)
-                out.append(Junction(chrom, side, inner, end, discordant=names))
+                junction = Junction(chrom, side, inner, end)
+                for row in cluster:
+                    junction.add(row)
+                out.append(junction)
     return out
 
 
@@ -190,6 +270,62 @@ def imprecise_sites(
     return sites
 
 
+def multi_hit_sites(
+    rows: list[dict[str, str]], unique: list[Site], tsd_length: int, genome: pyfaidx.Fasta
+) -> list[Site]:
+    """Sites from precise low-MAPQ rows, one per group of sites sharing a junction's host flank.
+
+    Junctions at a uniquely placed junction's position, or whose flank matches a unique site's (the
+    unique reads resolved that integration), are left out. The copy with most fragments represents
+    the group; the others are its ``copies``.
+    """
+    taken = {(j.chrom, j.side, j.host_pos, j.vector_end) for s in unique for j in (s.left, s.right)}
+    junctions = [j for key, j in cluster_junctions(rows).items() if key not in taken]
+    if not junctions:
+        return []
+    resolved = set().union(*(s.signatures(genome) for s in unique if s.precise))
+    groups: list[tuple[set[tuple[str, str]], list[Site]]] = []
+    for site in pair_junctions(junctions, tsd_length):
+        signatures = site.signatures(genome)
+        if signatures & resolved:
+            continue
+        joined = [g for g in groups if g[0] & signatures]
+        merged = (signatures.union(*(g[0] for g in joined)), [site, *(x for g in joined for x in g[1])])
+        groups = [g for g in groups if not g[0] & signatures] + [merged]
+    out = []
+    for _, members in groups:
+        members.sort(key=lambda x: (-len(x.fragments()), x.chrom, x.position))
+        members[0].copies = members[1:]
+        members[0].multi_hit = True
+        out.append(members[0])
+    return out
+
+
+def absorb_shadows(sites: list[Site]) -> list[Site]:
+    """Merge weak one-sided or multi-hit sites into a nearby stronger paired site (see SHADOW_WINDOW)."""
+    paired = [s for s in sites if s.precise and not s.multi_hit and s.tsd_length is not None]
+    kept = []
+    for site in sites:
+        weak = site.precise and not site.copies and (site.multi_hit or site.tsd_length is None)
+        strong = [
+            p
+            for p in paired
+            if weak
+            and (p.chrom, p.orientation) == (site.chrom, site.orientation)
+            and abs(p.position - site.position) <= SHADOW_WINDOW
+            and len(site.fragments()) <= SHADOW_RATIO * len(p.fragments())
+        ]
+        if not strong:
+            kept.append(site)
+            continue
+        host = max(strong, key=lambda p: len(p.fragments()))
+        for mine, theirs in ((host.left, site.left), (host.right, site.right)):
+            mine.split |= theirs.split
+            mine.aligned |= theirs.aligned
+            mine.discordant |= theirs.discordant
+    return kept
+
+
 def clonal_fraction(allele_fraction: float | None, purity: float | None) -> float | None:
     """Fraction of (tumour) cells carrying a heterozygous insertion, capped at 1."""
     if allele_fraction is None:
@@ -200,28 +336,74 @@ def clonal_fraction(allele_fraction: float | None, purity: float | None) -> floa
     return min(1.0, cells)
 
 
+def wilson_upper(successes: float, trials: float, z: float = 1.96) -> float:
+    """Upper end of the Wilson score interval of a proportion."""
+    if trials <= 0:
+        return 1.0
+    p = successes / trials
+    centre = p + z * z / (2 * trials)
+    spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    return min(1.0, (centre + spread) / (1 + z * z / trials))
+
+
+def is_clonal(junction: float, spanning: float, purity: float | None, min_fraction: float) -> bool:
+    """Is the cell fraction at least ``min_fraction`` and consistent with every (tumour) cell?
+
+    Consistent: the 95% interval of the allele fraction, scaled to cells, reaches 1 - CLONAL_TOLERANCE.
+    """
+    estimate = clonal_fraction(junction / (junction + spanning), purity) or 0.0
+    upper = clonal_fraction(wilson_upper(junction, junction + spanning), purity) or 0.0
+    return estimate >= min_fraction and upper >= 1 - CLONAL_TOLERANCE
+
+
+def _loci(site: Site) -> str | None:
+    if not site.copies:
+        return None
+    return ",".join(f"{s.chrom}:{s.position}{s.orientation}" for s in (site, *site.copies))
+
+
+def covering_fragments(coverage_tsv: str | Path, evidence_qc: dict[str, int], window: int) -> float:
+    """Fragments of both alleles expected to cover ``window`` bases at one point (T).
+
+    Fragment starts per base (autosomal depth / (2 x read length); / read length for single-end reads,
+    whose fragment is the read) times the starts that cover the window (fragment length - window + 1).
+    """
+    depth = autosomal_depth(coverage_tsv, set())
+    read_length = mean_read_length(coverage_tsv, set())
+    fragment = evidence_qc.get("mean_fragment_length", 0)
+    starts = depth / (2 * read_length) if fragment else depth / read_length
+    return starts * max(0.0, (fragment or read_length) - window + 1)
+
+
 def _site_row(
     site: Site,
     model: VectorModel,
     genome: pyfaidx.Fasta,
-    sample: str,
     spanning: dict[tuple[str, int], set[str]],
+    covering: float | None,
     purity: float | None,
+    clonal_min_fraction: float,
 ) -> dict[str, object]:
+    """Row of one site; with ``covering`` (T) the spanning fragments are modelled: T - junction fragments."""
     fragments = site.fragments()
-    seen = site.junctions_seen()
-    split = site.left.split | site.right.split
+    junctions = site.junctions()
+    split = set().union(*(j.split for j in junctions))
+    clip_only = split - set().union(*(j.aligned for j in junctions))
     paired = site.tsd_length is not None and site.left.split and site.right.split
-    span = spanning.get((site.chrom, site.position), set()) - fragments
-    allele_fraction = None
-    if site.precise:
-        per_junction = len(fragments) / seen
-        allele_fraction = per_junction / (per_junction + len(span))
+    allele_fraction = clonal = None
+    span: float | None = None
+    if site.precise and not site.multi_hit:
+        per_junction = len(fragments) / site.junctions_seen()
+        if covering is None:
+            span = len(spanning.get((site.chrom, site.position), set()) - fragments)
+        else:
+            span = round(max(0.0, covering - per_junction), 2)
+        allele_fraction = per_junction / (per_junction + span)
+        clonal = is_clonal(per_junction, span, purity, clonal_min_fraction)
     tsd = None
     if paired:
         tsd = str(genome[site.chrom][site.right.host_pos - 1 : site.left.host_pos]).upper()
     return {
-        "sample": sample,
         "vector": model.name,
         "chrom": site.chrom,
         "position": site.position,
@@ -233,12 +415,26 @@ def _site_row(
         "fragments": len(fragments),
         "split_fragments": len(split),
         "discordant_fragments": len(fragments - split),
-        "spanning_fragments": len(span) if site.precise else None,
+        "spanning_fragments": span,
         "allele_fraction": allele_fraction,
         "clonal_fraction": clonal_fraction(allele_fraction, purity),
         "precise": site.precise,
-        "flags": None if paired or not site.precise else "one_sided",
+        "clip_fragments": len(clip_only),
+        "clonal": clonal,
+        "host_mapq": round(statistics.median(m for j in junctions for m in j.mapq)),
+        "candidate_loci": _loci(site),
     }
+
+
+def _site_flags(site: Site, paired: bool, modelled: bool) -> str | None:
+    flags = []
+    if site.precise and not paired:
+        flags.append("one_sided")
+    if site.multi_hit:
+        flags.append("multi_hit")
+    if modelled:
+        flags.append("spanning_modelled")
+    return ",".join(flags) or None
 
 
 def call_sites(
@@ -252,12 +448,29 @@ def call_sites(
     min_mapq: int = 20,
     min_fragments: int = 2,
     dominant_fraction: float = 0.2,
+    clonal_min_fraction: float = 0.5,
     discordant_window: int = 1000,
     qc_tsv: str | Path | None = None,
+    evidence_qc_tsv: str | Path | None = None,
+    coverage_tsv: str | Path | None = None,
 ) -> list[dict[str, object]]:
-    """Call one vector's integration sites in one sample; write them (SITES columns) and return the rows."""
+    """Call one vector's integration sites in one sample; write them (SITES columns) and return the rows.
+
+    ``evidence_qc_tsv`` (the evidence stage's QC table) adds the rejections made there to ``qc_tsv``.
+    ``coverage_tsv`` (screened reads, aligned without their reference fragments): the spanning fragments of
+    each site are modelled from the autosomal depth in it, the read length and the mean fragment length in
+    the evidence QC table (:func:`covering_fragments`, window as for counted ones), and the site is flagged
+    ``spanning_modelled``. The allele fraction is then junction fragments per junction / T.
+    """
+    evidence_qc = {} if evidence_qc_tsv is None else _evidence_qc(evidence_qc_tsv)
+    window = spanning_window(1, model.tsd_length)
+    covering = None
+    if coverage_tsv is not None:
+        covering = covering_fragments(coverage_tsv, evidence_qc, window[1] - window[0] + 1)
     rows = load_evidence(evidence_tsv, model.name)
-    usable = [r for r in rows if _usable(r, min_mapq)]
+    reasons = [rejection(r, min_mapq) for r in rows]
+    usable = [r for r, why in zip(rows, reasons, strict=True) if why is None]
+    low = [r for r, why in zip(rows, reasons, strict=True) if why == "low_mapq"]
     junctions = list(cluster_junctions(usable).values())
     sites = pair_junctions(junctions, model.tsd_length)
     leftovers = attach_discordant(sites, [r for r in usable if r["kind"] == "discordant"], discordant_window)
@@ -267,7 +480,18 @@ def call_sites(
         if r["kind"] == "spanning":
             spanning[(r["chrom"], int(r["host_pos"]))].add(r["fragment"])
     with pyfaidx.Fasta(str(genome_fasta)) as genome:
-        out = [_site_row(s, model, genome, sample, spanning, purity) for s in sites]
+        sites += multi_hit_sites(low, sites, model.tsd_length, genome)
+        found = len(sites)
+        sites = absorb_shadows(sites)
+        out = []
+        for site in sites:
+            row = {
+                "sample": sample,
+                **_site_row(site, model, genome, spanning, covering, purity, clonal_min_fraction),
+            }
+            modelled = covering is not None and row["spanning_fragments"] is not None
+            row["flags"] = _site_flags(site, row["tsd_length"] is not None, modelled)
+            out.append(row)
     kept = [r for r in out if int(str(r["fragments"])) >= min_fragments]
     total = sum(int(str(r["fragments"])) for r in kept)
     for r in kept:
@@ -276,19 +500,52 @@ def call_sites(
     kept.sort(key=lambda r: (-int(str(r["fragments"])), str(r["chrom"]), int(str(r["position"]))))
     write_tsv(out_tsv, SITES, kept)
     if qc_tsv is not None:
-        write_tsv(qc_tsv, ("metric", "count"), _qc(rows, len(out) - len(kept)))
+        reported = [s for s, r in zip(sites, out, strict=True) if s.multi_hit and any(r is k for k in kept)]
+        multi_hit = {f for s in reported for f in s.fragments()}
+        counts = _qc(rows, reasons, multi_hit, len(out) - len(kept), kept)
+        counts["sites_absorbed_shadow"] = found - len(sites)
+        if evidence_qc_tsv is not None:
+            counts.update({ours: evidence_qc.get(theirs, 0) for theirs, ours in _EVIDENCE_QC.items()})
+        write_tsv(qc_tsv, ("metric", "count", "description"), _qc_rows(counts))
     return kept
 
 
-def _qc(rows: list[dict[str, str]], dropped: int) -> list[dict[str, object]]:
-    """Evidence rows by kind and by flag, duplicates, and sites dropped for too few fragments."""
-    counts: Counter[str] = Counter()
-    for row in rows:
+def _evidence_qc(path: str | Path) -> dict[str, int]:
+    rows = read_tsv(path, ("metric", "count"), "give the evidence stage's QC table")
+    return {r["metric"]: int(r["count"]) for r in rows}
+
+
+def _qc(
+    rows: list[dict[str, str]],
+    reasons: list[str | None],
+    multi_hit: set[str],
+    dropped: int,
+    kept: list[dict[str, object]],
+) -> Counter[str]:
+    """Counts of the :data:`QC_METRICS`."""
+    counts: Counter[str] = Counter(
+        {m: 0 for m in QC_METRICS if "<" not in m and m not in _EVIDENCE_QC.values()}
+    )
+    for row, why in zip(rows, reasons, strict=True):
         counts[f"rows_{row['kind']}"] += 1
-        if row["duplicate"] == "yes":
-            counts["rows_duplicate"] += 1
-        for flag in row["flags"].split(","):
-            if flag != "NA":
-                counts[f"rows_flag_{flag}"] += 1
+        if why == "low_mapq" and row["fragment"] in multi_hit:
+            counts["multi_hit_rows"] += 1
+        elif why is not None and row["kind"] != "spanning":
+            counts[f"rejected_{why}"] += 1
+    flags = [str(r["flags"] or "") for r in kept]
     counts["sites_dropped_few_fragments"] = dropped
-    return [{"metric": k, "count": v} for k, v in sorted(counts.items())]
+    counts["sites_called"] = len(kept)
+    counts["sites_multi_hit"] = sum("multi_hit" in f for f in flags)
+    counts["sites_one_sided"] = sum("one_sided" in f for f in flags)
+    counts["sites_imprecise"] = sum(not r["precise"] for r in kept)
+    counts["sites_clonal"] = sum(bool(r["clonal"]) for r in kept)
+    return counts
+
+
+def _qc_rows(counts: Counter[str]) -> list[dict[str, object]]:
+    def describe(metric: str) -> str:
+        if metric.startswith("rows_"):
+            return QC_METRICS["rows_<kind>"]
+        return QC_METRICS.get(metric, "junction rows rejected for this evidence flag")
+
+    return [{"metric": m, "count": counts[m], "description": describe(m)} for m in sorted(counts)]

@@ -57,10 +57,13 @@ def clonal_fraction(site: Row) -> float | None:
 
 
 def site_label(site: Row) -> str:
-    """``chrom:position(orientation)`` plus the gene when annotated."""
+    """``chrom:position(orientation)`` plus the gene hit, or ``near`` the nearest gene when intergenic."""
     label = f"{site.get('chrom', 'NA')}:{site.get('position', 'NA')}({site.get('orientation', 'NA')})"
     gene = site.get("gene")
-    return f"{label} {gene}" if gene and gene != "NA" else label
+    if not gene or gene == "NA":
+        return label
+    distance = as_float(site.get("distance_to_gene"))
+    return f"{label} near {gene}" if distance else f"{label} {gene}"
 
 
 def ranked_sites(site_rows: Iterable[Row]) -> list[Row]:

@@ -46,7 +46,11 @@ SITES = (
     "relative_abundance",
     "precise",
     "dominant",
-    "flags",
+    "flags",  # one_sided, multi_hit (comma-separated) or NA
+    "clip_fragments",  # of split_fragments: seen only through a soft clip matched to a provirus terminus
+    "clonal",  # yes when the cell fraction is consistent with every (tumour) cell carrying the site
+    "host_mapq",  # median host-side MAPQ of the junction rows (< min_mapq for multi_hit sites)
+    "candidate_loci",  # multi_hit sites: every locus with junctions (chrom:position+orientation), else NA
 )
 
 #: Annotation columns appended to SITES in integration_sites.tsv.
@@ -81,6 +85,14 @@ TRANSGENE = (
     "backbone_depth",
     "plasmid_contamination",  # yes | no
     "reason",
+    "fragments",  # read pairs with >= 20 aligned bases in the footprint (duplicates excluded)
+    "distinct_positions",  # distinct fragment start positions among them
+    "p_background",  # P(fragments >= observed | background rate [+ plasmid share])
+    "vcn_dispersion",  # quasi-Poisson dispersion (>= 1) across footprint windows; widens the interval
+    "vcn_low_per_tumour_cell",
+    "vcn_high_per_tumour_cell",
+    "backbone_fragments",  # read pairs in the backbone footprint (plasmid contamination evidence)
+    "identity",  # best | also_present | uncertain | absent (construct identity across configured vectors)
 )
 
 SUMMARY = (

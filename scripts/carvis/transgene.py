@@ -1,32 +1,36 @@
-"""Is the CAR vector in the tumour DNA, and at what copy number (VCN)?
+"""Is each configured CAR vector in the tumour DNA, at what copy number (VCN), and which one is it?
 
-Inputs per sample: ``samtools coverage`` of the BAM (autosomal depth and read length) and
-``samtools depth -a -Q 0 -b vector_contigs.bed`` (contig, 1-based position, depth; positions
-absent from the file count as depth 0). Only the vector-unique footprint (see carvis.mask) is
-counted: reads in homologous regions (EF1a promoter, CD28/CD3z/4-1BB/CD8A cDNA), in the LTRs or
-shared with another vector never count.
+Inputs per sample: ``samtools coverage`` of the BAM (autosomal depth and read length), ``samtools
+depth -a -Q 0 -b vector_contigs.bed`` (contig, 1-based position, depth; absent positions count
+as 0) and the BAM itself (fragments are counted with pysam on the vector contigs only). Only the
+vector-unique footprint (see carvis.mask) counts: reads in homologous regions (EF1a promoter,
+CD28/CD3z/4-1BB/CD8A cDNA), in the LTRs or shared with another configured vector never count, so
+with several vectors each footprint is that construct's specific part.
 
-Statistics. Depth summed over the footprint divided by the mean aligned read length (from
-``samtools coverage``) gives ``n``, the number of reads over the footprint, modelled as
-Poisson. VCN per diploid genome = 2 x footprint depth / autosomal depth; its 95% interval is the
-exact (Garwood) Poisson interval on ``n`` scaled the same way (counting noise only: uneven
-coverage and the autosomal depth's own error are ignored). Signal is "significantly above
-background" when P(X >= n) < 0.001 for X ~ Poisson(reads expected at VCN = background_rate,
-plus the plasmid's share when the backbone is covered).
+Statistics. ``n`` = depth summed over the footprint / mean aligned read length (reads over the
+footprint). VCN per diploid genome = 2 x footprint depth / autosomal depth. Its 95% interval is
+quasi-Poisson: the exact (Garwood) interval on n / phi, times phi, where phi >= 1 is the
+dispersion of n across footprint windows (Pearson chi-square / degrees of freedom), so uneven
+coverage and mate pairs widen it. Detection: the counted fragments (read pairs with at least
+``MIN_OVERLAP`` aligned bases in the footprint, duplicates excluded) against a Poisson background
+of ``background_rate`` copies (plus the plasmid's share when the backbone is covered): p < 0.001,
+VCN above the plasmid's share > min_vcn, reads spread over the footprint and at least
+``min_positions`` distinct fragment starts (one stack of reads is not a provirus).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pysam
 
 from carvis.errors import InputError
-from carvis.intervals import Interval
+from carvis.intervals import Interval, IntervalSet
 from carvis.io import write_tsv
 from carvis.tables import TRANSGENE
 from carvis.vectors import VectorModel, contig_owner
@@ -35,9 +39,14 @@ from carvis.vectors import VectorModel, contig_owner
 ALPHA_SIGNAL = 0.001
 #: P(reads <= n | VCN = min_vcn) below which a VCN of min_vcn is excluded.
 ALPHA_ABSENT = 0.05
+#: Aligned bases a read needs inside the footprint for its fragment to count.
+MIN_OVERLAP = 20
+#: Footprint window (bp) over which the dispersion of the read count is measured.
+WINDOW = 500
 _SEX_MITO = {"X", "Y", "M", "MT", "W", "Z"}
 _NOT_PRIMARY = re.compile(r"_alt|_random|_decoy|_fix|^un|ebv|decoy|^hla[-_]|^(ki|gl|jh|kn|kz)\d", re.I)
-_COVERAGE_COLUMNS = ("#rname", "startpos", "endpos", "numreads", "meandepth")
+_COVERAGE_COLUMNS = ("#rname", "startpos", "endpos", "numreads", "covbases", "meandepth")
+_SKIP_FLAGS = 0x4 | 0x100 | 0x200 | 0x400 | 0x800  # unmapped, secondary, QC fail, duplicate, supplementary
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,24 @@ class ContigCoverage:
     name: str
     length: int
     reads: int
+    covered: int
     mean_depth: float
+
+    def effective_length(self) -> float:
+        """Length without the bases no read can cover (N runs): L with covered = L(1 - exp(-depth L0 / L)).
+
+        At usual depths this is the covered length; at low depth it corrects for bases missed by chance.
+        """
+        total = self.mean_depth * self.length
+        if self.covered >= self.length or total <= 0:
+            return float(self.length)
+
+        def excess(length: float) -> float:
+            return length * -math.expm1(-total / length) - self.covered
+
+        if excess(self.length) <= 0:
+            return float(self.length)
+        return _bisect(excess, float(self.covered), float(self.length))
 
 
 def read_coverage(path: str | Path) -> list[ContigCoverage]:
@@ -74,6 +100,7 @@ def read_coverage(path: str | Path) -> list[ContigCoverage]:
                         fields[col["#rname"]],
                         int(fields[col["endpos"]]) - int(fields[col["startpos"]]) + 1,
                         int(fields[col["numreads"]]),
+                        int(fields[col["covbases"]]),
                         float(fields[col["meandepth"]]),
                     )
                 )
@@ -102,9 +129,9 @@ def _autosomes(coverage_tsv: str | Path, exclude: set[str]) -> list[ContigCovera
 
 
 def autosomal_depth(coverage_tsv: str | Path, exclude: set[str]) -> float:
-    """Length-weighted mean depth over the autosomes (contigs in ``exclude`` are skipped too)."""
+    """Mean depth over the autosomes' coverable bases (N runs left out; contigs in ``exclude`` skipped)."""
     rows = _autosomes(coverage_tsv, exclude)
-    return sum(r.mean_depth * r.length for r in rows) / sum(r.length for r in rows)
+    return sum(r.mean_depth * r.length for r in rows) / sum(r.effective_length() for r in rows)
 
 
 def mean_read_length(coverage_tsv: str | Path, exclude: set[str]) -> float:
@@ -178,25 +205,86 @@ def _bisect(func: Callable[[float], float], low: float, high: float) -> float:
 
 
 @dataclass(frozen=True)
+class Fragments:
+    """Read pairs over a footprint: how many, how many reads, and their distinct start positions."""
+
+    fragments: int
+    reads: int
+    positions: int
+
+
+def count_fragments(bam: str | Path, contig: str, intervals: Sequence[Interval]) -> Fragments:
+    """Fragments with a primary, non-duplicate read of >= MIN_OVERLAP aligned bases in the intervals."""
+    footprint = IntervalSet(intervals)
+    starts: dict[str, int] = {}
+    reads = 0
+    with pysam.AlignmentFile(str(bam)) as sam:
+        if contig not in sam.references:
+            raise InputError(
+                bam, f"contig {contig} is missing", "align to the combined reference of this run"
+            )
+        seen: set[tuple[str, bool]] = set()
+        for start, end in footprint.intervals:
+            for read in sam.fetch(contig, start, end):
+                key = (read.query_name or "", read.is_read1)
+                if read.flag & _SKIP_FLAGS or key in seen:
+                    continue
+                seen.add(key)
+                if sum(footprint.overlap(s, e) for s, e in read.get_blocks()) < MIN_OVERLAP:
+                    continue
+                reads += 1
+                first = read.reference_start
+                if read.is_paired and not read.mate_is_unmapped and read.next_reference_name == contig:
+                    first = min(first, read.next_reference_start)
+                starts[key[0]] = min(first, starts.get(key[0], first))
+    return Fragments(len(starts), reads, len(set(starts.values())))
+
+
+def dispersion(values: np.ndarray, read_len: float, window: int = WINDOW) -> float:
+    """Quasi-Poisson dispersion (>= 1) of the read count across footprint windows of ``window`` bp.
+
+    ``values`` is the per-base depth over the footprint (intervals concatenated); the last
+    window is merged into the one before when shorter than half a window.
+    """
+    edges = list(range(0, values.size, window))
+    if len(edges) > 1 and values.size - edges[-1] < window / 2:
+        edges.pop()
+    if len(edges) < 2:
+        return 1.0
+    counts = np.add.reduceat(values, edges) / read_len
+    sizes = np.diff([*edges, values.size])
+    expected = counts.sum() * sizes / values.size
+    if counts.sum() <= 0:
+        return 1.0
+    chi2 = float((((counts - expected) ** 2) / expected).sum())
+    return max(1.0, chi2 / (len(edges) - 1))
+
+
+@dataclass(frozen=True)
 class Evidence:
     """What the decision rule looks at."""
 
     vcn: float
     signal_vcn: float  # VCN above the plasmid's share (= vcn without contamination)
-    p_signal: float  # P(reads >= n | background [+ plasmid])
+    p_signal: float  # P(fragments >= observed | background [+ plasmid])
     p_min_vcn: float  # P(reads <= n | VCN = min_vcn [+ plasmid])
     covered: float
     expected_covered: float  # 1 - exp(-depth): what evenly spread reads would cover
     footprint_bp: int
     contamination: bool
+    fragments: int = 0
+    positions: int = 0
 
 
-def decide(ev: Evidence, *, min_vcn: float, min_footprint_covered: float) -> tuple[str, str]:
+def decide(
+    ev: Evidence, *, min_vcn: float, min_footprint_covered: float, min_positions: int = 3
+) -> tuple[str, str]:
     """(detected, reason) from the evidence; the rule is spelled out in the reasons."""
     plasmid = ""
     if ev.contamination:
         plasmid = (
-            f"; backbone reads show plasmid contamination (VCN above the plasmid's share {ev.signal_vcn:.3g})"
+            "; plasmid contamination: backbone (ori/AmpR/promoter) reads beyond the provirus, "
+            f"VCN above the plasmid's share {ev.signal_vcn:.3g}"
         )
     if ev.footprint_bp == 0:
         return (
@@ -205,14 +293,15 @@ def decide(ev: Evidence, *, min_vcn: float, min_footprint_covered: float) -> tup
         )
     if ev.p_signal >= ALPHA_SIGNAL or ev.signal_vcn <= min_vcn:
         return _no_or_indeterminate(ev, min_vcn, plasmid)
-    if ev.covered < min_footprint_covered * ev.expected_covered:
+    if ev.covered < min_footprint_covered * ev.expected_covered or ev.positions < min_positions:
         return "indeterminate", (
             f"VCN {ev.vcn:.3g} but reads cover only {ev.covered:.1%} of the footprint "
-            f"(expected {ev.expected_covered:.1%} if spread out): a stack of reads, not a provirus" + plasmid
+            f"(expected {ev.expected_covered:.1%} if spread out) from {ev.positions} distinct start "
+            f"position(s) (at least {min_positions} needed): a stack of reads, not a provirus" + plasmid
         )
     return "yes", (
-        f"VCN {ev.vcn:.3g} > {min_vcn}, above background (p={ev.p_signal:.2g}), reads spread over "
-        f"{ev.covered:.1%} of the footprint" + plasmid
+        f"VCN {ev.vcn:.3g} > {min_vcn}: {ev.fragments} fragments from {ev.positions} distinct positions "
+        f"spread over {ev.covered:.1%} of the footprint, above background (p={ev.p_signal:.2g})" + plasmid
     )
 
 
@@ -221,7 +310,7 @@ def _no_or_indeterminate(ev: Evidence, min_vcn: float, plasmid: str) -> tuple[st
     if ev.contamination:
         return "indeterminate", (
             f"vector reads are explained by plasmid contamination: VCN {ev.vcn:.3g}, of which "
-            f"{ev.signal_vcn:.3g} above the plasmid's share (p={ev.p_signal:.2g})"
+            f"{ev.signal_vcn:.3g} above the plasmid's share (p={ev.p_signal:.2g}){plasmid}"
         )
     if ev.p_signal < ALPHA_SIGNAL:
         return "indeterminate", (
@@ -230,26 +319,13 @@ def _no_or_indeterminate(ev: Evidence, min_vcn: float, plasmid: str) -> tuple[st
         )
     if ev.p_min_vcn < ALPHA_ABSENT:
         return "no", (
-            f"footprint reads are compatible with background (p={ev.p_signal:.2g}) and a VCN of "
-            f"{min_vcn} is excluded (p={ev.p_min_vcn:.2g})"
+            f"{ev.fragments} footprint fragments, compatible with background (p={ev.p_signal:.2g}), and a "
+            f"VCN of {min_vcn} is excluded (p={ev.p_min_vcn:.2g})"
         )
     return "indeterminate", (
         f"no signal above background, but the depth is too low to exclude a VCN of {min_vcn} "
         f"(p={ev.p_min_vcn:.2g})"
     )
-
-
-def _footprint_depth(
-    model: VectorModel, footprint: Mapping[str, list[Interval]], depth_tsv: str | Path
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per-base depth over the provirus footprint and over the backbone footprint (None: no backbone)."""
-    contigs = model.contigs()
-    depth = read_depth(depth_tsv, {c: len(s) for c, s in contigs.items()})
-    vec = _values(depth[model.provirus_contig], footprint.get(model.provirus_contig, []))
-    bb_contig = model.backbone_contig
-    if bb_contig is None or not footprint.get(bb_contig):
-        return vec, None
-    return vec, _values(depth[bb_contig], footprint[bb_contig])
 
 
 def _values(depth: np.ndarray, intervals: Iterable[Interval]) -> np.ndarray:
@@ -265,8 +341,12 @@ def gather_evidence(
     *,
     min_vcn: float,
     background_rate: float,
+    fragments: Fragments | None = None,
 ) -> Evidence:
-    """Poisson read counts over the footprints against background, min_vcn and the plasmid's share."""
+    """Fragments and reads over the footprints against background, min_vcn and the plasmid's share.
+
+    Without ``fragments`` (no BAM) reads stand in for fragments.
+    """
     per_copy = aut / 2  # depth of one copy per diploid genome
 
     def reads(values: np.ndarray) -> int:
@@ -279,24 +359,30 @@ def gather_evidence(
         plasmid_depth = float(bb.mean()) if contamination else 0.0
     vector_depth = float(vec.mean()) if vec.size else 0.0
     n, units = reads(vec), vec.size / read_len  # reads, and reads per unit of depth
+    frags = fragments or Fragments(n, n, n)
+    mates = frags.reads / frags.fragments if frags.fragments else 1.0
     return Evidence(
         vcn=vector_depth / per_copy,
         signal_vcn=max(0.0, vector_depth - plasmid_depth) / per_copy,
-        p_signal=poisson_sf(n, (background_rate * per_copy + plasmid_depth) * units),
+        p_signal=poisson_sf(frags.fragments, (background_rate * per_copy + plasmid_depth) * units / mates),
         p_min_vcn=poisson_cdf(n, (min_vcn * per_copy + plasmid_depth) * units),
         covered=float((vec > 0).mean()) if vec.size else 0.0,
         expected_covered=1 - math.exp(-vector_depth),
         footprint_bp=int(vec.size),
         contamination=contamination,
+        fragments=frags.fragments,
+        positions=frags.positions,
     )
 
 
-def _vcn_interval(vec: np.ndarray, read_len: float, aut: float) -> tuple[float | None, float | None]:
-    """95% interval of the VCN: the Poisson interval of the footprint's read count, rescaled."""
+def vcn_interval(
+    vec: np.ndarray, read_len: float, aut: float, phi: float
+) -> tuple[float | None, float | None]:
+    """95% quasi-Poisson interval of the VCN: phi x Garwood(n / phi) reads, rescaled to copies."""
     if not vec.size:
         return None, None
-    low, high = poisson_interval(round(float(vec.sum()) / read_len))
-    scale = 2 * read_len / vec.size / aut
+    low, high = poisson_interval(round(float(vec.sum()) / read_len / phi))
+    scale = 2 * read_len * phi / vec.size / aut
     return low * scale, high * scale
 
 
@@ -307,11 +393,13 @@ def call_transgene(
     masked_bp: int,
     coverage_tsv: str | Path,
     depth_tsv: str | Path,
+    bam: str | Path | None = None,
     *,
     purity: float | None = None,
     min_vcn: float = 0.02,
     background_rate: float = 0.0005,
     min_footprint_covered: float = 0.2,
+    min_positions: int = 3,
 ) -> dict[str, object]:
     """One TRANSGENE row for one sample and vector.
 
@@ -321,19 +409,32 @@ def call_transgene(
     observed depth (a stack of reads fails at any depth, a low but real signal passes).
     Plasmid contamination: backbone-footprint reads significantly above background; its depth
     is then the plasmid's share of the provirus footprint depth.
-    Detected ``yes``: reads significantly above background (+ plasmid), VCN above the plasmid's
-    share > min_vcn, and spread out; ``no``: compatible with background and enough depth to
-    exclude a VCN of min_vcn; otherwise ``indeterminate``.
+    Detected ``yes``: fragments significantly above background (+ plasmid), VCN above the
+    plasmid's share > min_vcn, spread out, from >= min_positions distinct starts; ``no``:
+    compatible with background and enough depth to exclude a VCN of min_vcn; otherwise
+    ``indeterminate``. ``bam`` (indexed) gives the fragment counts; without it reads stand in.
     """
-    exclude = set(model.contigs())
-    aut = autosomal_depth(coverage_tsv, exclude)
+    contigs = model.contigs()
+    aut = autosomal_depth(coverage_tsv, set(contigs))
     if aut <= 0:
         raise InputError(coverage_tsv, "autosomal depth is 0", "check that the sample BAM holds genome reads")
-    read_len = mean_read_length(coverage_tsv, exclude)
-    vec, bb = _footprint_depth(model, footprint, depth_tsv)
-    ev = gather_evidence(vec, bb, aut, read_len, min_vcn=min_vcn, background_rate=background_rate)
-    detected, reason = decide(ev, min_vcn=min_vcn, min_footprint_covered=min_footprint_covered)
-    low, high = _vcn_interval(vec, read_len, aut)
+    read_len = mean_read_length(coverage_tsv, set(contigs))
+    depth = read_depth(depth_tsv, {c: len(s) for c, s in contigs.items()})
+    vec_iv = footprint.get(model.provirus_contig, [])
+    vec = _values(depth[model.provirus_contig], vec_iv)
+    bb_contig = model.backbone_contig
+    bb_iv = footprint.get(bb_contig, []) if bb_contig else []
+    bb = _values(depth[bb_contig], bb_iv) if bb_contig and bb_iv else None
+    frags = count_fragments(bam, model.provirus_contig, vec_iv) if bam is not None else None
+    ev = gather_evidence(
+        vec, bb, aut, read_len, min_vcn=min_vcn, background_rate=background_rate, fragments=frags
+    )
+    detected, reason = decide(
+        ev, min_vcn=min_vcn, min_footprint_covered=min_footprint_covered, min_positions=min_positions
+    )
+    phi = dispersion(vec, read_len)
+    low, high = vcn_interval(vec, read_len, aut, phi)
+    bb_frags = count_fragments(bam, bb_contig, bb_iv) if bam is not None and bb is not None else None
     return {
         "sample": sample,
         "vector": model.name,
@@ -350,7 +451,61 @@ def call_transgene(
         "backbone_depth": None if bb is None else float(bb.mean()),
         "plasmid_contamination": None if bb is None else ("yes" if ev.contamination else "no"),
         "reason": reason,
+        "fragments": ev.fragments,
+        "distinct_positions": ev.positions,
+        "p_background": ev.p_signal,
+        "vcn_dispersion": phi,
+        "vcn_low_per_tumour_cell": low / purity if purity and low is not None else None,
+        "vcn_high_per_tumour_cell": high / purity if purity and high is not None else None,
+        "backbone_fragments": None if bb_frags is None else bb_frags.fragments,
+        "identity": None,
     }
+
+
+def assign_identity(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Fill ``identity``: best (the detected vector with the highest VCN), also_present (another
+    detected vector), uncertain (indeterminate) or absent; with several vectors the reason says why."""
+    present = sorted(
+        (r for r in rows if r["detected"] == "yes"),
+        key=lambda r: -float(r["vcn"]),  # type: ignore[arg-type]
+    )
+    best = present[0] if present else None
+    for row in rows:
+        if row is best:
+            row["identity"] = "best"
+        elif row["detected"] == "yes":
+            row["identity"] = "also_present"
+        else:
+            row["identity"] = "uncertain" if row["detected"] == "indeterminate" else "absent"
+    if len(rows) > 1:
+        others = ", ".join(f"{r['vector']} {r['detected']} (VCN {float(r['vcn']):.3g})" for r in rows)  # type: ignore[arg-type]
+        for row in rows:
+            row["reason"] = (
+                f"{row['reason']}; construct identity {row['identity']} "
+                f"(construct-specific regions: {others})"
+            )
+    return rows
+
+
+def call_vectors(
+    sample: str,
+    models: Sequence[VectorModel],
+    footprint: Mapping[str, list[Interval]],
+    masked: Mapping[str, int],
+    coverage_tsv: str | Path,
+    depth_tsv: str | Path,
+    bam: str | Path | None,
+    **settings: object,
+) -> list[dict[str, object]]:
+    """One row per vector (the sample's configured vector first), with construct identity.
+
+    ``masked``: vector name -> masked provirus bases; ``settings``: call_transgene keywords.
+    """
+    rows = [
+        call_transgene(sample, m, footprint, masked[m.name], coverage_tsv, depth_tsv, bam, **settings)  # type: ignore[arg-type]
+        for m in models
+    ]
+    return assign_identity(rows)
 
 
 def write_transgene(rows: Iterable[Mapping[str, object]], out_tsv: str | Path) -> None:

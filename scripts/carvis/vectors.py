@@ -8,13 +8,14 @@ lengths. Every later stage reads the manifest written by the reference stage (se
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from carvis.errors import InputError
 from carvis.io import atomic_write
-from carvis.seqs import read_single_record
+from carvis.seqs import read_single_record, revcomp
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,15 @@ _MAX_LTR = 1500
 _LTR_TAIL = 20
 #: Backbones shorter than this are not worth a contig.
 _MIN_BACKBONE = 100
+#: Repeat search: k-mer length, shortest repeat, least distance between the copies, and how far
+#: the chain of shared k-mers may skip (mismatches) or drift off its diagonal (indels).
+_REPEAT_K = 16
+_MIN_REPEAT = 30
+_MIN_REPEAT_GAP = 1000
+_REPEAT_SKIP = 40
+_REPEAT_DRIFT = 8
+#: How far (bp) an end motif may lie from the end of the repeat copy it completes.
+_SNAP = 300
 
 
 @dataclass
@@ -189,22 +199,109 @@ def _retroviral_provirus(
     return provirus, segments, n_ltr, start + internal_from - shared
 
 
-def _infer_range(plasmid: str, kind: VectorKind, source: str) -> tuple[int, int]:
-    """Guess the integrating range of a retroviral plasmid from its LTR end motifs."""
-    if not kind.long_terminal_repeats:
-        raise InputError(
-            source,
-            f"no provirus range given and none can be inferred for kind {kind.name}",
-            "add provirus: [start, end] (1-based, ITR to ITR) for this vector in the config",
+@dataclass(frozen=True)
+class Repeat:
+    """Two copies of a repeat in the plasmid (0-based half-open); ``inverted``: the second is reversed."""
+
+    first: tuple[int, int]
+    second: tuple[int, int]
+    inverted: bool
+
+    @property
+    def length(self) -> int:
+        return min(self.first[1] - self.first[0], self.second[1] - self.second[0])
+
+
+def find_repeats(seq: str, *, inverted: bool, min_gap: int = _MIN_REPEAT_GAP) -> list[Repeat]:
+    """Direct (or inverted) repeats at least ``min_gap`` apart, longest first.
+
+    Shared ``_REPEAT_K``-mers are chained along a diagonal that may drift by a few bases
+    (small indels) and skip up to ``_REPEAT_SKIP`` bases (mismatches): LTRs and ITRs that are
+    similar but not identical still form one repeat.
+    """
+    k = _REPEAT_K
+    index: dict[str, list[int]] = defaultdict(list)
+    for i in range(len(seq) - k + 1):
+        index[seq[i : i + k]].append(i)
+    other = revcomp(seq) if inverted else seq
+    hits = []
+    for j in range(len(other) - k + 1):
+        for i in index.get(other[j : j + k], ()):
+            jj = len(seq) - j - k if inverted else j
+            if jj - i >= min_gap:
+                hits.append((i, jj))
+    chains: list[list[tuple[int, int]]] = []
+    open_chains: list[list[tuple[int, int]]] = []
+    for i, jj in sorted(hits):
+        step = -1 if inverted else 1
+        chain = next(
+            (
+                c
+                for c in open_chains
+                if 0 < i - c[-1][0] <= _REPEAT_SKIP
+                and abs((jj - c[-1][1]) * step - (i - c[-1][0])) <= _REPEAT_DRIFT
+            ),
+            None,
         )
-    end = plasmid.rfind(kind.three_prime_end)
-    if end < 0:
-        raise InputError(
-            source,
-            f"no {kind.name} 3' LTR end ({kind.three_prime_end}) found in the plasmid",
-            "add provirus: [start, end] for this vector, or check that kind: matches the vector",
-        )
-    return 1, end + len(kind.three_prime_end)
+        if chain is None:
+            chain = [(i, jj)]
+            chains.append(chain)
+            open_chains.append(chain)
+        else:
+            chain.append((i, jj))
+        open_chains = [c for c in open_chains if i - c[-1][0] <= _REPEAT_SKIP]
+    repeats = [_repeat(c, k, inverted) for c in chains]
+    return sorted((r for r in repeats if r.length >= _MIN_REPEAT), key=lambda r: -r.length)
+
+
+def _repeat(chain: list[tuple[int, int]], k: int, inverted: bool) -> Repeat:
+    first = (chain[0][0], chain[-1][0] + k)
+    js = [jj for _, jj in chain]
+    return Repeat(first, (min(js), max(js) + k), inverted)
+
+
+def _infer_range(plasmid: str, kind: VectorKind, source: str) -> tuple[int, int, str]:
+    """Guess the integrating range: the LTR pair as the longest direct repeat, or the ITRs as the
+    longest terminal inverted repeat, snapped to the kind's end motifs. Returns start, end, how."""
+    inverted = not kind.long_terminal_repeats
+    what = "ITRs (inverted repeat)" if inverted else "LTRs (direct repeat)"
+    for rep in find_repeats(plasmid, inverted=inverted):
+        ends = _snap(plasmid, rep, kind)
+        if ends is not None:
+            start, end = ends
+            return (
+                start,
+                end,
+                (
+                    f"provirus range {start}-{end} inferred from the {what} "
+                    f"{rep.first[0] + 1}-{rep.first[1]} and {rep.second[0] + 1}-{rep.second[1]}"
+                    + (f", ends at the {kind.name} end motifs" if kind.three_prime_end else "")
+                ),
+            )
+    raise InputError(
+        source,
+        f"no provirus range given and no {what} of at least {_MIN_REPEAT} bp"
+        + (f" ending at the {kind.name} end motifs" if kind.three_prime_end else "")
+        + " was found",
+        "add provirus: [start, end] (1-based, LTR to LTR or ITR to ITR) for this vector in the config",
+    )
+
+
+def _snap(plasmid: str, rep: Repeat, kind: VectorKind) -> tuple[int, int] | None:
+    """1-based range of the element a repeat pair delimits, or None when the end motifs are not there."""
+    start, end = rep.first[0] + 1, rep.second[1]
+    if kind.three_prime_end:
+        motif = kind.three_prime_end
+        hit = plasmid.rfind(motif, max(0, end - _SNAP - len(motif)), end + _SNAP)
+        if hit < 0:
+            return None
+        end = hit + len(motif)
+    if kind.five_prime_end and not kind.long_terminal_repeats:
+        hit = plasmid.find(kind.five_prime_end, max(0, start - 1 - _SNAP), start - 1 + _SNAP)
+        if hit < 0:
+            return None
+        start = hit + 1
+    return (start, end) if start < end else None
 
 
 def build_vector(
@@ -238,8 +335,7 @@ def build_vector(
         start, end = ends[0][0], ends[-1][1]
         derivation = f"provirus range {start}-{end} from GenBank LTR/ITR features"
     else:
-        start, end = _infer_range(plasmid, vkind, source)
-        derivation = f"provirus range {start}-{end} inferred from the {kind} LTR end motifs"
+        start, end, derivation = _infer_range(plasmid, vkind, source)
     if not 1 <= start < end <= len(plasmid):
         raise InputError(
             source,
@@ -275,14 +371,20 @@ def build_vector(
 
 
 def _project_features(model: VectorModel, features: list[tuple[str, int, int, str]]) -> list[Feature]:
-    """GenBank features that fall inside one provirus segment, in provirus coordinates."""
+    """GenBank features that fall inside one provirus segment, in provirus coordinates.
+
+    The 3' LTR's features also appear on its copy at the provirus 5' end, named 5' there.
+    """
     out = []
     for name, start, end, _ in features:
         for seg in model.segments:
             seg_plasmid_end = seg.plasmid_start + seg.provirus_end - seg.provirus_start
             if seg.plasmid_start <= start and end <= seg_plasmid_end:
                 offset = seg.provirus_start - seg.plasmid_start
-                out.append(Feature(name, start + offset, end + offset))
+                five_copy = model.ltr_length and seg.provirus_start == 1  # the 3' LTR copied to the 5' end
+                out.append(
+                    Feature(name.replace("3'", "5'") if five_copy else name, start + offset, end + offset)
+                )
     return out
 
 

@@ -1,9 +1,38 @@
-# Alignment stage: all lanes of a sample to one sorted, duplicate-marked, indexed BAM.
+# Alignment stage: the reads that matter (screened, extracted from a BAM/CRAM, or all of them) to one
+# sorted, duplicate-marked, indexed BAM against genome + vectors.
+
+
+rule extract_reads:
+    input:
+        bam=lambda wc: SAMPLES[wc.sample].bam,
+        fasta=f"{REF}/combined.fa",
+        fai=f"{REF}/combined.fa.fai",
+    output:
+        r1=temp(f"{OUT}/extract/{{sample}}_R1.fastq.gz"),
+        r2=temp(f"{OUT}/extract/{{sample}}_R2.fastq.gz"),
+        names=temp(f"{OUT}/extract/{{sample}}.names.txt"),
+    log:
+        f"{LOGS}/extract_reads/{{sample}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/extract_reads/{{sample}}.tsv"
+    conda:
+        ENVS / "samtools.yaml"
+    threads: CONFIG["threads"]["screen"]
+    resources:
+        mem_mb=lambda wc, attempt: CONFIG["mem_mb"]["screen"] * attempt,
+    params:
+        extract=lambda wc, input, output, threads: extract_command(
+            input.bam, input.fasta, output.names, output.r1, output.r2, threads
+        ),
+    shell:
+        """
+        ({params.extract}) 2>{log:q}
+        """
 
 
 rule align_reads:
     input:
-        fastq=lambda wc: SAMPLES[wc.sample].fastq_1 + SAMPLES[wc.sample].fastq_2,
+        fastq=lambda wc: reads_to_align(wc)["r1"] + reads_to_align(wc)["r2"],
         index=aligner_index,
         fasta=f"{REF}/combined.fa",
     output:
@@ -22,8 +51,8 @@ rule align_reads:
         align=lambda wc, input, threads: align_command(
             CONFIG["aligner"],
             input.fasta if CONFIG["aligner"] == "bwa" else input.index,
-            SAMPLES[wc.sample].fastq_1,
-            SAMPLES[wc.sample].fastq_2,
+            reads_to_align(wc)["r1"],
+            reads_to_align(wc)["r2"],
             wc.sample,
             threads,
             CONFIG["align_extra"],

@@ -12,7 +12,9 @@ from carvis import demo
 from carvis.errors import InputError
 from carvis.inputs import load_config, load_samples
 from carvis.align import align_command
+from carvis.bam_input import extract_command
 from carvis.reference import reference_key
+from carvis.screen import subsample_option
 
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 DEMO = Path(workflow.basedir) / "resources" / "demo"
@@ -53,6 +55,7 @@ try:
             CONFIG["vectors"],
             SCHEMAS / "samples.schema.yaml",
             producible=DEMO_READS.values(),
+            genome=Path(CONFIG["reference"]["genome"]),
         )
     }
 except InputError as exc:
@@ -79,9 +82,16 @@ def sample_purity(wildcards):
 
 
 def final_outputs():
-    per_sample = ["integration_sites.tsv", "transgene.tsv", "report.html"]
+    per_sample = [
+        "integration_sites.tsv",
+        "integration_sites.vcf.gz",
+        "integration_sites.bed",
+        "transgene.tsv",
+        "report.html",
+    ]
+    cohort = ["summary.tsv", "cohort_sites.tsv", "cohort.html"]
     return [f"{OUT}/{s}/{name}" for s in SAMPLES for name in per_sample] + [
-        f"{OUT}/summary.tsv"
+        f"{OUT}/{name}" for name in cohort
     ]
 
 
@@ -89,3 +99,44 @@ def aligner_index(wildcards):
     if CONFIG["aligner"] == "bwa":
         return rules.index_bwa.output
     return rules.index_minimap2.output
+
+
+def reads_to_align(wildcards):
+    """{"r1": [...], "r2": [...]}: reads extracted from a BAM/CRAM, screened, or the sheet's FASTQs."""
+    s = SAMPLES[wildcards.sample]
+    if s.bam is not None:
+        folder = f"{OUT}/extract/{s.sample}"
+    elif CONFIG["screen"]["enabled"]:
+        folder = f"{OUT}/screen/{s.sample}"
+    else:
+        return {"r1": s.fastq_1, "r2": s.fastq_2}
+    paired = s.bam is not None or s.paired
+    return {
+        "r1": [f"{folder}_R1.fastq.gz"],
+        "r2": [f"{folder}_R2.fastq.gz"] if paired else [],
+    }
+
+
+def coverage_inputs(wildcards):
+    """What genome_coverage reads: the input BAM/CRAM, or the aligned BAM (+ screening stats)."""
+    s = SAMPLES[wildcards.sample]
+    if s.bam is not None:
+        return {
+            "bam": s.bam,
+            "fasta": f"{REF}/combined.fa",
+            "fai": f"{REF}/combined.fa.fai",
+        }
+    inputs = {"bam": f"{OUT}/align/{s.sample}.bam"}
+    if CONFIG["screen"]["enabled"]:
+        inputs["stats"] = f"{OUT}/screen/{s.sample}.screen.tsv"
+    return inputs
+
+
+def coverage_subsample(wildcards):
+    """The depth sample's ``samtools view -s`` argument for a screened sample, else None."""
+    s = SAMPLES[wildcards.sample]
+    if s.bam is not None or not CONFIG["screen"]["enabled"]:
+        return None
+    return subsample_option(
+        CONFIG["screen"]["depth_sample_fraction"], CONFIG["screen"]["seed"]
+    )

@@ -1,12 +1,21 @@
 # Evidence stage: one row per read or fragment joining vector and genome, plus depth tables.
 
 
+def spanning_modelled(wildcards):
+    """Screened FASTQs: the aligned BAM lacks reference fragments, so they are modelled."""
+    return SAMPLES[wildcards.sample].bam is None and CONFIG["screen"]["enabled"]
+
+
 rule extract_evidence:
     input:
         bam=f"{OUT}/align/{{sample}}.bam",
         bai=f"{OUT}/align/{{sample}}.bam.bai",
         manifest=f"{REF}/vectors.json",
         mask=f"{REF}/mask/homology_mask.bed",
+        # reference fragments are counted in the user's full BAM/CRAM (decoded with fasta)
+        spanning_bam=lambda wc: SAMPLES[wc.sample].bam or [],
+        fasta=f"{REF}/combined.fa",
+        fai=f"{REF}/combined.fa.fai",
     output:
         evidence=f"{OUT}/evidence/{{sample}}.evidence.tsv",
         qc=f"{OUT}/evidence/{{sample}}.evidence_qc.tsv",
@@ -19,6 +28,8 @@ rule extract_evidence:
     params:
         min_mapq=CONFIG["sites"]["min_mapq"],
         anchor_slop=CONFIG["sites"]["anchor_slop"],
+        min_clip=CONFIG["sites"]["min_clip"],
+        model_spanning=spanning_modelled,
     script:
         "../../scripts/adapters/extract_evidence.py"
 
@@ -43,15 +54,14 @@ rule vector_depth:
 
 rule genome_coverage:
     input:
-        bam=f"{OUT}/align/{{sample}}.bam",
-        bai=f"{OUT}/align/{{sample}}.bam.bai",
+        unpack(coverage_inputs),
     output:
         f"{OUT}/depth/{{sample}}.coverage.tsv",
     log:
         f"{LOGS}/genome_coverage/{{sample}}.log",
     conda:
-        ENVS / "samtools.yaml"
-    shell:
-        """
-        samtools coverage {input.bam:q} >{output:q}.tmp 2>{log:q} && mv {output:q}.tmp {output:q}
-        """
+        ENVS / "screen.yaml"
+    params:
+        subsample=coverage_subsample,
+    script:
+        "../../scripts/adapters/genome_coverage.py"

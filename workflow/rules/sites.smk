@@ -4,9 +4,14 @@
 rule call_sites:
     input:
         evidence=f"{OUT}/evidence/{{sample}}.evidence.tsv",
+        evidence_qc=f"{OUT}/evidence/{{sample}}.evidence_qc.tsv",
         manifest=f"{REF}/vectors.json",
         fasta=f"{REF}/combined.fa",
         fai=f"{REF}/combined.fa.fai",
+        # screened FASTQs: depth and read length for the modelled reference fragments
+        coverage=lambda wc: (
+            f"{OUT}/depth/{wc.sample}.coverage.tsv" if spanning_modelled(wc) else []
+        ),
     output:
         sites=f"{OUT}/calls/{{sample}}.sites.tsv",
         qc=f"{OUT}/calls/{{sample}}.sites_qc.tsv",

@@ -1,4 +1,5 @@
-# Transgene stage: detection and copy number from the vector-unique footprint.
+# Transgene stage: detection, copy number and construct identity for every configured vector,
+# from the vector-unique footprints; per-feature coverage of each provirus.
 
 
 rule call_transgene:
@@ -8,8 +9,11 @@ rule call_transgene:
         mask=f"{REF}/mask/homology_mask.bed",
         coverage=f"{OUT}/depth/{{sample}}.coverage.tsv",
         depth=f"{OUT}/depth/{{sample}}.vector_depth.tsv",
+        bam=f"{OUT}/align/{{sample}}.bam",
+        bai=f"{OUT}/align/{{sample}}.bam.bai",
     output:
-        f"{OUT}/{{sample}}/transgene.tsv",
+        transgene=f"{OUT}/{{sample}}/transgene.tsv",
+        vector_coverage=f"{OUT}/{{sample}}/vector_coverage.tsv",
     log:
         f"{LOGS}/call_transgene/{{sample}}.log",
     conda:

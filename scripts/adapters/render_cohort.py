@@ -1,0 +1,19 @@
+"""Snakemake adapter: cohort_sites.tsv and cohort.html (common integration sites, recurrent genes)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
+from carvis.cohort import render_cohort
+from carvis.runlog import log_to
+
+with log_to(snakemake.log[0]):
+    render_cohort(
+        snakemake.input.summary,
+        snakemake.params.samples,
+        snakemake.input.sites,
+        snakemake.input.fai,
+        snakemake.output.tsv,
+        snakemake.output.html,
+    )

@@ -1,0 +1,22 @@
+"""Snakemake adapter: one streaming pass keeping the pairs that touch the vector, plus a depth sample."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
+from carvis.runlog import log_to
+from carvis.screen import run_screen
+
+with log_to(snakemake.log[0]):
+    run_screen(
+        snakemake.wildcards.sample,
+        snakemake.input.index,
+        snakemake.params.fastq_1,
+        snakemake.params.fastq_2,
+        snakemake.params.prefix,
+        snakemake.output.stats,
+        fraction=snakemake.params.fraction,
+        seed=snakemake.params.seed,
+        threads=snakemake.threads,
+    )

@@ -1,0 +1,19 @@
+"""Snakemake adapter: the screening reference (vector contigs without their masked parts)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
+from carvis.mask import read_mask
+from carvis.runlog import log_to
+from carvis.screen import write_screen_reference
+from carvis.vectors import load_manifest
+
+with log_to(snakemake.log[0]) as log:
+    bases = write_screen_reference(
+        load_manifest(snakemake.input.manifest).values(),
+        read_mask(snakemake.input.mask),
+        snakemake.output[0],
+    )
+    log.info("screening reference: %d vector bases outside the homology mask", bases)

@@ -1,0 +1,201 @@
+"""Inline SVG figures for the reports: a genome-wide site map and clonal-fraction bars.
+
+Each function returns an ``<svg>`` string (empty when there is nothing to draw); colours, sizes
+and fonts are inline so the HTML stays self-contained. Hovering a mark shows its details.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+
+from carvis.summary import CLONAL_FRACTION, Row, clonal_fraction
+from carvis.vectors import contig_owner
+
+#: Sites drawn in the bar plot (the table lists every site).
+MAX_BARS = 40
+#: Contigs shorter than this fraction of the longest are drawn only when they hold a site.
+MIN_CONTIG_FRACTION = 0.02
+CLONAL_COLOUR = "#b71c1c"
+OTHER_COLOUR = "#3d6fa8"
+
+
+def _e(value: object) -> str:
+    return html.escape("NA" if value is None or value == "" else str(value), quote=True)
+
+
+def is_clonal(site: Row) -> bool:
+    """Clonal fraction at or above the clonal threshold, or flagged dominant."""
+    return (clonal_fraction(site) or 0.0) >= CLONAL_FRACTION or str(site.get("dominant", "")).lower() == "yes"
+
+
+def gene_context(site: Row) -> str:
+    """Where the site lies in words: 'intron of SSU72', 'intergenic, 20 kb from LMO2'."""
+    gene, region = site.get("gene"), site.get("region")
+    if not gene or gene == "NA":
+        return "intergenic" if region == "intergenic" else "NA"
+    distance = site.get("distance_to_gene")
+    if region == "intergenic" or (distance not in (None, "", "NA", "0")):
+        return f"intergenic, {format_distance(distance)} from {gene}"
+    return f"{region} of {gene}" if region and region != "NA" else gene
+
+
+def format_distance(value: object) -> str:
+    """A distance in bp as '0 bp', '850 bp', '20.0 kb', '1.25 Mb' ('NA' when missing)."""
+    try:
+        bp = int(str(value))
+    except ValueError:
+        return "NA"
+    if bp < 1000:
+        return f"{bp} bp"
+    if bp < 1_000_000:
+        return f"{bp / 1000:.1f} kb"
+    return f"{bp / 1e6:.2f} Mb"
+
+
+def site_name(site: Row) -> str:
+    """``chrom:position`` with thousands separators."""
+    position = site.get("position")
+    try:
+        return f"{site.get('chrom')}:{int(str(position)):,}"
+    except ValueError:
+        return f"{site.get('chrom')}:{position}"
+
+
+def _tooltip(site: Row) -> str:
+    return (
+        f"{site_name(site)} ({site.get('orientation', 'NA')}) {gene_context(site)}; "
+        f"clonal fraction {site.get('clonal_fraction', 'NA')}; fragments {site.get('fragments', 'NA')}"
+    )
+
+
+def drawn_contigs(contigs: Mapping[str, int], sites: Sequence[Row]) -> dict[str, int]:
+    """Host contigs to draw: no vector contigs; short ones (unplaced, chrM) only when they hold a site."""
+    host = {c: n for c, n in contigs.items() if contig_owner(c) is None and n > 0}
+    if not host:
+        return {}
+    longest = max(host.values())
+    with_sites = {s.get("chrom") for s in sites}
+    return {c: n for c, n in host.items() if n >= MIN_CONTIG_FRACTION * longest or c in with_sites}
+
+
+def genome_map(
+    contigs: Mapping[str, int],
+    sites: Sequence[Row],
+    colour: Callable[[Row], str] | None = None,
+    label: Callable[[Row], str | None] | None = None,
+) -> str:
+    """One bar per chromosome (to scale) with a mark per site; clonal sites red, taller and labelled.
+
+    ``colour`` and ``label`` override the mark colour and the text beside it (cohort view).
+    """
+    drawn = drawn_contigs(contigs, sites)
+    if not drawn:
+        return ""
+    colour = colour or (lambda s: CLONAL_COLOUR if is_clonal(s) else OTHER_COLOUR)
+    label = label or (lambda s: _gene_label(s) if is_clonal(s) else None)
+    name_w, plot_w, row_h, top = 70, 1000, 44, 8
+    longest = max(drawn.values())
+    height = top + row_h * len(drawn) + 22
+    width = name_w + plot_w + 20
+    parts = [
+        f'<svg class="genome-map" role="img" aria-label="integration sites along the genome" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+    ]
+    by_chrom: dict[str, list[Row]] = {}
+    for site in sites:
+        by_chrom.setdefault(str(site.get("chrom")), []).append(site)
+    for i, (chrom, length) in enumerate(drawn.items()):
+        y = top + i * row_h + 18
+        bar_w = max(plot_w * length / longest, 2.0)
+        parts.append(
+            f'<text x="{name_w - 8}" y="{y + 4}" text-anchor="end" class="chrom">{_e(chrom)}</text>'
+            f'<rect x="{name_w}" y="{y - 3}" width="{bar_w:.1f}" height="7" rx="3.5" fill="#e3e6ea" '
+            f'stroke="#c5cad1"><title>{_e(chrom)}: {length:,} bp</title></rect>'
+        )
+        placed = sorted(by_chrom.get(chrom, []), key=lambda s: (is_clonal(s), _pos(s)))  # clonal on top
+        label_end = [0.0, 0.0]
+        for site in placed:
+            if (pos := _pos(site)) < 0:
+                continue
+            x = name_w + plot_w * min(pos, length) / longest
+            tall = is_clonal(site)
+            y0 = y - (14 if tall else 8)
+            parts.append(
+                f'<g><title>{_e(_tooltip(site))}</title><line x1="{x:.1f}" y1="{y0}" x2="{x:.1f}" '
+                f'y2="{y + 6}" stroke="{colour(site)}" stroke-width="{3 if tall else 1.5}"/>'
+                f'<circle cx="{x:.1f}" cy="{y0}" r="{4 if tall else 2.5}" fill="{colour(site)}"/></g>'
+            )
+            if (text := label(site)) is not None:
+                # above the bar, else below it when the previous label above would overlap
+                below = x < label_end[0]
+                ty = y + 20 if below else y0 + 1
+                label_end[1 if below else 0] = x + 6 + 7.2 * len(text)
+                parts.append(
+                    f'<text x="{x + 6:.1f}" y="{ty}" class="mark" fill="{colour(site)}">{_e(text)}</text>'
+                )
+    axis_y = top + row_h * len(drawn) + 12
+    parts.append(
+        f'<text x="{name_w}" y="{axis_y}" class="axis">0</text>'
+        f'<text x="{name_w + plot_w}" y="{axis_y}" text-anchor="end" class="axis">'
+        f"{_e(format_distance(longest))}</text></svg>"
+    )
+    return "".join(parts)
+
+
+def _pos(site: Row) -> int:
+    """The site's position, or -1 when unknown."""
+    position = str(site.get("position"))
+    return int(position) if position.isdigit() else -1
+
+
+def _gene_label(site: Row) -> str:
+    gene = site.get("gene")
+    return gene if gene and gene != "NA" else site_name(site)
+
+
+def _bar_label(site: Row) -> str:
+    gene = site.get("gene")
+    return f"{site_name(site)} {gene}" if gene and gene != "NA" else site_name(site)
+
+
+def clonal_bars(sites: Sequence[Row]) -> str:
+    """One horizontal bar per site's clonal fraction (largest first), the clonal threshold dashed."""
+    plotted = [s for s in sites if clonal_fraction(s) is not None][:MAX_BARS]
+    if not plotted:
+        return ""
+    label_w, plot_w, bar_h, top = 300, 560, 18, 26
+    width = label_w + plot_w + 70
+    height = top + len(plotted) * (bar_h + 6) + 26
+    parts = [
+        f'<svg class="bars" role="img" aria-label="clonal fraction per integration site" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}">'
+    ]
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        x = label_w + tick * plot_w
+        style = (
+            f'stroke="{CLONAL_COLOUR}" stroke-dasharray="5 3"' if tick == CLONAL_FRACTION else 'stroke="#ddd"'
+        )
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 22}" {style}/>'
+            f'<text x="{x:.1f}" y="{top - 10}" text-anchor="middle" class="axis">{tick:g}</text>'
+        )
+    parts.append(
+        f'<text x="{label_w + CLONAL_FRACTION * plot_w + 4:.1f}" y="{height - 8}" class="axis" '
+        f'fill="{CLONAL_COLOUR}">clonal threshold {CLONAL_FRACTION:g}</text>'
+    )
+    for i, site in enumerate(plotted):
+        fraction = min(max(clonal_fraction(site) or 0.0, 0.0), 1.0)
+        y = top + i * (bar_h + 6)
+        fill = CLONAL_COLOUR if is_clonal(site) else OTHER_COLOUR
+        parts.append(
+            f"<g><title>{_e(_tooltip(site))}</title>"
+            f'<text x="{label_w - 8}" y="{y + bar_h - 5}" text-anchor="end">'
+            f"{_e(_bar_label(site))}</text>"
+            f'<rect x="{label_w}" y="{y}" width="{max(fraction * plot_w, 1.0):.1f}" height="{bar_h}" '
+            f'rx="2" fill="{fill}"/>'
+            f'<text x="{label_w + fraction * plot_w + 5:.1f}" y="{y + bar_h - 5}">'
+            f"{fraction:.2f}</text></g>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)

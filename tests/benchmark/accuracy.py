@@ -1,0 +1,473 @@
+"""Integration-site accuracy benchmark: a script that prints figures (not collected by pytest).
+
+    python tests/benchmark/accuracy.py [--workdir DIR] [--cores 2] [--coverage 30] [--no-real]
+
+Simulates a panel with the project's simulator on the demo genome (clonal lentiviral sites with 50
+bystanders, a piggyBac tumour with two clones of 10 and 5 copies, a gammaretroviral tumour, a CAR-negative
+tumour, plasmid contamination, a 20%-purity tumour, and sites inside repeats and inside the genes whose
+cDNA or promoter the CAR vector carries), runs the whole Snakemake workflow on it, and compares
+``calls/<sample>.sites.tsv`` with the simulator's truth. When ../shared/data is present it does the same
+with the real CD19 CAR plasmid on real GRCh38 pieces (chr9:1-1,000,000 and chr21:22-23 Mb).
+
+Matching: a call matches a true site exactly when chromosome, position (first TSD base) and orientation
+agree, and within 5 bp when the positions differ by at most 5 (a multi-hit call matches through any of
+its candidate loci). Recall counts true sites with at least 3 junction fragments (``fragments`` in the
+truth: simulated fragments crossing a junction); precision counts precise calls (imprecise,
+discordant-only calls are listed separately). Clonal-fraction error is |called - true| for the sites
+simulated as clonal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from carvis.demo import build_demo  # noqa: E402
+from carvis.io import read_tsv  # noqa: E402
+from carvis.seqs import revcomp  # noqa: E402
+from carvis.simulate import Insertion, random_insertions, read_genome, simulate_tumour  # noqa: E402
+from carvis.vectors import KINDS, VectorModel, build_vector  # noqa: E402
+
+DEMO = ROOT / "resources" / "demo"
+SHARED = ROOT.parent / "shared" / "data"
+MIN_FRAGMENTS = 3
+WITHIN = 5
+#: Bases kept between simulated sites, and between unique-sequence sites and repeats.
+SPACING = 3000
+
+
+@dataclass
+class PanelSample:
+    """One simulated tumour of the panel."""
+
+    name: str
+    vector: str
+    insertions: list[Insertion]
+    purity: float | None = None
+    contamination: float = 0.0
+
+
+@dataclass
+class Panel:
+    """A genome, its vectors (name -> config entry and model) and the samples to simulate."""
+
+    name: str
+    genome: Path
+    annotation: Path
+    vectors: dict[str, dict[str, object]]
+    models: dict[str, VectorModel]
+    samples: list[PanelSample] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- vectors
+
+
+def _random_dna(rng: np.random.Generator, n: int, avoid: Sequence[str]) -> str:
+    motifs = [m for m in avoid for m in (m, revcomp(m))]
+    while True:
+        seq = "".join(rng.choice(list("ACGT"), n))
+        if not any(m in seq for m in motifs):
+            return seq
+
+
+def _write_fasta(path: Path, name: str, seq: str) -> Path:
+    path.write_text(f">{name}\n" + "\n".join(seq[i : i + 80] for i in range(0, len(seq), 80)) + "\n")
+    return path
+
+
+def _avoid() -> list[str]:
+    return [m for k in KINDS.values() for m in (k.five_prime_end, k.three_prime_end) if m]
+
+
+def piggybac_plasmid(path: Path, rng: np.random.Generator) -> tuple[Path, list[int]]:
+    """A synthetic piggyBac transposon plasmid: TTAA + ITR (CCCTAGAAAGATA...) + cargo + ITR + TTAA."""
+    kind = KINDS["piggybac"]
+    left_itr = kind.five_prime_end + _random_dna(rng, 300, _avoid())
+    right_itr = _random_dna(rng, 230, _avoid()) + kind.three_prime_end
+    transposon = left_itr + _random_dna(rng, 2500, _avoid()) + right_itr
+    left, right = _random_dna(rng, 1800, _avoid()) + "TTAA", "TTAA" + _random_dna(rng, 1600, _avoid())
+    _write_fasta(path, "piggybac", left + transposon + right)
+    return path, [len(left) + 1, len(left) + len(transposon)]
+
+
+def gammaretroviral_plasmid(path: Path, rng: np.random.Generator) -> Path:
+    """GINAKIT2 (real MSCV-LTR CAR vector) when ../shared/data is present, else a synthetic one."""
+    real = SHARED / "vectors" / "GINAKIT2_DL.fasta"
+    if real.is_file():
+        return real
+    kind = KINDS["gammaretroviral"]
+    ltr = kind.five_prime_end + _random_dna(rng, 560, _avoid()) + kind.three_prime_end
+    body = _random_dna(rng, 1200, _avoid()) + ltr + _random_dna(rng, 3000, _avoid()) + ltr
+    return _write_fasta(path, "gamma", body + _random_dna(rng, 2000, _avoid()))
+
+
+# ---------------------------------------------------------------- site choice
+
+
+class SitePicker:
+    """Random sites in a genome that keep SPACING from each other (and optionally from repeats)."""
+
+    def __init__(self, genome: dict[str, str], repeats: dict[str, list[tuple[int, int, str]]], seed: int):
+        self.genome, self.repeats = genome, repeats
+        self.rng = np.random.default_rng(seed)
+        self.taken: list[tuple[str, int]] = []
+
+    def free(self, chrom: str, pos: int) -> bool:
+        return all(c != chrom or abs(p - pos) > SPACING for c, p in self.taken)
+
+    def unique(self, chrom: str, pos: int) -> bool:
+        return all(b + SPACING < pos or pos < a - SPACING for a, b, _ in self.repeats.get(chrom, []))
+
+    def take(self, ins: Insertion) -> Insertion:
+        self.taken.append((ins.chrom, ins.position))
+        return ins
+
+    def random(
+        self, n: int, fraction: tuple[float, float], label: str, *, unique: bool, target: str = ""
+    ) -> list[Insertion]:
+        out: list[Insertion] = []
+        while len(out) < n:
+            (ins,) = random_insertions(self.genome, 1, self.rng, fraction, label, target=target)
+            if self.free(ins.chrom, ins.position) and (not unique or self.unique(ins.chrom, ins.position)):
+                out.append(self.take(ins))
+        return out
+
+    def at(self, chrom: str, pos: int, fraction: float, label: str = "clonal") -> Insertion:
+        orientation = "+" if self.rng.random() < 0.5 else "-"
+        return self.take(Insertion(chrom, pos, orientation, fraction, None, label))
+
+
+def _gene_exons(gtf: Path) -> dict[str, list[tuple[str, int, int]]]:
+    """Gene name -> exons (chrom, start, end; 1-based) in transcript order."""
+    out: dict[str, list[tuple[str, int, int]]] = {}
+    for line in gtf.read_text().splitlines():
+        fields = line.split("\t")
+        if len(fields) > 8 and fields[2] == "exon":
+            name = fields[8].split('gene_name "')[1].split('"')[0]
+            out.setdefault(name, []).append((fields[0], int(fields[3]), int(fields[4])))
+    return out
+
+
+def repeat_and_homology_sites(picker: SitePicker, gtf: Path) -> list[Insertion]:
+    """Clonal sites in the middle of repeat copies and inside the genes the CAR vector carries."""
+    out = []
+    for family, n in (("Alu_like", 2), ("LINE_like", 2), ("microsat", 1), ("tandem", 1)):
+        copies = [(c, a, b) for c, rs in picker.repeats.items() for a, b, f in rs if f == family]
+        chosen = 0
+        for i in picker.rng.permutation(len(copies)):
+            chrom, a, b = copies[int(i)]
+            if chosen < n and picker.free(chrom, (a + b) // 2):
+                out.append(picker.at(chrom, (a + b) // 2 + 1, 1.0))
+                chosen += 1
+    exons = _gene_exons(gtf)
+    for gene in ("CD28", "CD8A", "CD247"):
+        chrom, a, b = max(exons[gene], key=lambda e: e[2] - e[1])
+        out.append(picker.at(chrom, (a + b) // 2, 1.0))
+    first, second = sorted(exons["EEF1A1"], key=lambda e: e[1])[:2]
+    out.append(picker.at(first[0], (first[2] + second[1]) // 2, 1.0))  # intron 1 (EF1a promoter region)
+    return out
+
+
+# ---------------------------------------------------------------- panels
+
+
+def demo_panel(work: Path, seed: int) -> Panel:
+    rng = np.random.default_rng(seed)
+    demo = build_demo()
+    genome = read_genome(DEMO / "genome.fa")
+    pb_path, pb_range = piggybac_plasmid(work / "piggybac.fa", rng)
+    gamma_path = gammaretroviral_plasmid(work / "gamma.fa", rng)
+    vectors: dict[str, dict[str, object]] = {
+        "demo_car": {"sequence": str(DEMO / "vector.gb"), "kind": "lentiviral"},
+        "pb": {"sequence": str(pb_path), "kind": "piggybac", "provirus": pb_range},
+        "gamma": {"sequence": str(gamma_path), "kind": "gammaretroviral"},
+    }
+    models = {name: _model(name, v) for name, v in vectors.items()}
+    panel = Panel("demo", DEMO / "genome.fa", DEMO / "annotation.gtf", vectors, models)
+    picker = SitePicker(genome, demo.repeats, seed)
+    panel.samples = [
+        PanelSample(
+            "lenti_clonal",
+            "demo_car",
+            picker.random(2, (1.0, 1.0), "clonal", unique=True)
+            + picker.random(50, (0.01, 0.1), "bystander", unique=False),
+        ),
+        PanelSample(
+            "piggybac",
+            "pb",
+            picker.random(10, (1.0, 1.0), "clonal", unique=False, target="TTAA")
+            + picker.random(5, (0.4, 0.4), "clonal", unique=False, target="TTAA"),
+        ),
+        PanelSample(
+            "gammaretro",
+            "gamma",
+            picker.random(3, (1.0, 1.0), "clonal", unique=False)
+            + picker.random(10, (0.02, 0.1), "bystander", unique=False),
+        ),
+        PanelSample("car_negative", "demo_car", []),
+        PanelSample("contamination", "demo_car", [], contamination=5.0),
+        PanelSample("purity_20", "demo_car", picker.random(2, (0.2, 0.2), "clonal", unique=False), 0.2),
+        PanelSample("repeats_cdna", "demo_car", repeat_and_homology_sites(picker, DEMO / "annotation.gtf")),
+    ]
+    return panel
+
+
+def real_panel(work: Path, seed: int) -> Panel | None:
+    """CD19 CAR (vector_CART19.fa) on real GRCh38 chr9:1-1,000,000 + chr21:22-23 Mb, if present."""
+    pieces = [
+        SHARED / "genome" / "Homo_sapiens.GRCh38.dna_sm.primary_assembly_chr9_1_1000000.fa",
+        SHARED / "genome" / "hg38_chr21_22000000_23000000.fasta",
+    ]
+    vector = SHARED / "vectors" / "vector_CART19.fa"
+    if not all(p.is_file() for p in [*pieces, vector]):
+        return None
+    genome_path = work / "grch38_pieces.fa"
+    genome_path.write_text("".join(p.read_text() for p in pieces))
+    genome = read_genome(genome_path)
+    vectors: dict[str, dict[str, object]] = {"cart19": {"sequence": str(vector), "kind": "lentiviral"}}
+    models = {"cart19": _model("cart19", vectors["cart19"])}
+    gtf = SHARED / "genome" / "Homo_sapiens.GRCh38.91_chr9_1_1000000.gtf"
+    panel = Panel("grch38", genome_path, gtf, vectors, models)
+    picker = SitePicker(genome, {}, seed)
+    panel.samples = [
+        PanelSample(
+            "cart19_clonal",
+            "cart19",
+            picker.random(3, (1.0, 1.0), "clonal", unique=False)
+            + picker.random(20, (0.02, 0.1), "bystander", unique=False),
+            purity=0.9,
+        ),
+        PanelSample("cart19_contamination", "cart19", [], contamination=5.0),
+    ]
+    for ins in panel.samples[0].insertions[:3]:
+        ins.cell_fraction = 0.9  # all tumour cells at 90% purity
+    return panel
+
+
+def _model(name: str, entry: dict[str, object]) -> VectorModel:
+    provirus = entry.get("provirus")
+    return build_vector(name, str(entry["sequence"]), str(entry["kind"]), provirus)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- run
+
+
+def run_panel(panel: Panel, work: Path, coverage: float, cores: int, seed: int) -> None:
+    """Simulate every sample, write config and sheet, run the workflow."""
+    sheet = ["sample\tfastq_1\tfastq_2\tvector\tpurity"]
+    for i, sample in enumerate(panel.samples):
+        prefix = work / "reads" / sample.name
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        simulate_tumour(
+            panel.genome,
+            panel.models[sample.vector],
+            sample.insertions,
+            prefix,
+            sample=sample.name,
+            coverage=coverage,
+            purity=sample.purity,
+            contamination=sample.contamination,
+            seed=seed + i,
+        )
+        purity = "" if sample.purity is None else str(sample.purity)
+        sheet.append(f"{sample.name}\t{prefix}_R1.fastq.gz\t{prefix}_R2.fastq.gz\t{sample.vector}\t{purity}")
+    (work / "samples.tsv").write_text("\n".join(sheet) + "\n")
+    config = {
+        "samples": str(work / "samples.tsv"),
+        "outdir": "out",
+        "reference": {"genome": str(panel.genome), "annotation": str(panel.annotation)},
+        "vectors": panel.vectors,
+        "threads": {"align": cores},
+        # align every read: the clonal fraction needs the reference-allele fragments at each site
+        "screen": {"enabled": False},
+    }
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(work),
+    ]
+    cmd += ["--cores", str(cores), "--configfile", str(work / "config.yaml"), "--quiet", "all"]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode:
+        sys.exit(f"snakemake failed for panel {panel.name}:\n{result.stderr[-4000:]}")
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def _loci(call: dict[str, str]) -> list[tuple[str, int, str]]:
+    if call["candidate_loci"] != "NA":
+        return [
+            (x.rsplit(":", 1)[0], int(x.rsplit(":", 1)[1][:-1]), x[-1])
+            for x in call["candidate_loci"].split(",")
+        ]
+    return [(call["chrom"], int(call["position"]), call["orientation"])]
+
+
+def _distance(truth: dict[str, str], call: dict[str, str]) -> int | None:
+    """Smallest |position difference| over the call's loci on the truth's chromosome and orientation."""
+    d = [
+        abs(p - int(truth["position"]))
+        for c, p, o in _loci(call)
+        if c == truth["chrom"] and o == truth["orientation"]
+    ]
+    return min(d, default=None)
+
+
+@dataclass
+class Score:
+    """Counts and errors of one sample (or pooled)."""
+
+    truth_eligible: int = 0
+    found_exact: int = 0
+    found_5bp: int = 0
+    calls: int = 0
+    calls_exact: int = 0
+    calls_5bp: int = 0
+    imprecise: int = 0
+    multi_hit: int = 0
+    clone100: int = 0
+    clone100_exact: int = 0
+    breakpoint_errors: list[int] = field(default_factory=list)
+    cf_errors: list[float] = field(default_factory=list)
+    clonal_flag_ok: int = 0
+    other_flagged_clonal: int = 0
+
+    def add(self, other: Score) -> None:
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+def score(truth: list[dict[str, str]], calls: list[dict[str, str]]) -> Score:
+    s = Score()
+    precise = [c for c in calls if c["precise"] == "yes"]
+    s.calls, s.imprecise = len(precise), len(calls) - len(precise)
+    s.multi_hit = sum("multi_hit" in c["flags"] for c in calls)
+    for call in precise:
+        d = [x for t in truth if (x := _distance(t, call)) is not None]
+        s.calls_exact += 0 in d
+        s.calls_5bp += any(x <= WITHIN for x in d)
+    for t in truth:
+        near = [(x, c) for c in precise if (x := _distance(t, c)) is not None and x <= WITHIN]
+        best = min(near, key=lambda xc: xc[0], default=None)
+        if int(t["fragments"]) >= MIN_FRAGMENTS:
+            s.truth_eligible += 1
+            s.found_exact += best is not None and best[0] == 0
+            s.found_5bp += best is not None
+        if best is not None:
+            s.breakpoint_errors.append(best[0])
+        call = best[1] if best else None
+        flagged = call is not None and call["clonal"] == "yes"
+        if float(t["clonal_fraction"]) == 1.0:
+            s.clone100 += 1
+            s.clone100_exact += best is not None and best[0] == 0
+            s.clonal_flag_ok += flagged
+        else:
+            s.other_flagged_clonal += flagged
+        if t["class"] == "clonal" and call is not None and call["clonal_fraction"] != "NA":
+            s.cf_errors.append(abs(float(call["clonal_fraction"]) - float(t["clonal_fraction"])))
+    return s
+
+
+def _ratio(a: int, b: int) -> str:
+    return f"{a / b:.3f} ({a}/{b})" if b else "NA"
+
+
+def _stat(values: Sequence[float], fmt: str) -> str:
+    return f"{fmt.format(statistics.mean(values))} / {fmt.format(max(values))}" if values else "NA"
+
+
+HEADER = (
+    "| sample | sites (>=3 frag) | recall exact | recall 5 bp | calls | precision exact | precision 5 bp "
+    "| imprecise / multi-hit calls | 100% clone base-exact | breakpoint error mean / max (bp) "
+    "| clonal-fraction error mean / max | flagged clonal: 100% clone / others |"
+)
+
+
+def row(name: str, s: Score) -> str:
+    cells = [
+        name,
+        str(s.truth_eligible),
+        _ratio(s.found_exact, s.truth_eligible),
+        _ratio(s.found_5bp, s.truth_eligible),
+        str(s.calls),
+        _ratio(s.calls_exact, s.calls),
+        _ratio(s.calls_5bp, s.calls),
+        f"{s.imprecise} / {s.multi_hit}",
+        _ratio(s.clone100_exact, s.clone100),
+        _stat(s.breakpoint_errors, "{:.2f}"),
+        _stat(s.cf_errors, "{:.3f}"),
+        f"{_ratio(s.clonal_flag_ok, s.clone100)} / {s.other_flagged_clonal}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def report(panel: Panel, work: Path) -> Score:
+    print(f"\n### panel {panel.name}\n\n{HEADER}\n|{'---|' * HEADER.count(' | ')}---|")
+    total = Score()
+    for sample in panel.samples:
+        truth = read_tsv(work / "reads" / f"{sample.name}.truth.tsv")
+        calls = read_tsv(work / "out" / "calls" / f"{sample.name}.sites.tsv")
+        s = score(truth, calls)
+        total.add(s)
+        print(row(sample.name, s))
+    print(row("**all**", total))
+    for sample in panel.samples:
+        qc = {
+            r["metric"]: r["count"] for r in read_tsv(work / "out" / "calls" / f"{sample.name}.sites_qc.tsv")
+        }
+        rejected = ", ".join(
+            f"{k[9:]} {v}" for k, v in sorted(qc.items()) if k.startswith("rejected_") and v != "0"
+        )
+        print(f"- {sample.name}: rejected rows: {rejected or 'none'}")
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workdir", type=Path, default=ROOT / "results" / "benchmark_accuracy")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--coverage", type=float, default=30.0)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--no-real", action="store_true", help="skip the real CD19 CAR / GRCh38 panel")
+    args = parser.parse_args(argv)
+    started = time.time()
+    panels = [demo_panel]
+    if not args.no_real:
+        panels.append(real_panel)
+    overall = Score()
+    for make in panels:
+        work = args.workdir.resolve() / make.__name__.removesuffix("_panel")
+        work.mkdir(parents=True, exist_ok=True)
+        panel = make(work, args.seed)
+        if panel is None:
+            print("\n(real CD19 CAR / GRCh38 panel skipped: ../shared/data is not present)")
+            continue
+        run_panel(panel, work, args.coverage, args.cores, args.seed)
+        overall.add(report(panel, work))
+    print(f"\n{HEADER}\n|{'---|' * HEADER.count(' | ')}---|\n{row('**overall**', overall)}")
+    print(f"\n{args.coverage:g}x, {args.cores} cores, {time.time() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
