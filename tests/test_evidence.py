@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -109,6 +110,48 @@ def test_spanning_rows_are_reference_fragments_at_candidate_sites(
     s3 = [r for r in rows if int(r["host_pos"]) == sample.insertions["S3"].a]
     s1 = [r for r in rows if int(r["host_pos"]) == sample.insertions["S1"].a]
     assert len(s3) > len(s1)  # S3 is in 30 % of cells: more reference alleles
+
+
+def _spanning(path: Path) -> set[tuple[str, str, str]]:
+    return {(r["chrom"], r["host_pos"], r["fragment"]) for r in read_tsv(path) if r["kind"] == "spanning"}
+
+
+def test_spanning_fragments_of_bam_input_come_from_the_full_input_bam(
+    sample: IntegrationSample, evidence: tuple[list[dict[str, str]], dict[str, int], Path], tmp_path: Path
+) -> None:
+    """Realigned pairs (clipped or not properly paired) hold no reference fragments; the user's input BAM
+    (contigs named 1, 2 instead of chr1, chr2) has them all."""
+    aligned = tmp_path / "realigned.bam"
+    pysam.view(
+        "-b", "-e", "sclen >= 5 || !flag.proper_pair", "-o", str(aligned), str(sample.bam), catch_stdout=False
+    )
+    pysam.index(str(aligned))
+    with pysam.AlignmentFile(str(sample.bam)) as bam:
+        header = str(bam.header).replace("SN:chr", "SN:")
+    (tmp_path / "header.sam").write_text(header)
+    renamed = tmp_path / "input.bam"
+    with open(renamed, "wb") as out:
+        subprocess.run(
+            ["samtools", "reheader", str(tmp_path / "header.sam"), str(sample.bam)], stdout=out, check=True
+        )
+    pysam.index(str(renamed))
+    args = ({"lv": sample.model}, read_bed(sample.mask_bed))
+    extract_evidence(aligned, *args, tmp_path / "alone.tsv")
+    extract_evidence(aligned, *args, tmp_path / "input.tsv", spanning_bam=renamed)
+    assert _spanning(tmp_path / "input.tsv") == _spanning(evidence[2])
+    assert len(_spanning(tmp_path / "alone.tsv")) < 0.2 * len(_spanning(evidence[2]))
+
+
+def test_screened_reads_measure_the_fragment_length_instead_of_counting_spanners(
+    sample: IntegrationSample, tmp_path: Path
+) -> None:
+    out = tmp_path / "evidence.tsv"
+    qc = extract_evidence(
+        sample.bam, {"lv": sample.model}, read_bed(sample.mask_bed), out, model_spanning=True
+    )
+    assert not _spanning(out)
+    assert qc["mean_fragment_length"] == pytest.approx(350, abs=10)  # simulated: 350 +- 40
+    assert qc["fragment_length_pairs"] > 1000
 
 
 def test_homologous_piece_and_backbone_are_flagged(

@@ -105,3 +105,28 @@ def test_screened_run_calls_the_same_sites_junctions_and_vcn(
     stats = read_tsv(screened / "screen" / "t1.screen.tsv")[0]
     assert int(stats["kept_reads"]) < 0.02 * int(stats["reads"])
     assert "reads/s" in (screened / "logs" / "screen_reads" / "t1.log").read_text()
+
+
+def test_screened_clonal_fractions_model_the_missing_reference_fragments(
+    screened_and_full: tuple[Path, Path, Path],
+) -> None:
+    """The screened BAM holds almost no reference fragments: they are modelled from depth and fragment
+    length, so junction + modelled spanning fragments = all fragments expected over the window, the true
+    clones stay clonal and no bystander becomes clonal."""
+    tmp, screened, full = screened_and_full
+    truth = read_tsv(tmp / "t1.truth.tsv")
+    calls = [
+        {(r["chrom"], r["position"]): r for r in read_tsv(run / "calls" / "t1.sites.tsv")}
+        for run in (screened, full)
+    ]
+    # simulated: 15x of 150 bp reads from 350 bp fragments; a spanner covers 33 bases (TSD 5 + 2 x 14)
+    covering = 15 / (2 * 150) * (350 - 33 + 1)
+    for site in (s for s in truth if s["class"] == "clonal"):
+        mine, theirs = (run[(site["chrom"], site["position"])] for run in calls)
+        assert "spanning_modelled" in mine["flags"] and theirs["flags"] == "NA"
+        assert int(mine["fragments"]) / 2 + float(mine["spanning_fragments"]) == pytest.approx(
+            covering, rel=0.1
+        )
+        assert mine["clonal"] == theirs["clonal"] == "yes"
+    bystanders = {(s["chrom"], s["position"]) for s in truth if float(s["cell_fraction"]) <= 0.01}
+    assert not [r for key, r in calls[0].items() if key in bystanders and r["clonal"] == "yes"]

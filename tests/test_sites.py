@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -394,3 +395,40 @@ def test_weak_shadow_of_a_strong_site_is_merged_into_it(
         (1026, "-", 2),
     ]
     assert {r["metric"]: r["count"] for r in read_tsv(qc)}["sites_absorbed_shadow"] == "1"
+
+
+def test_modelled_spanning_fragments_match_the_counted_ones_and_the_truth(
+    sample: IntegrationSample, evidence_tsv: Path, called: dict[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """Screened reads hold no reference fragments: the model from depth and fragment length replaces them."""
+    coverage = tmp_path / "coverage.tsv"
+    coverage.write_text(
+        subprocess.run(
+            ["samtools", "coverage", str(sample.bam)], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    evidence, qc = tmp_path / "evidence.tsv", tmp_path / "evidence_qc.tsv"
+    extract_evidence(
+        sample.bam, {"lv": sample.model}, read_bed(sample.mask_bed), evidence, model_spanning=True, qc_tsv=qc
+    )
+    assert not [r for r in read_tsv(evidence) if r["kind"] == "spanning"]
+    out = tmp_path / "sites.tsv"
+    call_sites(
+        evidence, sample.model, sample.genome_fasta, "T1", out, evidence_qc_tsv=qc, coverage_tsv=coverage
+    )
+    modelled = {(r["chrom"], r["position"]): r for r in read_tsv(out)}
+    # simulated: 40x of 150 bp reads, 350 bp fragments; a spanner covers 33 bases (TSD 5 + 2 x 14)
+    covering = 40 / (2 * 150) * (350 - 33 + 1)
+    for label in ("S1", "S2", "S3"):
+        counted = called[label]
+        row = modelled[(counted["chrom"], counted["position"])]
+        assert "spanning_modelled" in row["flags"]
+        junction = float(row["fragments"]) / 2
+        assert junction + float(row["spanning_fragments"]) == pytest.approx(covering, rel=0.05)
+        assert junction / (junction + float(row["spanning_fragments"])) == pytest.approx(
+            float(row["allele_fraction"]), rel=0.01
+        )
+        assert float(row["clonal_fraction"]) == pytest.approx(float(counted["clonal_fraction"]), abs=0.15)
+        assert row["clonal"] == counted["clonal"] == ("yes" if label != "S3" else "no")
+        if label == "S3":  # in 30 % of cells
+            assert float(row["clonal_fraction"]) == pytest.approx(0.3, abs=0.1)

@@ -41,12 +41,12 @@ SITES = (
     "clonal_fraction",  # cells carrying the site / all cells (/ purity when known)
     "split_fragments",
     "discordant_fragments",
-    "spanning_fragments",
+    "spanning_fragments",  # reference-allele fragments; modelled (fractional) for screened FASTQs
     "allele_fraction",
     "relative_abundance",
     "precise",
     "dominant",
-    "flags",  # one_sided, multi_hit (comma-separated) or NA
+    "flags",  # one_sided, multi_hit, spanning_modelled (comma-separated) or NA
     "clip_fragments",  # of split_fragments: seen only through a soft clip matched to a provirus terminus
     "clonal",  # yes when the cell fraction is consistent with every (tumour) cell carrying the site
     "host_mapq",  # median host-side MAPQ of the junction rows (< min_mapq for multi_hit sites)

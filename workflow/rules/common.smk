@@ -132,10 +132,14 @@ def coverage_inputs(wildcards):
     return inputs
 
 
+def spanning_modelled(wildcards):
+    """Screened FASTQs: the aligned BAM lacks reference fragments, so they are modelled."""
+    return SAMPLES[wildcards.sample].bam is None and CONFIG["screen"]["enabled"]
+
+
 def coverage_subsample(wildcards):
     """The depth sample's ``samtools view -s`` argument for a screened sample, else None."""
-    s = SAMPLES[wildcards.sample]
-    if s.bam is not None or not CONFIG["screen"]["enabled"]:
+    if not spanning_modelled(wildcards):
         return None
     return subsample_option(
         CONFIG["screen"]["depth_sample_fraction"], CONFIG["screen"]["seed"]

@@ -1,11 +1,6 @@
 # Evidence stage: one row per read or fragment joining vector and genome, plus depth tables.
 
 
-def spanning_modelled(wildcards):
-    """Screened FASTQs: the aligned BAM lacks reference fragments, so they are modelled."""
-    return SAMPLES[wildcards.sample].bam is None and CONFIG["screen"]["enabled"]
-
-
 rule extract_evidence:
     input:
         bam=f"{OUT}/align/{{sample}}.bam",
@@ -29,6 +24,7 @@ rule extract_evidence:
         min_mapq=CONFIG["sites"]["min_mapq"],
         anchor_slop=CONFIG["sites"]["anchor_slop"],
         min_clip=CONFIG["sites"]["min_clip"],
+        # screened FASTQs (those with a depth sample) lack reference fragments: modelled
         model_spanning=spanning_modelled,
     script:
         "../../scripts/adapters/extract_evidence.py"
