@@ -3,6 +3,8 @@
 The genome is diploid at ``--coverage`` read depth. Each insertion replaces a fraction
 g = cell_fraction / 2 of the reference alleles at its target site by the modified allele
 host[..a+t-1] + INSERT + host[a..]; plasmid contamination adds fragments of the circular plasmid.
+Fragments start at every base with the same probability, so the provirus of an insertion is read at
+exactly coverage x cell_fraction / 2 (the depth the VCN benchmark compares with).
 """
 
 from __future__ import annotations
@@ -302,6 +304,17 @@ def _lengths(rng: np.random.Generator, n: int, mean: float, sd: float, low: int,
     return np.clip(np.rint(rng.normal(mean, sd, n)), low, high).astype(np.int64)
 
 
+def _place(rng: np.random.Generator, size: int, length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fragment starts uniform over all ``size`` bases, and which fragments end within the sequence.
+
+    Dropping the fragments that run off the end, rather than drawing starts only where a fragment
+    fits, keeps the start density (fragments per base = depth / (2 x read length)) the same at every
+    base: drawing from ``size - length + 1`` starts would raise the depth by length / size.
+    """
+    start = rng.integers(0, size, len(length))
+    return start, start + length <= size
+
+
 def _insert_template(genome: Mapping[str, str], vector: VectorModel, ins: Insertion, flank: int) -> _Template:
     """host[a-1-F .. a+t-1] + INSERT + host[a .. a+F] (1-based inclusive, clipped to the contig)."""
     host = genome[ins.chrom]
@@ -321,11 +334,10 @@ def _template_fragments(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Fragments touching the insert (starts, lengths) and how many cross a host-insert junction."""
     size = len(template.seq)
-    n = int(rng.poisson(depth / (2 * read_length) * size))
-    length = np.minimum(lengths(n), size)
-    start = rng.integers(0, size - length + 1)
+    length = lengths(int(rng.poisson(depth / (2 * read_length) * size)))
+    start, keep = _place(rng, size, length)
     end = start + length
-    keep = (start < template.insert_end) & (end > template.insert_start)
+    keep &= (start < template.insert_end) & (end > template.insert_start)
     start, length, end = start[keep], length[keep], end[keep]
     crossing = (start < template.insert_start) | (end > template.insert_end)
     return start, length, int(crossing.sum())
@@ -496,7 +508,8 @@ def _chunk_reads(
     lengths: Callable[[int], np.ndarray],
     read_length: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Reads of ``size`` reference fragments, minus N-rich ones and those lost to insertions."""
+    """Reads of ``size`` reference fragments, minus N-rich ones, those running off the contig's end
+    and those lost to insertions."""
     contig = rng.choice(len(ref.names), size=size, p=ref.weights)
     length = lengths(size)
     r1s, r2s = [], []
@@ -504,8 +517,10 @@ def _chunk_reads(
         pick = contig == c
         n_len = length[pick]
         seq = ref.seqs[c]
-        start = rng.integers(0, len(seq) - n_len + 1)
-        keep = (_n_below(ref.runs[c], start + n_len) - _n_below(ref.runs[c], start)) <= MAX_N_FRACTION * n_len
+        start, keep = _place(rng, len(seq), n_len)
+        keep &= (
+            _n_below(ref.runs[c], start + n_len) - _n_below(ref.runs[c], start)
+        ) <= MAX_N_FRACTION * n_len
         end = start + n_len  # 1-based end of the fragment
         for ins in insertions:
             if ins.chrom != ref.names[c]:

@@ -9,13 +9,16 @@ with several vectors each footprint is that construct's specific part.
 
 Statistics. ``n`` = depth summed over the footprint / mean aligned read length (reads over the
 footprint). VCN per diploid genome = 2 x footprint depth / autosomal depth. Its 95% interval is
-quasi-Poisson: the exact (Garwood) interval on n / phi, times phi, where phi >= 1 is the
-dispersion of n across footprint windows (Pearson chi-square / degrees of freedom), so uneven
-coverage and mate pairs widen it. Detection: the counted fragments (read pairs with at least
-``MIN_OVERLAP`` aligned bases in the footprint, duplicates excluded) against a Poisson background
-of ``background_rate`` copies (plus the plasmid's share when the backbone is covered): p < 0.001,
-VCN above the plasmid's share > min_vcn, reads spread over the footprint and at least
-``min_positions`` distinct fragment starts (one stack of reads is not a provirus).
+quasi-Poisson: the exact (Garwood) interval on n / phi, times phi. Fragments arrive as a Poisson
+process but each brings its reads together (two mates, x_i read lengths of footprint bases), so n
+is compound Poisson with variance sum(x_i^2): phi is the larger of sum(x_i^2) / sum(x_i) (about 2
+for pairs) and the dispersion of n across footprint windows (Pearson chi-square / degrees of
+freedom), which also catches uneven coverage; phi >= 1.
+Detection: the counted fragments (read pairs with at least ``MIN_OVERLAP`` aligned bases in the
+footprint, duplicates excluded) against a Poisson background of ``background_rate`` copies (plus
+the plasmid's share when the backbone is covered): p < 0.001, VCN above the plasmid's share >
+min_vcn, reads spread over the footprint and at least ``min_positions`` distinct fragment starts
+(one stack of reads is not a provirus).
 """
 
 from __future__ import annotations
@@ -206,17 +209,20 @@ def _bisect(func: Callable[[float], float], low: float, high: float) -> float:
 
 @dataclass(frozen=True)
 class Fragments:
-    """Read pairs over a footprint: how many, how many reads, and their distinct start positions."""
+    """Read pairs over a footprint: how many, how many reads, their distinct start positions and
+    each fragment's aligned footprint bases."""
 
     fragments: int
     reads: int
     positions: int
+    bases: tuple[int, ...] = ()
 
 
 def count_fragments(bam: str | Path, contig: str, intervals: Sequence[Interval]) -> Fragments:
     """Fragments with a primary, non-duplicate read of >= MIN_OVERLAP aligned bases in the intervals."""
     footprint = IntervalSet(intervals)
     starts: dict[str, int] = {}
+    bases: dict[str, int] = {}
     reads = 0
     with pysam.AlignmentFile(str(bam)) as sam:
         if contig not in sam.references:
@@ -230,14 +236,16 @@ def count_fragments(bam: str | Path, contig: str, intervals: Sequence[Interval])
                 if read.flag & _SKIP_FLAGS or key in seen:
                     continue
                 seen.add(key)
-                if sum(footprint.overlap(s, e) for s, e in read.get_blocks()) < MIN_OVERLAP:
+                overlap = sum(footprint.overlap(s, e) for s, e in read.get_blocks())
+                if overlap < MIN_OVERLAP:
                     continue
                 reads += 1
+                bases[key[0]] = bases.get(key[0], 0) + overlap
                 first = read.reference_start
                 if read.is_paired and not read.mate_is_unmapped and read.next_reference_name == contig:
                     first = min(first, read.next_reference_start)
                 starts[key[0]] = min(first, starts.get(key[0], first))
-    return Fragments(len(starts), reads, len(set(starts.values())))
+    return Fragments(len(starts), reads, len(set(starts.values())), tuple(bases.values()))
 
 
 def dispersion(values: np.ndarray, read_len: float, window: int = WINDOW) -> float:
@@ -258,6 +266,16 @@ def dispersion(values: np.ndarray, read_len: float, window: int = WINDOW) -> flo
         return 1.0
     chi2 = float((((counts - expected) ** 2) / expected).sum())
     return max(1.0, chi2 / (len(edges) - 1))
+
+
+def fragment_dispersion(bases: Sequence[int], read_len: float) -> float:
+    """Variance / mean of the read count n = sum(x_i) with x_i = a fragment's footprint bases / read_len.
+
+    Fragments are Poisson, so Var(n) = sum(x_i^2); a pair whose mates both lie in the footprint
+    counts two reads at once (about 2), a read clipped at a footprint edge less than one.
+    """
+    total = float(sum(bases))
+    return float(sum(b * b for b in bases)) / total / read_len if total else 1.0
 
 
 @dataclass(frozen=True)
@@ -432,7 +450,7 @@ def call_transgene(
     detected, reason = decide(
         ev, min_vcn=min_vcn, min_footprint_covered=min_footprint_covered, min_positions=min_positions
     )
-    phi = dispersion(vec, read_len)
+    phi = max(dispersion(vec, read_len), fragment_dispersion(frags.bases, read_len) if frags else 1.0)
     low, high = vcn_interval(vec, read_len, aut, phi)
     bb_frags = count_fragments(bam, bb_contig, bb_iv) if bam is not None and bb is not None else None
     return {
