@@ -397,6 +397,22 @@ def test_weak_shadow_of_a_strong_site_is_merged_into_it(
     assert {r["metric"]: r["count"] for r in read_tsv(qc)}["sites_absorbed_shadow"] == "1"
 
 
+def test_discordant_pairs_overhanging_a_junction_join_its_site(
+    small: tuple[VectorModel, Path, str], tmp_path: Path
+) -> None:
+    """Host mates that aligned 7 vector bases past the right junction (mismatches, no clip) are the same site."""
+    model, fasta, _ = small
+    rows = [
+        *(_row(f"l{i}", "split", 1004, "left", "5p") for i in range(6)),
+        *(_row(f"r{i}", "split", 1000, "right", "3p") for i in range(6)),
+        *(_row(f"d{i}", "discordant", 993, "right", "3p") for i in range(2)),
+    ]
+    evidence = tmp_path / "ev.tsv"
+    write_tsv(evidence, EVIDENCE, rows)
+    sites = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv")
+    assert [(s["position"], s["orientation"], s["fragments"]) for s in sites] == [(1000, "+", 14)]
+
+
 def test_modelled_spanning_fragments_match_the_counted_ones_and_the_truth(
     sample: IntegrationSample, evidence_tsv: Path, called: dict[str, dict[str, str]], tmp_path: Path
 ) -> None:

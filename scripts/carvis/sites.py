@@ -302,11 +302,15 @@ def multi_hit_sites(
 
 
 def absorb_shadows(sites: list[Site]) -> list[Site]:
-    """Merge weak one-sided or multi-hit sites into a nearby stronger paired site (see SHADOW_WINDOW)."""
+    """Merge weak imprecise, one-sided or multi-hit sites into a nearby stronger paired site (see SHADOW_WINDOW).
+
+    An imprecise shadow is a few discordant pairs whose host mate aligned a few vector bases past the
+    junction (mismatches instead of a clip), so they missed the junction's DISCORDANT_OVERHANG.
+    """
     paired = [s for s in sites if s.precise and not s.multi_hit and s.tsd_length is not None]
     kept = []
     for site in sites:
-        weak = site.precise and not site.copies and (site.multi_hit or site.tsd_length is None)
+        weak = not site.copies and (not site.precise or site.multi_hit or site.tsd_length is None)
         strong = [
             p
             for p in paired
