@@ -400,7 +400,7 @@ def test_weak_shadow_of_a_strong_site_is_merged_into_it(
 def test_discordant_pairs_overhanging_a_junction_join_its_site(
     small: tuple[VectorModel, Path, str], tmp_path: Path
 ) -> None:
-    """Host mates that aligned 7 vector bases past the right junction (mismatches, no clip) are the same site."""
+    """Host mates aligned 7 vector bases past the right junction (mismatches, no clip): the same site."""
     model, fasta, _ = small
     rows = [
         *(_row(f"l{i}", "split", 1004, "left", "5p") for i in range(6)),

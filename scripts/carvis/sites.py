@@ -302,10 +302,10 @@ def multi_hit_sites(
 
 
 def absorb_shadows(sites: list[Site]) -> list[Site]:
-    """Merge weak imprecise, one-sided or multi-hit sites into a nearby stronger paired site (see SHADOW_WINDOW).
+    """Merge weak imprecise, one-sided or multi-hit sites into a nearby stronger paired site.
 
-    An imprecise shadow is a few discordant pairs whose host mate aligned a few vector bases past the
-    junction (mismatches instead of a clip), so they missed the junction's DISCORDANT_OVERHANG.
+    See SHADOW_WINDOW. An imprecise shadow is a few discordant pairs whose host mate aligned a few
+    vector bases past the junction (mismatches instead of a clip), beyond its DISCORDANT_OVERHANG.
     """
     paired = [s for s in sites if s.precise and not s.multi_hit and s.tsd_length is not None]
     kept = []
