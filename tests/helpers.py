@@ -9,6 +9,7 @@ import gzip
 import random
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from carvis.seqs import revcomp
 from carvis.vectors import KINDS, VectorKind, VectorModel, build_vector
 
 LENTI = KINDS["lentiviral"]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def random_seq(rng: random.Random, length: int, avoid: Iterable[str] = ()) -> str:
@@ -379,3 +381,17 @@ def build_kind_sample(
     write_fastq_pairs(r1, r2, pairs)
     bam = align_pairs(reference, r1, r2, workdir / "sample.bam")
     return KindSample(genome, model, genome_fasta, bam, {e.label: e for e in events})
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the carvis workflow in ``workdir`` with the Python running the tests; never raises."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+    ]
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, check=False)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import snakemake
 
 from carvis.cli import main as carvis
 from carvis.io import read_tsv
@@ -20,19 +19,6 @@ needs_tools = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("minimap2", "samtools", "snakemake")),
     reason="minimap2, samtools and snakemake are needed (bash scripts/setup.sh installs them)",
 )
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-    ]
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, check=False)
 
 
 def write_config(tmp_path: Path, samples: Path, **overrides: object) -> Path:

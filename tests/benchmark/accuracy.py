@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -33,6 +32,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from helpers import snakemake  # noqa: E402
 
 from carvis.demo import build_demo  # noqa: E402
 from carvis.io import read_tsv  # noqa: E402
@@ -294,17 +296,8 @@ def run_panel(panel: Panel, work: Path, coverage: float, cores: int, seed: int) 
         "screen": {"enabled": False},
     }
     (work / "config.yaml").write_text(yaml.safe_dump(config))
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(work),
-    ]
-    cmd += ["--cores", str(cores), "--configfile", str(work / "config.yaml"), "--quiet", "all"]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    args = ["--cores", str(cores), "--configfile", str(work / "config.yaml"), "--quiet", "all"]
+    result = snakemake(work, *args)
     if result.returncode:
         sys.exit(f"snakemake failed for panel {panel.name}:\n{result.stderr[-4000:]}")
 

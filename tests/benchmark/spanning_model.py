@@ -11,7 +11,6 @@ fraction <= 0.01) and whether any bystander was flagged clonal.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +18,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from helpers import snakemake  # noqa: E402
 
 from carvis import demo  # noqa: E402
 from carvis.cli import main  # noqa: E402
@@ -53,17 +55,8 @@ def run(workdir: Path, sheet: Path, screened: bool, cores: int) -> list[dict[str
     folder = workdir / ("screened" if screened else "full")
     folder.mkdir(exist_ok=True)
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(folder),
-    ]
-    cmd += ["--cores", str(cores), "--configfile", str(folder / "config.yaml"), "-q"]
-    subprocess.run(cmd, check=True, capture_output=True)
+    result = snakemake(folder, "--cores", str(cores), "--configfile", str(folder / "config.yaml"), "-q")
+    result.check_returncode()
     return read_tsv(folder / "out" / "calls" / "t.sites.tsv")
 
 
