@@ -9,10 +9,15 @@ from pathlib import Path
 ALIGNERS = ("minimap2", "bwa")
 
 
-def _reads_argument(files: Sequence[Path | str]) -> str:
+def reads_argument(files: Sequence[Path | str]) -> str:
     """One FASTQ argument; several lanes are concatenated on the fly (gzip members concatenate)."""
     quoted = " ".join(shlex.quote(str(f)) for f in files)
     return quoted if len(files) == 1 else f"<(cat {quoted})"
+
+
+def reads_arguments(fastq_1: Sequence[Path | str], fastq_2: Sequence[Path | str]) -> str:
+    """The read arguments of an aligner: R1, then R2 when paired."""
+    return reads_argument(fastq_1) + (" " + reads_argument(fastq_2) if fastq_2 else "")
 
 
 def align_command(
@@ -31,9 +36,7 @@ def align_command(
     if aligner not in ALIGNERS:
         raise ValueError(f"unknown aligner {aligner!r}; use one of {ALIGNERS}")
     read_group = shlex.quote(f"@RG\\tID:{sample}\\tSM:{sample}")
-    reads = _reads_argument(fastq_1)
-    if fastq_2:
-        reads += " " + _reads_argument(fastq_2)
+    reads = reads_arguments(fastq_1, fastq_2)
     if aligner == "minimap2":
         head = f"minimap2 -ax sr -Y -t {threads} -R {read_group}"
     else:

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from carvis.align import reads_arguments
 from carvis.errors import InputError
 from carvis.intervals import merge
 from carvis.io import atomic_write, read_tsv, write_tsv
@@ -91,11 +92,6 @@ def subsample_option(fraction: float, seed: int) -> str:
     return f"{seed}.{digits}"
 
 
-def _reads(files: Sequence[Path | str]) -> str:
-    quoted = " ".join(shlex.quote(str(f)) for f in files)
-    return quoted if len(files) == 1 else f"<(cat {quoted})"
-
-
 def screen_command(
     index: str | Path,
     fastq_1: Sequence[Path | str],
@@ -106,7 +102,7 @@ def screen_command(
     threads: int,
 ) -> str:
     """The streaming pass: minimap2 against the screening index, split into kept pairs and sample."""
-    reads = _reads(fastq_1) + (" " + _reads(fastq_2) if fastq_2 else "")
+    reads = reads_arguments(fastq_1, fastq_2)
     return (
         f"minimap2 -a {MINIMAP2_ARGS} -t {threads} {shlex.quote(str(index))} {reads}"
         f" | samtools view -u -G 12 -o {shlex.quote(str(kept_bam))} -U -"
