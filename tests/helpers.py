@@ -383,15 +383,9 @@ def build_kind_sample(
     return KindSample(genome, model, genome_fasta, bam, {e.label: e for e in events})
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the carvis workflow in ``workdir`` with the Python running the tests; never raises."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-    ]
+def snakemake(
+    workdir: Path, *args: str, snakefile: Path = ROOT / "Snakefile"
+) -> subprocess.CompletedProcess[str]:
+    """Run a workflow (carvis by default) in ``workdir`` with the Python running the tests; never raises."""
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--directory", str(workdir)]
     return subprocess.run([*cmd, *args], capture_output=True, text=True, check=False)

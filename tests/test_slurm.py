@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import snakemake
 
 from carvis.io import read_tsv
 
@@ -49,14 +49,12 @@ def slurm_cluster() -> Iterator[None]:
         subprocess.run(["bash", str(CLUSTER), "stop"], check=True)
 
 
-def snakemake_on_slurm(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def snakemake_on_slurm(
+    workdir: Path, snakefile: Path = ROOT / "Snakefile"
+) -> subprocess.CompletedProcess[str]:
     """snakemake with the SLURM profile, threads capped at this node's CPUs, polling quickly."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--directory",
-        str(workdir),
+    return snakemake(
+        workdir,
         "--profile",
         str(ROOT / "profiles" / "slurm"),
         "--slurm-no-account",
@@ -67,14 +65,13 @@ def snakemake_on_slurm(workdir: Path, *args: str) -> subprocess.CompletedProcess
         "--slurm-keep-successful-logs",
         "--max-threads",
         str(os.cpu_count() or 1),
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+        snakefile=snakefile,
+    )
 
 
 @pytest.mark.e2e
 def test_demo_runs_on_slurm_and_calls_its_clonal_sites(slurm_cluster: None, tmp_path: Path) -> None:
-    result = snakemake_on_slurm(tmp_path, "--snakefile", str(ROOT / "Snakefile"))
+    result = snakemake_on_slurm(tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     # every rule ran as a SLURM job (the plugin keeps one log per job)
     slurm_logs = tmp_path / ".snakemake" / "slurm_logs"
@@ -97,7 +94,7 @@ def test_demo_runs_on_slurm_and_calls_its_clonal_sites(slurm_cluster: None, tmp_
 def test_retries_escalate_memory_on_slurm(slurm_cluster: None, tmp_path: Path) -> None:
     snakefile = tmp_path / "Snakefile"
     snakefile.write_text(PROBE_SNAKEFILE)
-    result = snakemake_on_slurm(tmp_path, "--snakefile", str(snakefile))
+    result = snakemake_on_slurm(tmp_path, snakefile)
     assert result.returncode == 0, result.stderr[-3000:]
     granted = [int(line) for line in (tmp_path / "granted.txt").read_text().split()]
     # the profile's default memory times the attempt, as SLURM granted it to each attempt

@@ -101,12 +101,17 @@ def aligner_index(wildcards):
     return rules.index_minimap2.output
 
 
+def screened(wildcards):
+    """FASTQ samples are screened when screening is on; BAM/CRAM samples never are."""
+    return SAMPLES[wildcards.sample].bam is None and CONFIG["screen"]["enabled"]
+
+
 def reads_to_align(wildcards):
     """{"r1": [...], "r2": [...]}: reads extracted from a BAM/CRAM, screened, or the sheet's FASTQs."""
     s = SAMPLES[wildcards.sample]
     if s.bam is not None:
         folder = f"{OUT}/extract/{s.sample}"
-    elif CONFIG["screen"]["enabled"]:
+    elif screened(wildcards):
         folder = f"{OUT}/screen/{s.sample}"
     else:
         return {"r1": s.fastq_1, "r2": s.fastq_2}
@@ -127,19 +132,14 @@ def coverage_inputs(wildcards):
             "fai": f"{REF}/combined.fa.fai",
         }
     inputs = {"bam": f"{OUT}/align/{s.sample}.bam"}
-    if CONFIG["screen"]["enabled"]:
+    if screened(wildcards):
         inputs["stats"] = f"{OUT}/screen/{s.sample}.screen.tsv"
     return inputs
 
 
-def spanning_modelled(wildcards):
-    """Screened FASTQs: the aligned BAM lacks reference fragments, so they are modelled."""
-    return SAMPLES[wildcards.sample].bam is None and CONFIG["screen"]["enabled"]
-
-
 def coverage_subsample(wildcards):
     """The depth sample's ``samtools view -s`` argument for a screened sample, else None."""
-    if not spanning_modelled(wildcards):
+    if not screened(wildcards):
         return None
     return subsample_option(
         CONFIG["screen"]["depth_sample_fraction"], CONFIG["screen"]["seed"]

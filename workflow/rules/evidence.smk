@@ -25,7 +25,7 @@ rule extract_evidence:
         anchor_slop=CONFIG["sites"]["anchor_slop"],
         min_clip=CONFIG["sites"]["min_clip"],
         # screened FASTQs (those with a depth sample) lack reference fragments: modelled
-        model_spanning=spanning_modelled,
+        model_spanning=screened,
     script:
         "../../scripts/adapters/extract_evidence.py"
 

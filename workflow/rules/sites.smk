@@ -10,7 +10,7 @@ rule call_sites:
         fai=f"{REF}/combined.fa.fai",
         # screened FASTQs: depth and read length for the modelled reference fragments
         coverage=lambda wc: (
-            f"{OUT}/depth/{wc.sample}.coverage.tsv" if spanning_modelled(wc) else []
+            f"{OUT}/depth/{wc.sample}.coverage.tsv" if screened(wc) else []
         ),
     output:
         sites=f"{OUT}/calls/{{sample}}.sites.tsv",
