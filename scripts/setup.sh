@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install what carvis needs and is missing: minimap2, bwa, samtools (Debian packages) and the
-# Python package with its dependencies (pip, editable). Safe to run again: it skips what is there.
+# Install what carvis needs and is missing: minimap2, bwa, samtools, a C compiler with zlib (the
+# k-mer screen is compiled by the workflow), igzip (fast decompression for the screen) as Debian
+# packages, and the Python package with its dependencies (pip, editable). Safe to run again: it
+# skips what is there.
 # HPC users without root: use `snakemake --sdm conda` instead (envs/ holds pinned bioconda envs).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,6 +12,9 @@ missing=()
 for tool in minimap2 bwa samtools; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+[ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+command -v igzip >/dev/null 2>&1 || missing+=(isal)
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "carvis setup: installing ${missing[*]} (Debian packages)"
     sudo=""

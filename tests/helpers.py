@@ -6,10 +6,12 @@ Fragment names carry their origin (``<label>_<n>``) so tests can compare results
 from __future__ import annotations
 
 import gzip
+import os
 import random
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -383,9 +385,29 @@ def build_kind_sample(
     return KindSample(genome, model, genome_fasta, bam, {e.label: e for e in events})
 
 
+def without_scontrol() -> dict[str, str]:
+    """The environment with a failing ``scontrol`` first on PATH, for local (non-SLURM) snakemake runs.
+
+    snakemake-executor-plugin-slurm runs ``scontrol show config`` whenever snakemake starts (10 s
+    timeout): on a machine with SLURM installed but not running, every run would wait those 10 s.
+    """
+    stub = Path(tempfile.gettempdir()) / "carvis-no-scontrol"
+    if not (stub / "scontrol").exists():
+        stub.mkdir(exist_ok=True)
+        script = stub / f".scontrol.{os.getpid()}"
+        script.write_text("#!/bin/sh\nexit 1\n")
+        script.chmod(0o755)
+        os.replace(script, stub / "scontrol")
+    return {**os.environ, "PATH": f"{stub}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
 def snakemake(
-    workdir: Path, *args: str, snakefile: Path = ROOT / "Snakefile"
+    workdir: Path, *args: str, snakefile: Path = ROOT / "Snakefile", slurm: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """Run a workflow (carvis by default) in ``workdir`` with the Python running the tests; never raises."""
+    """Run a workflow (carvis by default) in ``workdir`` with the Python running the tests; never raises.
+
+    Local runs (``slurm`` false) hide ``scontrol`` (:func:`without_scontrol`).
+    """
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--directory", str(workdir)]
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, check=False)
+    env = None if slurm else without_scontrol()
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, check=False, env=env)

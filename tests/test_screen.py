@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import gzip
 import random
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import build_test_vector, random_seq
+from helpers import build_test_vector, random_seq, require_tools, simulate_pairs, write_fastq_pairs
 from test_workflow import DEMO, snakemake, write_config
 
 from carvis.cli import main as carvis
 from carvis.io import read_tsv
-from carvis.screen import Progress, _scaled_row, screen_pieces, subsample_option
+from carvis.screen import (
+    SOURCE,
+    Progress,
+    _scaled_row,
+    run_screen,
+    screen_pieces,
+    subsample_option,
+    write_screen_reference,
+)
+from carvis.seqs import revcomp
 from carvis.transgene import ContigCoverage
+from carvis.vectors import VectorModel
 
 
 def test_screen_pieces_cut_out_masked_parts_and_keep_the_ltrs(tmp_path: Path) -> None:
@@ -37,15 +49,110 @@ def test_subsample_option_is_seed_dot_fraction() -> None:
         subsample_option(1.0, 7)
 
 
-def test_progress_reports_rate_and_eta_from_minimap2_batches() -> None:
+def test_progress_reports_rate_and_eta_from_the_screen_counts() -> None:
     progress = Progress(expected_reads=1_000_000, started=0.0)
-    assert progress.line("[M::main] Real time: 1.0 sec", 5.0) is None
-    message = progress.line("[M::worker_pipeline::20.0*1.90] mapped 250000 sequences\n", 20.0)
+    assert progress.line("something else", 5.0) is None
+    message = progress.line("kmer_screen: 125000 pairs\n", 20.0)
     assert message is not None
     assert "250,000 reads" in message and "25%" in message and "12,500 reads/s" in message
     assert "ETA 60 s" in message
-    assert progress.line("[M::worker_pipeline::21.0*1.90] mapped 250000 sequences", 21.0) is None  # too soon
+    assert progress.line("kmer_screen: 250000 pairs", 21.0) is None  # too soon
     assert progress.reads == 500_000
+
+
+@pytest.fixture(scope="module")
+def kmer_screen(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """kmer_screen compiled the way the build_kmer_screen rule does."""
+    require_tools("cc")
+    binary = tmp_path_factory.mktemp("bin") / "kmer_screen"
+    subprocess.run(["cc", "-O3", "-o", str(binary), str(SOURCE), "-lz"], check=True)
+    return binary
+
+
+def _screen_world(tmp: Path, rng: random.Random) -> tuple[VectorModel, str, Path, Path]:
+    """A test vector with one masked stretch (host-homologous), its screening files and a host genome."""
+    model = build_test_vector(tmp / "v.fa", "car", random_seq(rng, 3000), rng)
+    mask = [(model.provirus_contig, 1500, 2000, "genome:chr1:1-500")]
+    pieces, ends = tmp / "pieces.fa", tmp / "ends.fa"
+    write_screen_reference([model], mask, pieces, ends)
+    return model, random_seq(rng, 200_000), pieces, ends
+
+
+def _names(fastq: Path) -> list[str]:
+    """Read names (without /1) of a FASTQ, in order."""
+    return [line[1:].split("/")[0] for line in fastq.read_text().splitlines()[::4]]
+
+
+def _samtools_sample(names: list[str], fraction: float, tmp: Path) -> list[str]:
+    """The names ``samtools view -s`` (seed 7) keeps, in order."""
+    sam = tmp / "names.sam"
+    sam.write_text("".join(f"{name}\t4\t*\t0\t0\t*\t*\t0\t0\t*\t*\n" for name in names))
+    option = subsample_option(fraction, 7)
+    command = ["samtools", "view", "-s", option, str(sam)]
+    view = subprocess.run(command, capture_output=True, text=True, check=True)
+    return [line.split("\t")[0] for line in view.stdout.splitlines()]
+
+
+def test_kmer_screen_keeps_vector_and_short_junction_reads_not_host_or_masked_ones(
+    tmp_path: Path, kmer_screen: Path
+) -> None:
+    rng = random.Random(3)
+    model, host, pieces, ends = _screen_world(tmp_path, rng)
+    provirus = model.provirus
+    mate = host[150_000:150_150]
+    expected: dict[str, bool] = {}
+    pairs = []
+
+    def add(name: str, read: str, keep: bool) -> None:
+        expected[name] = keep
+        pairs.append((name, read if rng.random() < 0.5 else revcomp(read), revcomp(mate)))
+
+    for i in range(300):  # host only, and the masked (host-homologous) vector stretch: never kept
+        start = rng.randrange(0, len(host) - 150)
+        add(f"host{i}", host[start : start + 150], False)
+    add("masked", provirus[1600:1750], False)
+    for vector_bp in range(12, 40):  # junction reads: host then the provirus 5' end, or 3' end then host
+        add(f"left{vector_bp}", host[1000 : 1150 - vector_bp] + provirus[:vector_bp], True)
+        add(f"right{vector_bp}", provirus[-vector_bp:] + host[2000 : 2150 - vector_bp], True)
+    add("internal", provirus[600:750], True)
+    add("backbone", model.backbone[100:250], True)
+    r1, r2 = tmp_path / "r_R1.fastq.gz", tmp_path / "r_R2.fastq.gz"
+    write_fastq_pairs(r1, r2, pairs)
+    out = tmp_path / "out" / "s"
+    stats = run_screen("s", kmer_screen, pieces, ends, [r1], [r2], out, tmp_path / "s.tsv", fraction=0.2)
+    written = set(_names(Path(f"{out}_R1.fastq")))
+    sampled = set(_samtools_sample([name for name, _, _ in pairs], 0.2, tmp_path))
+    wrong = {name for name, keep in expected.items() if keep != (name in written - sampled)}
+    assert not wrong - sampled
+    assert written == {name for name, keep in expected.items() if keep} | sampled
+    assert stats["reads"] == 2 * len(pairs) and stats["kept_reads"] == 2 * sum(expected.values())
+
+
+def test_kmer_screen_depth_sample_is_the_one_samtools_view_s_picks(tmp_path: Path, kmer_screen: Path) -> None:
+    """The depth sample is re-selected in the aligned BAM with ``samtools view -s``: same hash, same reads."""
+    require_tools("samtools")
+    rng = random.Random(4)
+    _, host, pieces, ends = _screen_world(tmp_path, rng)
+    pairs = simulate_pairs(host, 10, rng, "frag")
+    r1, r2 = tmp_path / "r_R1.fastq.gz", tmp_path / "r_R2.fastq.gz"
+    write_fastq_pairs(r1, r2, pairs)
+    out = tmp_path / "out" / "s"
+    stats = run_screen("s", kmer_screen, pieces, ends, [r1], [r2], out, tmp_path / "s.tsv", fraction=0.05)
+    picked = _samtools_sample([name for name, _, _ in pairs], 0.05, tmp_path)
+    assert 0.03 * len(pairs) < len(picked) < 0.07 * len(pairs)
+    assert _names(Path(f"{out}_R1.fastq")) == picked
+    assert stats["sampled_reads"] == 2 * len(picked) and stats["kept_reads"] == 0
+
+
+def test_kmer_screen_names_the_fastq_with_a_broken_record(tmp_path: Path, kmer_screen: Path) -> None:
+    rng = random.Random(5)
+    _, host, pieces, ends = _screen_world(tmp_path, rng)
+    r1, r2 = tmp_path / "r_R1.fastq.gz", tmp_path / "r_R2.fastq.gz"
+    write_fastq_pairs(r1, r2, simulate_pairs(host[:20_000], 5, rng, "frag"))
+    with gzip.open(r2, "at") as out:
+        out.write("@extra/2\nACGT\n")
+    with pytest.raises(RuntimeError, match=r"truncated FASTQ record.*r_R2\.fastq\.gz"):
+        run_screen("s", kmer_screen, pieces, ends, [r1], [r2], tmp_path / "s", tmp_path / "s.t", fraction=0.5)
 
 
 def test_scaled_depth_sample_keeps_the_effective_length() -> None:

@@ -66,6 +66,7 @@ def snakemake_on_slurm(
         "--max-threads",
         str(os.cpu_count() or 1),
         snakefile=snakefile,
+        slurm=True,
     )
 
 

@@ -11,12 +11,13 @@ from carvis.screen import run_screen
 with log_to(snakemake.log[0]):
     run_screen(
         snakemake.wildcards.sample,
-        snakemake.input.index,
+        snakemake.input.binary[0],
+        snakemake.input.pieces,
+        snakemake.input.ends,
         snakemake.params.fastq_1,
         snakemake.params.fastq_2,
         snakemake.params.prefix,
         snakemake.output.stats,
         fraction=snakemake.params.fraction,
         seed=snakemake.params.seed,
-        threads=snakemake.threads,
     )

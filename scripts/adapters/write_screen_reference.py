@@ -14,6 +14,7 @@ with log_to(snakemake.log[0]) as log:
     bases = write_screen_reference(
         load_manifest(snakemake.input.manifest).values(),
         read_mask(snakemake.input.mask),
-        snakemake.output[0],
+        snakemake.output.pieces,
+        snakemake.output.ends,
     )
     log.info("screening reference: %d vector bases outside the homology mask", bases)

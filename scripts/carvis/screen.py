@@ -1,18 +1,18 @@
 """Screen reads before alignment: keep the pairs that touch the vector, plus a depth sample.
 
-One streaming pass per sample (:func:`screen_command`): minimap2 maps every pair against the
-*screening reference*, the vector contigs without their host-homologous (masked) parts
-(:func:`write_screen_reference`); ``samtools view -G 12`` keeps the pairs with at least one
-mate on it and hands the others on; ``samtools view -s SEED.FRACTION`` keeps a depth sample of
-those others, chosen by a hash of the read name (both mates together). Only the kept pairs and
-the sample are aligned to the combined reference.
+One streaming pass per sample with ``kmer_screen`` (``kmer_screen.c`` beside this module, compiled by
+the workflow's build_kmer_screen rule): a pair is kept when either mate shares a canonical
+:data:`K`-mer with the *screening reference*, the vector contigs without their host-homologous
+(masked) parts (:func:`write_screen_reference`), or an :data:`END_K`-mer with a provirus terminus
+(junction reads whose vector part is short). Every pair whose read name passes samtools'
+``view -s SEED.FRACTION`` hash joins the depth sample. Only kept and sampled pairs are aligned.
+The FASTQs are decompressed by ``igzip``, ``pigz`` or ``gzip`` processes running beside the scan
+(:func:`decompressor`).
 
-Autosomal depth for VCN: the same hash subsample of the aligned BAM (kept pairs included, so
-it is a sample of all pairs) scaled by total reads / sampled reads (:func:`coverage_command`).
-Measured on 1M simulated pairs: GNU ``grep -F -f`` with the ~11,000 vector 25-mers ran 7x slower
-than ``gzip -dc`` of the same FASTQs, so minimap2 against the tiny screening index does the
-matching (see tests/benchmark/throughput.py for its ratio). Junction fragments whose vector part
-is shorter than about 20 bp in both mates are not kept.
+Autosomal depth for VCN: the same hash subsample of the aligned BAM (kept pairs included, so it is a
+sample of all pairs) scaled by total reads / sampled reads (:func:`write_coverage`).
+Earlier passes measured on 1M simulated pairs: GNU ``grep -F -f`` with the vector 25-mers ran 7x and
+minimap2 against the pieces 2.2x slower than ``gzip -dc`` (tests/benchmark/throughput.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import logging
 import math
 import os
 import re
-import shlex
+import shutil
 import subprocess
 import time
 import zlib
@@ -29,7 +29,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from carvis.align import reads_arguments
 from carvis.errors import InputError
 from carvis.intervals import merge
 from carvis.io import atomic_write, read_tsv, write_tsv
@@ -42,13 +41,19 @@ log = logging.getLogger("carvis.screen")
 SCREEN_COLUMNS = ("sample", "reads", "kept_reads", "sampled_reads", "depth_scale", "seconds")
 #: Unmasked vector pieces shorter than this (bp) are left out of the screening reference.
 MIN_PIECE = 30
-#: minimap2 options of the screening index and pass: 15-mers every ~3 bases find a vector part of
-#: about 20 bp (-k21 -w11 of -x sr needs ~35 bp and missed short junction clips).
-MINIMAP2_ARGS = "-x sr -k15 -w5 -n1 -m15 -s30"
+#: k-mer length of the screen. 16-mers met ~700 random matches per million simulated pairs; 20-mers none.
+#: kmer_screen looks one up every 3rd base, so a vector part of K + 2 = 22 bp or more is always found.
+K = 20
+#: Length of the provirus-terminus k-mers, looked up near read ends only: junction reads whose vector
+#: part is 12-21 bp (the shortest clip the evidence stage anchors is 12 bp).
+END_K = 12
 #: Seconds between progress lines in the log.
 PROGRESS_EVERY = 10.0
-_BATCH = re.compile(r"\[M::worker_pipeline::[\d.]+\*[\d.]+\] mapped (\d+) sequences")
+#: C source of the screen, compiled by the workflow.
+SOURCE = Path(__file__).with_name("kmer_screen.c")
+_BATCH = re.compile(r"kmer_screen: (\d+) pairs")
 _PROBE_BYTES = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def screen_pieces(
@@ -73,14 +78,28 @@ def screen_pieces(
     return pieces
 
 
+def vector_ends(models: Iterable[VectorModel], length: int = END_K) -> dict[str, str]:
+    """Name -> the first and last ``length`` bases of each provirus (its integrated termini)."""
+    return {
+        f"{model.name}:{side}": seq
+        for model in models
+        for side, seq in (("5prime", model.provirus[:length]), ("3prime", model.provirus[-length:]))
+    }
+
+
 def write_screen_reference(
-    models: Iterable[VectorModel], mask_rows: Iterable[tuple[str, int, int, str]], out_fasta: str | Path
+    models: Iterable[VectorModel],
+    mask_rows: Iterable[tuple[str, int, int, str]],
+    out_fasta: str | Path,
+    ends_fasta: str | Path,
 ) -> int:
-    """Write the screening reference FASTA; returns its number of bases."""
+    """Write the screening reference FASTA and the provirus-termini FASTA; returns the reference bases."""
+    models = list(models)
     pieces = screen_pieces(models, mask_rows)
-    with atomic_write(out_fasta) as out:
-        for name, seq in pieces.items():
-            out.write(f">{name}\n{seq}\n")
+    for path, records in ((out_fasta, pieces), (ends_fasta, vector_ends(models))):
+        with atomic_write(path) as out:
+            for name, seq in records.items():
+                out.write(f">{name}\n{seq}\n")
     return sum(len(s) for s in pieces.values())
 
 
@@ -92,22 +111,38 @@ def subsample_option(fraction: float, seed: int) -> str:
     return f"{seed}.{digits}"
 
 
-def screen_command(
-    index: str | Path,
-    fastq_1: Sequence[Path | str],
-    fastq_2: Sequence[Path | str],
-    kept_bam: str | Path,
-    sample_bam: str | Path,
-    subsample: str,
-    threads: int,
-) -> str:
-    """The streaming pass: minimap2 against the screening index, split into kept pairs and sample."""
-    reads = reads_arguments(fastq_1, fastq_2)
-    return (
-        f"minimap2 -a {MINIMAP2_ARGS} -t {threads} {shlex.quote(str(index))} {reads}"
-        f" | samtools view -u -G 12 -o {shlex.quote(str(kept_bam))} -U -"
-        f" | samtools view -b -s {subsample} -o {shlex.quote(str(sample_bam))} -"
-    )
+def decompressor() -> str:
+    """The fastest gzip decompressor on PATH (igzip, then pigz, then gzip)."""
+    return next(tool for tool in ("igzip", "pigz", "gzip") if tool == "gzip" or shutil.which(tool))
+
+
+def _gzipped(path: Path | str) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == _GZIP_MAGIC
+
+
+def _read_arguments(
+    fastq_1: Sequence[Path | str], fastq_2: Sequence[Path | str]
+) -> tuple[list[str], list[subprocess.Popen[bytes]], dict[str, str]]:
+    """kmer_screen's ``-1``/``-2`` arguments, the decompressors feeding them, and /dev/fd -> file names.
+
+    A mate whose files are all gzipped is decompressed by one :func:`decompressor` process (lanes in
+    order) writing into a pipe; otherwise kmer_screen reads the files itself (zlib, plain or gzipped).
+    """
+    args: list[str] = []
+    feeders: list[subprocess.Popen[bytes]] = []
+    names: dict[str, str] = {}
+    for flag, files in (("-1", fastq_1), ("-2", fastq_2)):
+        if files and all(_gzipped(f) for f in files):
+            read_end, write_end = os.pipe()
+            command = [decompressor(), "-dc", *map(str, files)]
+            feeders.append(subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE))
+            os.close(write_end)
+            args += [flag, f"/dev/fd/{read_end}"]
+            names[f"/dev/fd/{read_end}"] = " + ".join(map(str, files))
+        else:
+            args += [arg for f in files for arg in (flag, str(f))]
+    return args, feeders, names
 
 
 def estimate_reads(files: Sequence[Path | str]) -> int:
@@ -125,19 +160,20 @@ def estimate_reads(files: Sequence[Path | str]) -> int:
 
 @dataclass
 class Progress:
-    """Turns minimap2's per-batch lines into 'reads screened, reads/s, ETA' log lines."""
+    """Turns kmer_screen's 'N pairs' lines into 'reads screened, reads/s, ETA' log lines."""
 
     expected_reads: int
     started: float
+    mates: int = 2
     reads: int = 0
     last_log: float = 0.0
 
     def line(self, text: str, now: float) -> str | None:
-        """A progress message for a minimap2 stderr line, or None (not a batch line, or too soon)."""
+        """A progress message for a kmer_screen stderr line, or None (not a count line, or too soon)."""
         found = _BATCH.search(text)
         if not found:
             return None
-        self.reads += int(found.group(1))
+        self.reads = int(found.group(1)) * self.mates
         if now - self.last_log < PROGRESS_EVERY:
             return None
         self.last_log = now
@@ -154,33 +190,11 @@ class Progress:
         )
 
 
-def _run_logged(command: str, progress: Progress) -> None:
-    """Run a bash pipeline; its stderr goes to the log, with progress lines from minimap2's batches."""
-    proc = subprocess.Popen(
-        ["bash", "-o", "pipefail", "-c", command], stderr=subprocess.PIPE, text=True, errors="replace"
-    )
-    assert proc.stderr is not None
-    for text in proc.stderr:
-        message = progress.line(text, time.monotonic())
-        if message:
-            log.info("%s", message)
-        elif not _BATCH.search(text) and not text.startswith("[M::"):
-            log.info("%s", text.rstrip())
-    if proc.wait():
-        raise RuntimeError(f"screening failed (exit {proc.returncode}): {command}")
-
-
-def _count(bam: str | Path, subsample: str | None = None) -> int:
-    option = ["-s", subsample] if subsample else []
-    result = subprocess.run(
-        ["samtools", "view", "-c", *option, str(bam)], capture_output=True, text=True, check=True
-    )
-    return int(result.stdout)
-
-
 def run_screen(
     sample: str,
-    index: str | Path,
+    binary: str | Path,
+    pieces: str | Path,
+    ends: str | Path,
     fastq_1: Sequence[Path | str],
     fastq_2: Sequence[Path | str],
     out_prefix: str | Path,
@@ -188,58 +202,63 @@ def run_screen(
     *,
     fraction: float,
     seed: int = 7,
-    threads: int = 1,
 ) -> dict[str, object]:
-    """Screen one sample: writes ``<out_prefix>_R1/_R2.fastq.gz`` (kept pairs + depth sample) and stats.
-
-    The kept and sampled BAMs are temporary files beside the FASTQs.
-    """
+    """Screen one sample: writes ``<out_prefix>_R1/_R2.fastq`` (kept pairs + depth sample) and stats."""
     prefix = Path(out_prefix)
-    kept, sampled = prefix.with_name(prefix.name + ".kept.bam"), prefix.with_name(prefix.name + ".sample.bam")
     prefix.parent.mkdir(parents=True, exist_ok=True)
+    tmp = prefix.with_name(".tmp." + prefix.name)
     subsample = subsample_option(fraction, seed)
-    expected = estimate_reads(fastq_1) * (2 if fastq_2 else 1)
-    progress = Progress(expected, time.monotonic())
-    log.info("screening %s: ~%s reads, depth sample %s", sample, f"{expected:,}", subsample)
-    _run_logged(screen_command(index, fastq_1, fastq_2, kept, sampled, subsample, threads), progress)
+    mates = 2 if fastq_2 else 1
+    progress = Progress(estimate_reads(fastq_1) * mates, time.monotonic(), mates)
+    log.info("screening %s: ~%s reads, depth sample %s", sample, f"{progress.expected_reads:,}", subsample)
+    reads, feeders, names = _read_arguments(fastq_1, fastq_2)
+    command = [str(binary), "-k", str(K), "-e", str(END_K), "-s", subsample, "-o", str(tmp), *reads]
+    command += [str(pieces), str(ends)]
+    fds = [int(name.rsplit("/", 1)[1]) for name in names]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace", pass_fds=fds
+    )
+    for fd in fds:
+        os.close(fd)
+    assert proc.stdout is not None and proc.stderr is not None
+    problems = []
+    for text in proc.stderr:
+        message = progress.line(text, time.monotonic())
+        if message:
+            log.info("%s", message)
+        elif not _BATCH.search(text):
+            problems.append(text.rstrip())
+    counts = proc.stdout.read().split()
+    if proc.wait():
+        problem = "; ".join(problems)
+        for fd, files in names.items():
+            problem = problem.replace(fd, files)
+        raise RuntimeError(f"screening {sample} failed (exit {proc.returncode}): {problem}")
+    for feeder in feeders:
+        if feeder.wait():
+            error = feeder.stderr.read().decode(errors="replace") if feeder.stderr else ""
+            command_line = " ".join(map(str, feeder.args))
+            raise RuntimeError(f"{command_line} failed (exit {feeder.returncode}): {error}")
+    pairs, kept, sampled = (int(c) * mates for c in counts)
+    progress.reads = pairs
     log.info("done: %s", progress.message(time.monotonic()))
-    outputs = [Path(f"{prefix}_R1.fastq.gz"), Path(f"{prefix}_R2.fastq.gz")]
-    tmp = [p.with_name(".tmp." + p.name) for p in outputs]
-    where = (
-        f"-1 {shlex.quote(str(tmp[0]))} -2 {shlex.quote(str(tmp[1]))} -0 /dev/null -s /dev/null"
-        if fastq_2
-        else f"-0 {shlex.quote(str(tmp[0]))}"
-    )
-    _run_logged(
-        f"samtools cat {shlex.quote(str(kept))} {shlex.quote(str(sampled))}"
-        f" | samtools collate -u -O - {shlex.quote(str(prefix))}.collate"
-        f" | samtools fastq -n -c 1 {where} -",
-        progress,
-    )
-    if not fastq_2:
-        with atomic_write(tmp[1], "wb", compress=False):
-            pass
-    for made, final in zip(tmp, outputs, strict=True):
-        os.replace(made, final)
-    kept_reads = _count(kept)
-    sampled_reads = _count(sampled) + _count(kept, subsample)
-    if not sampled_reads:
+    if not sampled:
         raise InputError(
             stats_tsv,
-            f"the depth sample of {sample} is empty ({progress.reads:,} reads screened)",
+            f"the depth sample of {sample} is empty ({pairs:,} reads screened)",
             "raise screen.depth_sample_fraction or check that the FASTQs hold reads",
         )
+    for mate in ("R1", "R2"):
+        os.replace(f"{tmp}_{mate}.fastq", f"{prefix}_{mate}.fastq")
     row: dict[str, object] = {
         "sample": sample,
-        "reads": progress.reads,
-        "kept_reads": kept_reads,
-        "sampled_reads": sampled_reads,
-        "depth_scale": progress.reads / sampled_reads,
+        "reads": pairs,
+        "kept_reads": kept,
+        "sampled_reads": sampled,
+        "depth_scale": pairs / sampled,
         "seconds": round(time.monotonic() - progress.started, 1),
     }
     write_tsv(stats_tsv, SCREEN_COLUMNS, [row])
-    kept.unlink()
-    sampled.unlink()
     log.info("%s", row)
     return row
 

@@ -116,9 +116,10 @@ def reads_to_align(wildcards):
     else:
         return {"r1": s.fastq_1, "r2": s.fastq_2}
     paired = s.bam is not None or s.paired
+    suffix = "fastq.gz" if s.bam is not None else "fastq"
     return {
-        "r1": [f"{folder}_R1.fastq.gz"],
-        "r2": [f"{folder}_R2.fastq.gz"] if paired else [],
+        "r1": [f"{folder}_R1.{suffix}"],
+        "r2": [f"{folder}_R2.{suffix}"] if paired else [],
     }
 
 

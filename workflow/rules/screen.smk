@@ -1,6 +1,21 @@
 # Screening stage: one streaming pass over each sample's FASTQs keeps the pairs touching the vector
 # (outside its host-homologous parts) plus a depth sample; only those are aligned.
-from carvis.screen import MINIMAP2_ARGS as SCREEN_MINIMAP2_ARGS
+from carvis.screen import SOURCE as KMER_SCREEN_SOURCE
+
+
+rule build_kmer_screen:
+    input:
+        KMER_SCREEN_SOURCE,
+    output:
+        f"{OUT}/bin/kmer_screen",
+    log:
+        f"{LOGS}/build_kmer_screen.log",
+    conda:
+        ENVS / "screen.yaml"
+    shell:
+        """
+        ${{CC:-cc}} ${{CFLAGS:-}} -O3 -o {output:q} {input:q} ${{LDFLAGS:-}} -lz 2>{log:q}
+        """
 
 
 rule write_screen_reference:
@@ -8,7 +23,8 @@ rule write_screen_reference:
         manifest=f"{REF}/vectors.json",
         mask=f"{REF}/mask/homology_mask.bed",
     output:
-        f"{REF}/screen/vector_pieces.fa",
+        pieces=f"{REF}/screen/vector_pieces.fa",
+        ends=f"{REF}/screen/vector_ends.fa",
     log:
         f"{REF}/logs/write_screen_reference.log",
     conda:
@@ -17,30 +33,15 @@ rule write_screen_reference:
         "../../scripts/adapters/write_screen_reference.py"
 
 
-rule index_screen_reference:
-    input:
-        f"{REF}/screen/vector_pieces.fa",
-    output:
-        f"{REF}/screen/vector_pieces.mmi",
-    log:
-        f"{REF}/logs/index_screen_reference.log",
-    conda:
-        ENVS / "minimap2.yaml"
-    params:
-        args=SCREEN_MINIMAP2_ARGS,
-    shell:
-        """
-        minimap2 {params.args} -d {output:q} {input:q} 2>{log:q}
-        """
-
-
 rule screen_reads:
     input:
         fastq=lambda wc: SAMPLES[wc.sample].fastq_1 + SAMPLES[wc.sample].fastq_2,
-        index=f"{REF}/screen/vector_pieces.mmi",
+        binary=rules.build_kmer_screen.output,
+        pieces=rules.write_screen_reference.output.pieces,
+        ends=rules.write_screen_reference.output.ends,
     output:
-        r1=temp(f"{OUT}/screen/{{sample}}_R1.fastq.gz"),
-        r2=temp(f"{OUT}/screen/{{sample}}_R2.fastq.gz"),
+        r1=temp(f"{OUT}/screen/{{sample}}_R1.fastq"),
+        r2=temp(f"{OUT}/screen/{{sample}}_R2.fastq"),
         stats=f"{OUT}/screen/{{sample}}.screen.tsv",
     log:
         f"{LOGS}/screen_reads/{{sample}}.log",

@@ -1,0 +1,327 @@
+/* kmer_screen: keep the read pairs that share a k-mer with the vector, plus a name-hash depth sample.
+ *
+ *   kmer_screen -k K -e E -s SEED.FRACTION -o PREFIX -1 R1 [-1 R1 ...] [-2 R2 ...] PIECES.fa ENDS.fa
+ *
+ * A pair is kept when either mate shares a canonical K-mer with PIECES.fa (the vector without its
+ * host-homologous parts) or a canonical E-mer with ENDS.fa (the provirus termini, so that junction
+ * reads with a short vector part are kept too). A pair is in the depth sample when its read name
+ * passes samtools' `view -s SEED.FRACTION` test (X31 + Wang hash of the name, seed scrambled by
+ * srand/rand as samtools does), so `samtools view -s` finds the same sample in the aligned BAM.
+ * Inputs are FASTQ, plain or gzipped (zlib); several files per mate are read as lanes in order.
+ * Kept or sampled pairs go to PREFIX_R1.fastq / PREFIX_R2.fastq (plain: they are small).
+ * Progress lines go to stderr; the counts (pairs, kept, sampled) to stdout as one TSV line.
+ * Built by the workflow's build_kmer_screen rule (cc -O3 ... -lz); carvis.screen drives it.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MAX_LINE (1 << 20)
+#define PROGRESS_EVERY 1000000ULL
+
+static void die(const char *what, const char *file) {
+    fprintf(stderr, "kmer_screen: %s: %s\n", what, file ? file : "");
+    exit(2);
+}
+
+/* ---- canonical k-mer set: open addressing, key + 1 stored (0 = empty) ---- */
+typedef struct {
+    uint64_t *slot;
+    uint64_t mask;
+    uint64_t used;
+} kset_t;
+
+static inline uint64_t mix(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static void kset_init(kset_t *s, uint64_t capacity) {
+    uint64_t n = 1024;
+    while (n < 4 * capacity) n <<= 1;
+    s->slot = calloc(n, sizeof(uint64_t));
+    if (!s->slot) die("out of memory", NULL);
+    s->mask = n - 1;
+    s->used = 0;
+}
+
+static void kset_add(kset_t *s, uint64_t key) {
+    uint64_t i = mix(key) & s->mask;
+    while (s->slot[i] && s->slot[i] != key + 1) i = (i + 1) & s->mask;
+    if (!s->slot[i]) {
+        s->slot[i] = key + 1;
+        s->used++;
+    }
+}
+
+static inline int kset_has(const kset_t *s, uint64_t key) {
+    uint64_t i = mix(key) & s->mask;
+    while (s->slot[i]) {
+        if (s->slot[i] == key + 1) return 1;
+        i = (i + 1) & s->mask;
+    }
+    return 0;
+}
+
+static uint8_t CODE[256];
+
+static void init_code(void) {
+    memset(CODE, 4, sizeof CODE);
+    CODE['A'] = CODE['a'] = 0;
+    CODE['C'] = CODE['c'] = 1;
+    CODE['G'] = CODE['g'] = 2;
+    CODE['T'] = CODE['t'] = 3;
+}
+
+/* Add every canonical k-mer of seq[0..n) to the set. */
+static void add_kmers(kset_t *s, const char *seq, size_t n, int k) {
+    uint64_t fwd = 0, rev = 0, mask = (k == 32) ? ~0ULL : ((1ULL << (2 * k)) - 1);
+    int len = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t c = CODE[(uint8_t)seq[i]];
+        if (c > 3) {
+            len = 0;
+            continue;
+        }
+        fwd = ((fwd << 2) | c) & mask;
+        rev = (rev >> 2) | ((3 - c) << (2 * k - 2));
+        if (++len >= k) kset_add(s, fwd < rev ? fwd : rev);
+    }
+}
+
+/* Read a FASTA file; add the k-mers of each record. Returns the number of records. */
+static int load_fasta(const char *path, kset_t *s, int k) {
+    gzFile in = gzopen(path, "rb");
+    if (!in) die("cannot open", path);
+    size_t cap = 1 << 16, n = 0;
+    char *seq = malloc(cap), line[65536];
+    int records = 0;
+    for (;;) {
+        char *got = gzgets(in, line, sizeof line);
+        if (!got || line[0] == '>') {
+            if (n) add_kmers(s, seq, n, k);
+            n = 0;
+            if (!got) break;
+            records++;
+            continue;
+        }
+        size_t len = strcspn(line, "\r\n");
+        if (n + len > cap) {
+            while (n + len > cap) cap *= 2;
+            seq = realloc(seq, cap);
+            if (!seq) die("out of memory", NULL);
+        }
+        memcpy(seq + n, line, len);
+        n += len;
+    }
+    gzclose(in);
+    free(seq);
+    return records;
+}
+
+/* ---- FASTQ reading over lanes ---- */
+typedef struct {
+    char **files;
+    int nfiles, cur;
+    gzFile in;
+    char *line[4];
+    uint64_t records;
+} reader_t;
+
+static void reader_open(reader_t *r, char **files, int nfiles) {
+    r->files = files;
+    r->nfiles = nfiles;
+    r->cur = -1;
+    r->in = NULL;
+    r->records = 0;
+    for (int i = 0; i < 4; i++) {
+        r->line[i] = malloc(MAX_LINE);
+        if (!r->line[i]) die("out of memory", NULL);
+    }
+}
+
+static int next_line(reader_t *r, int which) {
+    for (;;) {
+        if (r->in && gzgets(r->in, r->line[which], MAX_LINE)) {
+            size_t len = strlen(r->line[which]);
+            if (len == MAX_LINE - 1 && r->line[which][len - 1] != '\n') die("line too long in", r->files[r->cur]);
+            return 1;
+        }
+        if (r->in) {
+            int err;
+            const char *msg = gzerror(r->in, &err);
+            if (err != Z_OK && err != Z_STREAM_END) die(msg, r->files[r->cur]);
+            gzclose(r->in);
+            r->in = NULL;
+            if (which) die("truncated FASTQ record at the end of", r->files[r->cur]);
+        }
+        if (++r->cur >= r->nfiles) return 0;
+        r->in = gzopen(r->files[r->cur], "rb");
+        if (!r->in) die("cannot open", r->files[r->cur]);
+        gzbuffer(r->in, 1 << 20);
+    }
+}
+
+/* Read one 4-line record; 0 at the end of the last file. */
+static int next_record(reader_t *r) {
+    if (!next_line(r, 0)) return 0;
+    for (int i = 1; i < 4; i++)
+        if (!next_line(r, i)) die("truncated FASTQ record at the end of", r->files[r->cur]);
+    if (r->line[0][0] != '@' || r->line[2][0] != '+') die("not a FASTQ record (no @ or + line) in", r->files[r->cur]);
+    r->records++;
+    return 1;
+}
+
+/* ---- samtools view -s: X31 hash of the name, Wang hash, seed ---- */
+static uint32_t name_hash(const char *header, uint32_t seed) {
+    const char *s = header + 1;
+    size_t n = strcspn(s, " \t\r\n");
+    if (n > 2 && s[n - 2] == '/' && (s[n - 1] == '1' || s[n - 1] == '2')) n -= 2;
+    uint32_t h = n ? (uint8_t)s[0] : 0;
+    for (size_t i = 1; i < n; i++) h = (h << 5) - h + (uint8_t)s[i];
+    uint32_t key = h ^ seed;
+    key += ~(key << 15);
+    key ^= (key >> 10);
+    key += (key << 3);
+    key ^= (key >> 6);
+    key += ~(key << 11);
+    key ^= (key >> 16);
+    return key;
+}
+
+/* Prefilter bits: one bit per value of the low PREFILTER_BITS bits of a canonical k-mer. */
+#define PREFILTER_BITS 22
+
+typedef struct {
+    kset_t kmers, ends;
+    uint8_t *seen_k, *seen_e; /* prefilters of the two sets */
+    int k, e;
+} screen_t;
+
+static uint8_t *prefilter(const kset_t *s) {
+    uint8_t *bits = calloc((1u << PREFILTER_BITS) / 8, 1);
+    if (!bits) die("out of memory", NULL);
+    for (uint64_t i = 0; i <= s->mask; i++)
+        if (s->slot[i]) {
+            uint64_t low = (s->slot[i] - 1) & ((1u << PREFILTER_BITS) - 1);
+            bits[low >> 3] |= (uint8_t)(1u << (low & 7));
+        }
+    return bits;
+}
+
+static inline int maybe(const uint8_t *bits, uint64_t key) {
+    uint64_t low = key & ((1u << PREFILTER_BITS) - 1);
+    return bits[low >> 3] >> (low & 7) & 1;
+}
+
+/* K-mers are looked up at every STRIDE-th read position: a vector part of K + STRIDE - 1 bases or more
+ * always holds one. A shorter vector part of a junction read lies at a read end and holds a provirus
+ * terminus, so E-mers are looked up only within K + STRIDE - 2 bases of either read end. */
+#define STRIDE 3
+
+/* Does the read share a K-mer with the vector pieces or an E-mer with the vector ends? */
+static int touches_vector(const screen_t *sc, const char *seq) {
+    const int k = sc->k, e = sc->e;
+    const long n = (long)strcspn(seq, "\r\n"), edge = k + STRIDE - 2;
+    const uint64_t mask = (1ULL << (2 * k)) - 1, emask = (1ULL << (2 * e)) - 1;
+    uint64_t fwd = 0, rev = 0;
+    int len = 0;
+    for (long i = 0; i < n; i++) {
+        uint64_t c = CODE[(uint8_t)seq[i]];
+        if (c > 3) {
+            len = 0;
+            continue;
+        }
+        fwd = ((fwd << 2) | c) & mask;
+        rev = (rev >> 2) | ((3 - c) << (2 * k - 2));
+        if (++len < e) continue;
+        if (i < edge || i - e + 1 >= n - edge) {
+            uint64_t ef = fwd & emask, er = rev >> (2 * (k - e)), ec = ef < er ? ef : er;
+            if (maybe(sc->seen_e, ec) && kset_has(&sc->ends, ec)) return 1;
+        }
+        if (len >= k && i % STRIDE == 0) {
+            uint64_t kc = fwd < rev ? fwd : rev;
+            if (maybe(sc->seen_k, kc) && kset_has(&sc->kmers, kc)) return 1;
+        }
+    }
+    return 0;
+}
+
+static void write_record(FILE *out, const reader_t *r) {
+    for (int i = 0; i < 4; i++)
+        if (fputs(r->line[i], out) == EOF) die("cannot write", "output FASTQ");
+}
+
+int main(int argc, char **argv) {
+    int k = 16, e = 12, opt, n1 = 0, n2 = 0;
+    const char *prefix = NULL, *sample = NULL;
+    char **r1 = calloc(argc, sizeof(char *)), **r2 = calloc(argc, sizeof(char *));
+    const char *usage = "usage: kmer_screen -k K(8-31) -e E(8-K) -s SEED.FRACTION -o PREFIX -1 R1.. [-2 R2..] "
+                        "PIECES.fa ENDS.fa";
+    while ((opt = getopt(argc, argv, "k:e:s:o:1:2:")) != -1) {
+        if (opt == 'k') k = atoi(optarg);
+        else if (opt == 'e') e = atoi(optarg);
+        else if (opt == 's') sample = optarg;
+        else if (opt == 'o') prefix = optarg;
+        else if (opt == '1') r1[n1++] = optarg;
+        else if (opt == '2') r2[n2++] = optarg;
+        else die(usage, NULL);
+    }
+    if (!prefix || !sample || argc - optind != 2 || !n1 || (n2 && n2 != n1) || k < 8 || k > 31 || e < 8 || e > k)
+        die(usage, NULL);
+    /* samtools view -s SEED.FRACTION: a non-zero seed is scrambled with srand/rand. */
+    char *rest;
+    long seed_arg = strtol(sample, &rest, 10);
+    uint32_t seed = 0;
+    if (seed_arg) {
+        srand((unsigned)seed_arg);
+        seed = (uint32_t)rand();
+    }
+    double fraction = (*rest == '.') ? strtod(rest, NULL) : 0.0;
+
+    init_code();
+    screen_t sc = {.k = k, .e = e};
+    kset_init(&sc.kmers, 1 << 16);
+    kset_init(&sc.ends, 64);
+    load_fasta(argv[optind], &sc.kmers, k);
+    load_fasta(argv[optind + 1], &sc.ends, e);
+    if (!sc.kmers.used) die("no k-mers in", argv[optind]);
+    sc.seen_k = prefilter(&sc.kmers);
+    sc.seen_e = prefilter(&sc.ends);
+
+    reader_t a, b;
+    reader_open(&a, r1, n1);
+    reader_open(&b, r2, n2);
+    char path[4096];
+    snprintf(path, sizeof path, "%s_R1.fastq", prefix);
+    FILE *out1 = fopen(path, "w");
+    if (!out1) die("cannot write", path);
+    snprintf(path, sizeof path, "%s_R2.fastq", prefix);
+    FILE *out2 = fopen(path, "w");
+    if (!out2) die("cannot write", path);
+
+    uint64_t pairs = 0, kept = 0, sampled = 0;
+    while (next_record(&a)) {
+        if (n2 && !next_record(&b)) die("fewer reads than in R1 in", r2[n2 - 1]);
+        pairs++;
+        double h = (double)(name_hash(a.line[0], seed) & 0xffffff) / 0x1000000;
+        int in_sample = h < fraction;
+        int keep = touches_vector(&sc, a.line[1]) || (n2 && touches_vector(&sc, b.line[1]));
+        kept += keep;
+        sampled += in_sample;
+        if (keep || in_sample) {
+            write_record(out1, &a);
+            if (n2) write_record(out2, &b);
+        }
+        if (pairs % PROGRESS_EVERY == 0) fprintf(stderr, "kmer_screen: %llu pairs\n", (unsigned long long)pairs);
+    }
+    if (n2 && next_record(&b)) die("more reads than in R1 in", r2[b.cur]);
+    if (fclose(out1) || fclose(out2)) die("cannot write", prefix);
+    printf("%llu\t%llu\t%llu\n", (unsigned long long)pairs, (unsigned long long)kept, (unsigned long long)sampled);
+    return 0;
+}
