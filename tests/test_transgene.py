@@ -20,7 +20,7 @@ from carvis.coverage import coverage_svg, feature_coverage, provirus_depth
 from carvis.errors import InputError
 from carvis.intervals import read_bed
 from carvis.io import read_tsv
-from carvis.mask import footprint_intervals, masked_bp, read_mask
+from carvis.mask import footprint_intervals, read_mask
 from carvis.seqs import revcomp
 from carvis.tables import TRANSGENE
 from carvis.transgene import (
@@ -84,13 +84,13 @@ def align_and_measure(
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[World, dict[str, list[tuple[int, int]]], int]:
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[World, dict[str, list[tuple[int, int]]], list]:  # type: ignore[type-arg]
     if not (shutil.which("minimap2") and shutil.which("samtools")):
         pytest.skip("minimap2 and samtools are needed")
     tmp = tmp_path_factory.mktemp("world")
     built = make_world(tmp)
     mask_bed, footprint_bed = run_tiles(built, tmp)
-    return built, read_bed(footprint_bed), masked_bp(built.a, read_mask(mask_bed))
+    return built, read_bed(footprint_bed), read_mask(mask_bed)
 
 
 def _haplotypes(world: World) -> tuple[str, str]:
@@ -100,10 +100,10 @@ def _haplotypes(world: World) -> tuple[str, str]:
     return chr1, inserted
 
 
-def _call(world_: tuple[World, dict, int], tmp: Path, sources: list[tuple[str, float]], **kw) -> dict:  # type: ignore[type-arg]
-    built, footprint, masked = world_
+def _call(world_: tuple[World, dict, list], tmp: Path, sources: list[tuple[str, float]], **kw) -> dict:  # type: ignore[type-arg]
+    built, footprint, mask = world_
     coverage, depth, bam = align_and_measure(built, tmp, sources, seed=11)
-    return call_transgene("S", built.a, footprint, masked, coverage, depth, bam, **kw)
+    return call_transgene("S", built.a, footprint, mask, coverage, depth, bam, **kw)
 
 
 def test_one_heterozygous_copy_in_every_cell_is_vcn_one(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -132,18 +132,18 @@ def test_insertion_in_half_the_cells_is_vcn_half(world, tmp_path: Path) -> None:
 
 
 def test_car_negative_tumour_with_the_homologous_genes_is_no(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    built, footprint, masked = world
+    built, footprint, mask = world
     ref, _ = _haplotypes(built)
     coverage, depth, bam = align_and_measure(built, tmp_path, [(ref, 30)], seed=5)
     # endogenous EEF1A1/CD28 reads do land on the vector contig, only in the masked part
     provirus = read_depth(depth, {built.a.provirus_contig: len(built.a.provirus)})[built.a.provirus_contig]
     assert provirus.sum() > 0
-    row = call_transgene("S", built.a, footprint, masked, coverage, depth, bam)
+    row = call_transgene("S", built.a, footprint, mask, coverage, depth, bam)
     assert row["detected"] == "no", row["reason"]
     assert row["vcn"] < 0.01 and row["fragments"] == 0
     assert row["plasmid_contamination"] == "no"
     # without the mask the endogenous EEF1A1 promoter reads would look like a transgene
-    unmasked = call_transgene("S", built.a, footprint_intervals(built.a, {}), 0, coverage, depth, bam)
+    unmasked = call_transgene("S", built.a, footprint_intervals(built.a, {}), [], coverage, depth, bam)
     assert unmasked["detected"] != "no" and unmasked["vcn"] > 0.1 and unmasked["fragments"] > 10
 
 
@@ -169,11 +169,11 @@ def test_plasmid_only_is_not_called_a_provirus(world, tmp_path: Path) -> None:  
 
 def test_every_vector_is_called_and_the_present_construct_is_named(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Vector B shares A's LTRs and WPRE: only B-specific regions count for B, so B is absent."""
-    built, footprint, _ = world
+    built, footprint, mask = world
     ref, ins = _haplotypes(built)
     coverage, depth, bam = align_and_measure(built, tmp_path, [(ref, 15), (ins, 15)], seed=3)
     b, a = built.models[1], built.a
-    rows = call_vectors("S", [b, a], footprint, {"carA": 0, "carB": 0}, coverage, depth, bam)
+    rows = call_vectors("S", [b, a], footprint, mask, coverage, depth, bam)
     assert [r["vector"] for r in rows] == ["carB", "carA"]  # the given order: the sample's vector first
     by_name = {r["vector"]: r for r in rows}
     assert by_name["carA"]["detected"] == "yes" and by_name["carA"]["identity"] == "best"

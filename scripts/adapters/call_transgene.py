@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
 from carvis.coverage import feature_coverage, provirus_depth, write_vector_coverage
 from carvis.intervals import read_bed
-from carvis.mask import masked_bp, read_mask
+from carvis.mask import read_mask
 from carvis.runlog import log_to
 from carvis.transgene import call_vectors, write_transgene
 from carvis.vectors import load_manifest
@@ -23,7 +23,7 @@ with log_to(snakemake.log[0]) as log:
         sample,
         models,
         footprint,
-        {m.name: masked_bp(m, mask) for m in models},
+        mask,
         snakemake.input.coverage,
         snakemake.input.depth,
         snakemake.input.bam,

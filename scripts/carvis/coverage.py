@@ -2,7 +2,8 @@
 
 Features are the vector's GenBank features in provirus coordinates (VectorModel.features); a
 vector without features gets its LTRs (or the ITR-to-ITR element) and internal region instead.
-Masked bases are those in the homology mask (carvis.mask); the footprint is what is counted.
+Masked bases are those in the homology mask (carvis.mask); counted bases are those of
+carvis.transgene.counted_intervals (the footprint and the LTRs' counted bases).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from carvis.intervals import Interval, merge
 from carvis.io import write_tsv
-from carvis.transgene import read_depth
+from carvis.transgene import MaskRow, counted_intervals, read_depth
 from carvis.vectors import Feature, VectorModel
 
 #: Columns of ``<outdir>/<sample>/vector_coverage.tsv``.
@@ -29,10 +30,8 @@ VECTOR_COVERAGE = (
     "mean_depth",
     "covered_fraction",  # bases with depth > 0
     "masked_fraction",  # bases in the homology mask (human-derived or shared with another vector)
-    "footprint_fraction",  # bases counted for detection and VCN
+    "footprint_fraction",  # bases counted for detection and VCN (footprint and counted LTR bases)
 )
-
-MaskRow = tuple[str, int, int, str]
 
 
 def features(model: VectorModel) -> list[Feature]:
@@ -71,8 +70,9 @@ def feature_coverage(
 ) -> list[dict[str, object]]:
     """One VECTOR_COVERAGE row per feature of the provirus."""
     contig = model.provirus_contig
+    mask_rows = list(mask_rows)
     masked = _mask(((s, e) for c, s, e, _ in mask_rows if c == contig), depth.size)
-    counted = _mask(footprint.get(contig, []), depth.size)
+    counted = _mask(counted_intervals(model, footprint, mask_rows), depth.size)
     rows = []
     for feat in features(model):
         part = slice(feat.start - 1, feat.end)

@@ -2,13 +2,14 @@
 
 Inputs per sample: ``samtools coverage`` of the BAM (autosomal depth and read length), ``samtools
 depth -a -Q 0 -b vector_contigs.bed`` (contig, 1-based position, depth; absent positions count
-as 0) and the BAM itself (fragments are counted with pysam on the vector contigs only). Only the
-vector-unique footprint (see carvis.mask) counts: reads in homologous regions (EF1a promoter,
-CD28/CD3z/4-1BB/CD8A cDNA), in the LTRs or shared with another configured vector never count, so
-with several vectors each footprint is that construct's specific part.
+as 0) and the BAM itself (fragments are counted with pysam on the vector contigs only). Only
+vector-unique bases count (:func:`counted_intervals`): the footprint (see carvis.mask) plus the
+LTRs' unmasked bases; reads in homologous regions (EF1a promoter, CD28/CD3z/4-1BB/CD8A cDNA) or
+shared with another configured vector never count, so with several vectors each footprint is that
+construct's specific part.
 
-Statistics. ``n`` = depth summed over the footprint / mean aligned read length (reads over the
-footprint). VCN per diploid genome = 2 x footprint depth / autosomal depth. Its 95% interval is
+Statistics. ``n`` = depth summed over the counted bases / mean aligned read length (reads over
+them). VCN per diploid genome = 2 x their mean depth / autosomal depth. Its 95% interval is
 quasi-Poisson: the exact (Garwood) interval on n / phi, times phi. Fragments arrive as a Poisson
 process but each brings its reads together (two mates, x_i read lengths of footprint bases), so n
 is compound Poisson with variance sum(x_i^2): phi is the larger of sum(x_i^2) / sum(x_i) (about 2
@@ -33,8 +34,9 @@ import numpy as np
 import pysam
 
 from carvis.errors import InputError
-from carvis.intervals import Interval, IntervalSet
+from carvis.intervals import Interval, IntervalSet, merge
 from carvis.io import write_tsv
+from carvis.mask import masked_bp
 from carvis.tables import TRANSGENE
 from carvis.vectors import VectorModel, contig_owner
 
@@ -46,8 +48,11 @@ ALPHA_ABSENT = 0.05
 MIN_OVERLAP = 20
 #: Footprint window (bp) over which the dispersion of the read count is measured.
 WINDOW = 500
+#: LTR bases left out at both ends of the LTR sequence (host junctions: reads align there only in part).
+LTR_MARGIN = 30
 _SEX_MITO = {"X", "Y", "M", "MT", "W", "Z"}
 _NOT_PRIMARY = re.compile(r"_alt|_random|_decoy|_fix|^un|ebv|decoy|^hla[-_]|^(ki|gl|jh|kn|kz)\d", re.I)
+MaskRow = tuple[str, int, int, str]
 _COVERAGE_COLUMNS = ("#rname", "startpos", "endpos", "numreads", "covbases", "meandepth")
 _SKIP_FLAGS = 0x4 | 0x100 | 0x200 | 0x400 | 0x800  # unmapped, secondary, QC fail, duplicate, supplementary
 
@@ -169,6 +174,41 @@ def read_depth(depth_tsv: str | Path, lengths: Mapping[str, int]) -> dict[str, n
     return depth
 
 
+def counted_intervals(
+    model: VectorModel, footprint: Mapping[str, list[Interval]], mask_rows: Iterable[MaskRow]
+) -> list[Interval]:
+    """The provirus bases counted for detection and VCN: both LTRs' counted bases, then the footprint.
+
+    The two LTRs of a provirus are identical, so a read inside one maps at MAPQ 0 to either copy (the
+    aligner picks the one that pairs with the mate). Each LTR base exists once in each copy, so the
+    depth summed over the same base of both copies is two copies' depth, and the LTRs count like the
+    footprint as long as both copies count the same bases: none masked in either copy (homologous to
+    the genome or another vector), and none of the LTR_MARGIN bases at either end of the LTR
+    sequence (the 5' LTR's start and the 3' LTR's end border the host, where reads crossing the
+    junction align only in part, and their reads may sit in either copy). The two copies come first,
+    side by side, so that the windows of :func:`dispersion` hold both together.
+    """
+    contig = model.provirus_contig
+    masked = [(s, e) for c, s, e, _ in mask_rows if c == contig]
+    length = model.ltr_length
+    starts = [s - 1 for s, _ in model.ltr_ranges()]
+    folded = merge((s - o, e - o) for o in starts for s, e in masked if s < o + length and e > o)
+    kept = _subtract(LTR_MARGIN, length - LTR_MARGIN, folded)
+    return [(o + s, o + e) for o in starts for s, e in kept] + merge(footprint.get(contig, []))
+
+
+def _subtract(start: int, end: int, removed: list[Interval]) -> list[Interval]:
+    """Parts of [start, end) outside the merged ``removed`` intervals."""
+    out = []
+    for s, e in removed:
+        if s > start:
+            out.append((start, min(s, end)))
+        start = max(start, e)
+    if start < end:
+        out.append((start, end))
+    return [(s, e) for s, e in out if e > s]
+
+
 def poisson_cdf(k: int, lam: float) -> float:
     """P(X <= k) for X ~ Poisson(lam)."""
     if k < 0:
@@ -216,6 +256,11 @@ class Fragments:
     reads: int
     positions: int
     bases: tuple[int, ...] = ()
+
+    def relative_sd(self) -> float:
+        """Relative sampling sd of the counted bases: sqrt(sum x^2) / sum x (fragments are Poisson)."""
+        total = sum(self.bases)
+        return math.sqrt(sum(x * x for x in self.bases)) / total if total else math.inf
 
 
 def count_fragments(bam: str | Path, contig: str, intervals: Sequence[Interval]) -> Fragments:
@@ -408,7 +453,7 @@ def call_transgene(
     sample: str,
     model: VectorModel,
     footprint: Mapping[str, list[Interval]],
-    masked_bp: int,
+    mask_rows: Sequence[MaskRow],
     coverage_tsv: str | Path,
     depth_tsv: str | Path,
     bam: str | Path | None = None,
@@ -422,7 +467,8 @@ def call_transgene(
     """One TRANSGENE row for one sample and vector.
 
     ``footprint``: contig -> 0-based half-open intervals (carvis.intervals.read_bed of the
-    footprint BED). ``min_footprint_covered`` is the fraction of the footprint that must be
+    footprint BED); ``mask_rows``: carvis.mask.read_mask of the homology mask; the counted bases
+    are :func:`counted_intervals`. ``min_footprint_covered`` is the fraction of the footprint that must be
     covered, relative to the fraction 1 - exp(-depth) that evenly spread reads cover at the
     observed depth (a stack of reads fails at any depth, a low but real signal passes).
     Plasmid contamination: backbone-footprint reads significantly above background; its depth
@@ -438,7 +484,7 @@ def call_transgene(
         raise InputError(coverage_tsv, "autosomal depth is 0", "check that the sample BAM holds genome reads")
     read_len = mean_read_length(coverage_tsv, set(contigs))
     depth = read_depth(depth_tsv, {c: len(s) for c, s in contigs.items()})
-    vec_iv = footprint.get(model.provirus_contig, [])
+    vec_iv = counted_intervals(model, footprint, mask_rows)
     vec = _values(depth[model.provirus_contig], vec_iv)
     bb_contig = model.backbone_contig
     bb_iv = footprint.get(bb_contig, []) if bb_contig else []
@@ -464,7 +510,7 @@ def call_transgene(
         "vector_depth": float(vec.mean()) if vec.size else 0.0,
         "autosomal_depth": aut,
         "footprint_bp": ev.footprint_bp,
-        "masked_bp": masked_bp,
+        "masked_bp": masked_bp(model, mask_rows),
         "footprint_covered": ev.covered,
         "backbone_depth": None if bb is None else float(bb.mean()),
         "plasmid_contamination": None if bb is None else ("yes" if ev.contamination else "no"),
@@ -509,7 +555,7 @@ def call_vectors(
     sample: str,
     models: Sequence[VectorModel],
     footprint: Mapping[str, list[Interval]],
-    masked: Mapping[str, int],
+    mask_rows: Sequence[MaskRow],
     coverage_tsv: str | Path,
     depth_tsv: str | Path,
     bam: str | Path | None,
@@ -517,10 +563,10 @@ def call_vectors(
 ) -> list[dict[str, object]]:
     """One row per vector (the sample's configured vector first), with construct identity.
 
-    ``masked``: vector name -> masked provirus bases; ``settings``: call_transgene keywords.
+    ``mask_rows``: the homology mask (carvis.mask.read_mask); ``settings``: call_transgene keywords.
     """
     rows = [
-        call_transgene(sample, m, footprint, masked[m.name], coverage_tsv, depth_tsv, bam, **settings)  # type: ignore[arg-type]
+        call_transgene(sample, m, footprint, mask_rows, coverage_tsv, depth_tsv, bam, **settings)  # type: ignore[arg-type]
         for m in models
     ]
     return assign_identity(rows)

@@ -1,6 +1,7 @@
 """Benchmark (a script, not a test): transgene VCN accuracy, detection limit and false `yes` calls.
 
     python tests/benchmark/transgene.py [--workdir DIR] [--coverage 30] [--seeds 3]
+        [--accuracy-seeds 1] [--only accuracy low negative] [--keep]
 
 Each case simulates a tumour with ``carvis simulate``, aligns it the way the workflow does
 (minimap2 -ax sr -Y | samtools fixmate | sort | markdup), measures ``samtools coverage`` and
@@ -8,13 +9,19 @@ Each case simulates a tumour with ``carvis simulate``, aligns it the way the wor
 Worlds: the bundled demo genome + demo CAR (the genome carries EEF1A1, CD8A, CD28, TNFRSF9 and
 CD247, copied into the vector), and real GRCh38 pieces (chr9:1-1 Mb, chr21:22-23 Mb) from
 ../shared/data with the real CD19 CAR plasmid vector_CART19.fa (skipped when absent).
-Per world: VCN 0.5-10 once each (accuracy), VCN 0.05 and CAR-negative with ``--seeds`` seeds each.
-Every case has its own seed (world and case in it), so no two cases share random draws.
+Per world: VCN 0.5-10 with ``--accuracy-seeds`` seeds each (accuracy), VCN 0.05 and CAR-negative with
+``--seeds`` seeds each; ``--only`` runs some of the three. Every case has its own seed (world and case
+in it), so no two cases share random draws. Each accuracy row shows the error, the relative sampling sd
+expected from the fragments counted (compound Poisson: sqrt(sum x^2) / sum x, x = a fragment's counted
+bases) and whether the 95% interval holds the truth; the summary gives the mean signed error (bias)
+per VCN level and per world. ``--keep`` keeps each case's BAM.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,11 +37,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from carvis.intervals import read_bed  # noqa: E402
 from carvis.mask import MINIMAP2_ARGS, build_mask, masked_bp, read_mask, write_vector_tiles  # noqa: E402
 from carvis.reference import build_combined_reference  # noqa: E402
-from carvis.transgene import call_vectors  # noqa: E402
+from carvis.transgene import call_vectors, count_fragments, counted_intervals  # noqa: E402
 from carvis.vectors import VectorModel, build_vector  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 DEMO = ROOT / "resources" / "demo"
+PARTS = ("accuracy", "low", "negative")
 
 
 @dataclass
@@ -46,7 +54,7 @@ class World:
     combined: Path
     model: VectorModel
     footprint: dict[str, list[tuple[int, int]]]
-    masked: int
+    mask: list[tuple[str, int, int, str]]
     sites: list[tuple[str, int]]  # insertion positions, well apart
 
 
@@ -76,15 +84,15 @@ def build_world(name: str, genome: Path, vector: Path, kind: str, work: Path) ->
         combined,
         model,
         read_bed(work / "footprint.bed"),
-        masked_bp(model, read_mask(work / "mask.bed")),
+        read_mask(work / "mask.bed"),
         sites,
     )
 
 
 def run_case(
-    world: World, fractions: list[float], coverage: float, seed: int, work: Path
+    world: World, fractions: list[float], coverage: float, seed: int, work: Path, keep: bool = False
 ) -> dict[str, object]:
-    """Simulate, align, measure and call; the transgene row of the world's vector."""
+    """Simulate, align, measure and call; the transgene row of the world's vector (BAM kept if ``keep``)."""
     work.mkdir(parents=True, exist_ok=True)
     design = work / "design.tsv"
     rows = [
@@ -117,13 +125,21 @@ def run_case(
         "s",
         [world.model],
         world.footprint,
-        {world.model.name: world.masked},
+        world.mask,
         work / "coverage.tsv",
         work / "depth.tsv",
         bam,
     )
-    for path in (bam, Path(f"{bam}.bai"), Path(f"{prefix}_R1.fastq.gz"), Path(f"{prefix}_R2.fastq.gz")):
+    model = world.model
+    counted = count_fragments(
+        bam, model.provirus_contig, counted_intervals(model, world.footprint, world.mask)
+    )
+    row["relative_sd"] = counted.relative_sd()
+    for path in (Path(f"{prefix}_R1.fastq.gz"), Path(f"{prefix}_R2.fastq.gz")):
         path.unlink()
+    if not keep:
+        bam.unlink()
+        Path(f"{bam}.bai").unlink()
     return row
 
 
@@ -139,29 +155,96 @@ def vcn_cases() -> list[tuple[str, list[float]]]:
     ]
 
 
-def _interval(row: dict[str, object]) -> tuple[float, float]:
-    return float(row["vcn_low"]), float(row["vcn_high"])
+@dataclass
+class Accuracy:
+    """One accuracy case: the truth, the call and the sd expected from counting alone."""
+
+    world: str
+    label: str
+    seed: int
+    truth: float
+    vcn: float
+    low: float
+    high: float
+    expected_sd: float  # relative, from the fragments counted
+    fragments: int
+
+    @property
+    def error(self) -> float:
+        return self.vcn / self.truth - 1
+
+    @property
+    def held(self) -> bool:
+        return self.low <= self.truth <= self.high
 
 
-def accuracy(worlds: list[World], coverage: float, work: Path) -> tuple[list[float], int]:
-    """Print the VCN accuracy table; |relative errors| and how many 95% intervals hold the truth."""
-    print("| world | truth VCN | called VCN | 95% interval | error | detected | fragments | positions |")
-    print("|---|---|---|---|---|---|---|---|")
-    errors, covered = [], 0
+def accuracy(worlds: list[World], coverage: float, seeds: int, work: Path, keep: bool) -> list[Accuracy]:
+    """Print the VCN accuracy table (``seeds`` seeds per world and VCN) and return the cases."""
+    print(
+        "| world | truth VCN | seed | called VCN | 95% interval | error | expected sd | interval holds truth "
+        "| fragments |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    cases = []
     for w, world in enumerate(worlds):
         for index, (label, fractions) in enumerate(vcn_cases()):
-            truth = sum(fractions)
-            seed = 10_000 * w + 100 + index
-            row = run_case(world, fractions, coverage, seed, work / world.name / f"vcn{index}")
-            low, high = _interval(row)
-            errors.append(abs(float(row["vcn"]) / truth - 1))
-            covered += low <= truth <= high
-            print(
-                f"| {world.name} | {label} | {float(row['vcn']):.3f} | {low:.3f}-{high:.3f} | "
-                f"{float(row['vcn']) / truth - 1:+.1%} | {row['detected']} | {row['fragments']} | "
-                f"{row['distinct_positions']} |"
-            )
-    return errors, covered
+            for rep in range(seeds):
+                seed = 10_000 * w + 1000 * rep + 100 + index
+                where = work / world.name / f"vcn{index}_{rep}"
+                row = run_case(world, fractions, coverage, seed, where, keep)
+                case = Accuracy(
+                    world.name,
+                    label,
+                    seed,
+                    sum(fractions),
+                    float(row["vcn"]),  # type: ignore[arg-type]
+                    float(row["vcn_low"]),  # type: ignore[arg-type]
+                    float(row["vcn_high"]),  # type: ignore[arg-type]
+                    float(row["relative_sd"]),  # type: ignore[arg-type]
+                    int(row["fragments"]),  # type: ignore[call-overload]
+                )
+                cases.append(case)
+                print(
+                    f"| {world.name} | {label} | {seed} | {case.vcn:.3f} | {case.low:.3f}-{case.high:.3f} | "
+                    f"{case.error:+.1%} | {case.expected_sd:.1%} | {'yes' if case.held else 'NO'} | "
+                    f"{case.fragments} |"
+                )
+    return cases
+
+
+def _within(sd: float, tolerance: float = 0.1) -> float:
+    """P(|error| <= tolerance) for an unbiased normal error of relative sd ``sd``."""
+    return math.erf(tolerance / sd / math.sqrt(2))
+
+
+def summarize(cases: list[Accuracy]) -> None:
+    """Per VCN level and per world: bias (mean signed error), spread and the 10% target."""
+    print(
+        "\n| group | cases | mean signed error (se) | sd of errors | mean expected sd | within 10% "
+        "| expected within 10% | interval holds truth | fragments per copy |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    groups = [(f"VCN {c.truth:g}", [x for x in cases if x.truth == c.truth]) for c in cases]
+    groups += [(f"world {c.world}", [x for x in cases if x.world == c.world]) for c in cases]
+    for name, group in [*dict(groups).items(), ("all", cases)]:
+        errors = [c.error for c in group]
+        sd = statistics.stdev(errors) if len(errors) > 1 else float("nan")
+        print(
+            f"| {name} | {len(group)} | {statistics.mean(errors):+.1%} ({sd / math.sqrt(len(errors)):.1%}) "
+            f"| {sd:.1%} | {statistics.mean(c.expected_sd for c in group):.1%} "
+            f"| {sum(abs(e) <= 0.1 for e in errors)}/{len(group)} "
+            f"| {sum(_within(c.expected_sd) for c in group):.1f} "
+            f"| {sum(c.held for c in group)}/{len(group)} "
+            f"| {statistics.mean(c.fragments / c.truth for c in group):.0f} |"
+        )
+    worst = max(cases, key=lambda c: abs(c.error))
+    print(
+        f"\nVCN 0.5-10: {sum(abs(c.error) <= 0.1 for c in cases)}/{len(cases)} within 10% of truth "
+        f"(expected from counting alone: {sum(_within(c.expected_sd) for c in cases):.1f}), "
+        f"95% interval holds the truth in {sum(c.held for c in cases)}/{len(cases)}, mean signed error "
+        f"(bias) {statistics.mean(c.error for c in cases):+.2%}, max |error| {abs(worst.error):.1%} "
+        f"({worst.world} VCN {worst.truth:g})"
+    )
 
 
 def repeated(
@@ -186,6 +269,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--coverage", type=float, default=30.0)
     parser.add_argument("--seeds", type=int, default=3, help="seeds per world for VCN 0.05 and CAR-negative")
+    parser.add_argument("--accuracy-seeds", type=int, default=1, help="seeds per world and VCN 0.5-10")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), help="parts to run")
+    parser.add_argument("--keep", action="store_true", help="keep each case's BAM")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="carvis_bench_transgene_"))
     began = time.time()
@@ -203,25 +289,31 @@ def main() -> None:
         )
     print(f"# transgene benchmark at {args.coverage:g}x (work: {work})\n")
     for world in worlds:
-        size = sum(e - s for s, e in world.footprint.get(world.model.provirus_contig, []))
-        print(f"- {world.name}: footprint {size} bp, masked {world.masked} bp")
+        counted = counted_intervals(world.model, world.footprint, world.mask)
+        print(
+            f"- {world.name}: {sum(e - s for s, e in counted)} bp counted (footprint "
+            f"{sum(e - s for s, e in world.footprint.get(world.model.provirus_contig, []))} bp + LTRs), "
+            f"masked {masked_bp(world.model, world.mask)} bp"
+        )
     print()
-    errors, covered = accuracy(worlds, args.coverage, work)
+    summary = []
+    if "accuracy" in args.only:
+        cases = accuracy(worlds, args.coverage, args.accuracy_seeds, work, args.keep)
+        summarize(cases)
     header = (
         "| world | seed | detected | VCN | fragments | positions | reason |\n|---|---|---|---|---|---|---|"
     )
-    print(f"\nVCN 0.05 (one copy in 5% of cells)\n\n{header}")
-    low = repeated(worlds, [0.05], args.seeds, args.coverage, work, "low")
-    print(f"\nCAR-negative\n\n{header}")
-    negative = repeated(worlds, [], args.seeds, args.coverage, work, "neg")
-    within = sum(e <= 0.1 for e in errors)
-    print(
-        f"\nVCN 0.5-10: {within}/{len(errors)} within 10% of truth, max |error| {max(errors):.1%}, "
-        f"95% interval holds the truth in {covered}/{len(errors)}"
-    )
-    print(f"VCN 0.05: yes in {low.count('yes')}/{len(low)}")
-    print(f"CAR-negative: false yes {negative.count('yes')}/{len(negative)} ({', '.join(negative)})")
-    print(f"elapsed: {time.time() - began:.0f} s")
+    if "low" in args.only:
+        print(f"\nVCN 0.05 (one copy in 5% of cells)\n\n{header}")
+        low = repeated(worlds, [0.05], args.seeds, args.coverage, work, "low")
+        summary.append(f"VCN 0.05: yes in {low.count('yes')}/{len(low)}")
+    if "negative" in args.only:
+        print(f"\nCAR-negative\n\n{header}")
+        negative = repeated(worlds, [], args.seeds, args.coverage, work, "neg")
+        summary.append(
+            f"CAR-negative: false yes {negative.count('yes')}/{len(negative)} ({', '.join(negative)})"
+        )
+    print("\n" + "\n".join([*summary, f"elapsed: {time.time() - began:.0f} s"]))
 
 
 if __name__ == "__main__":
