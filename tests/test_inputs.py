@@ -181,7 +181,6 @@ def test_key_in_the_wrong_section_points_to_its_section(project: dict[str, Any],
         ),
         (lambda c: c["vectors"].update({"a__b": c["vectors"]["demo_car"]}), "a__b", "without '__'"),
         (lambda c: c["reference"].pop("annotation"), "reference.annotation", "add annotation:"),
-        (lambda c: c.update(transgene={"min_vcn": "5e-3"}), "transgene.min_vcn", "decimal point"),
     ],
 )
 def test_config_value_errors(
@@ -191,6 +190,19 @@ def test_config_value_errors(
     err = raised(load_config, project, tmp_path, CONFIG_SCHEMA)
     assert key in err.problem
     assert fix_part in err.fix
+
+
+def test_config_text_values_are_read_as_the_schema_types(project: dict[str, Any], tmp_path: Path) -> None:
+    """``--config screen='{enabled: false}'`` and YAML 1.1 (5e-3) give booleans and numbers as text."""
+    project.update(screen={"enabled": "false", "depth_sample_fraction": "0.2", "seed": "3"})
+    project.update(transgene={"min_vcn": "5e-3"})
+    config = load_config(project, tmp_path, CONFIG_SCHEMA)
+    assert config["screen"] == {"enabled": False, "depth_sample_fraction": 0.2, "seed": 3}
+    assert config["transgene"]["min_vcn"] == 0.005
+    project.update(screen={"enabled": "nope"})
+    assert "expected true or false but found 'nope'" in str(
+        raised(load_config, project, tmp_path, CONFIG_SCHEMA)
+    )
 
 
 def test_missing_genome_file_names_key_and_path(project: dict[str, Any], tmp_path: Path) -> None:

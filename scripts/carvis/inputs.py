@@ -171,8 +171,6 @@ def _explain_value(check: str, name: str, schema: Mapping[str, Any], value: Any)
         wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
         found = "nothing (the value is empty)" if value is None else repr(value)
         fix = f"set {name} to {f'one of: {options}' if options else wanted} ({about})"
-        if "number" in types and isinstance(value, str) and _is_number(value):
-            fix += f"; YAML reads {value} as text, so write it with a decimal point, e.g. 0.0005 or 5.0e-4"
         return f"{name}: expected {wanted} but found {found}", fix
     if check in {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:
         return f"{name}: {value!r} is out of range", f"set {name} to a value {_range_text(schema)} ({about})"
@@ -216,6 +214,36 @@ class _ConfigSource:
     def error(self, key: KeyPath, problem: str, fix: str) -> InputError:
         line = next((self.lines[key[:n]] for n in range(len(key), 0, -1) if key[:n] in self.lines), None)
         return InputError(self.name, problem, fix, line)
+
+
+_BOOLEANS = {"true": True, "false": False}
+
+
+def _typed(text: str, types: list[Any]) -> Any:
+    """``text`` as the boolean or number the schema asks for, if it reads as one; else unchanged.
+
+    ``snakemake --config screen='{enabled: false}'`` hands nested values over as text.
+    """
+    if "boolean" in types and text.lower() in _BOOLEANS:
+        return _BOOLEANS[text.lower()]
+    if "integer" in types and re.fullmatch(r"[+-]?\d+", text.strip()):
+        return int(text)
+    if "number" in types and _is_number(text):
+        return float(text)
+    return text
+
+
+def _coerce_text(value: Any, schema: Mapping[str, Any]) -> Any:
+    """``value`` with text read as the booleans and numbers its schema asks for (recursively)."""
+    if isinstance(value, dict):
+        props, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        subs = {key: props.get(key, extra if isinstance(extra, dict) else None) for key in value}
+        return {key: _coerce_text(item, subs[key]) if subs[key] else item for key, item in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_coerce_text(item, schema["items"]) for item in value]
+    if isinstance(value, str) and "type" in schema:
+        return _typed(value, _as_list(schema["type"]))
+    return value
 
 
 def _fill_defaults(value: Any, schema: Mapping[str, Any]) -> Any:
@@ -308,11 +336,12 @@ def load_config(
             "write one 'key: value' setting per line",
         )
     schema = _load_schema(schema_path)
-    error = _first_error(Draft202012Validator(schema), dict(raw))
+    typed = _coerce_text(dict(raw), schema)
+    error = _first_error(Draft202012Validator(schema), typed)
     if error is not None:
         key, problem, fix = _explain(error, _dotted, _key_index(schema))
         raise source.error(key, problem, fix)
-    config = _fill_defaults(copy.deepcopy(dict(raw)), schema)
+    config = _fill_defaults(copy.deepcopy(typed), schema)
     _check_vectors(config, source)
     _resolve_config_paths(config, _absolute(base_dir, Path.cwd()), source)
     return config
