@@ -78,9 +78,15 @@ static void init_code(void) {
     CODE['T'] = CODE['t'] = 3;
 }
 
+/* Shift base c (0-3) into the k-mer fwd and its reverse complement rev. */
+static inline void roll(uint64_t *fwd, uint64_t *rev, uint64_t c, int k) {
+    *fwd = ((*fwd << 2) | c) & ((1ULL << (2 * k)) - 1);
+    *rev = (*rev >> 2) | ((3 - c) << (2 * k - 2));
+}
+
 /* Add every canonical k-mer of seq[0..n) to the set. */
 static void add_kmers(kset_t *s, const char *seq, size_t n, int k) {
-    uint64_t fwd = 0, rev = 0, mask = (k == 32) ? ~0ULL : ((1ULL << (2 * k)) - 1);
+    uint64_t fwd = 0, rev = 0;
     int len = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t c = CODE[(uint8_t)seq[i]];
@@ -88,8 +94,7 @@ static void add_kmers(kset_t *s, const char *seq, size_t n, int k) {
             len = 0;
             continue;
         }
-        fwd = ((fwd << 2) | c) & mask;
-        rev = (rev >> 2) | ((3 - c) << (2 * k - 2));
+        roll(&fwd, &rev, c, k);
         if (++len >= k) kset_add(s, fwd < rev ? fwd : rev);
     }
 }
@@ -228,7 +233,7 @@ static inline int maybe(const uint8_t *bits, uint64_t key) {
 static int touches_vector(const screen_t *sc, const char *seq) {
     const int k = sc->k, e = sc->e;
     const long n = (long)strcspn(seq, "\r\n"), edge = k + STRIDE - 2;
-    const uint64_t mask = (1ULL << (2 * k)) - 1, emask = (1ULL << (2 * e)) - 1;
+    const uint64_t emask = (1ULL << (2 * e)) - 1;
     uint64_t fwd = 0, rev = 0;
     int len = 0;
     for (long i = 0; i < n; i++) {
@@ -237,8 +242,7 @@ static int touches_vector(const screen_t *sc, const char *seq) {
             len = 0;
             continue;
         }
-        fwd = ((fwd << 2) | c) & mask;
-        rev = (rev >> 2) | ((3 - c) << (2 * k - 2));
+        roll(&fwd, &rev, c, k);
         if (++len < e) continue;
         if (i < edge || i - e + 1 >= n - edge) {
             uint64_t ef = fwd & emask, er = rev >> (2 * (k - e)), ec = ef < er ? ef : er;
