@@ -2,8 +2,8 @@
  *
  *   kmer_screen -k K -e E -s SEED.FRACTION -o PREFIX -1 R1 [-1 R1 ...] [-2 R2 ...] PIECES.fa ENDS.fa
  *
- * A pair is kept when either mate shares a canonical K-mer with PIECES.fa (the vector without its
- * host-homologous parts) or a canonical E-mer with ENDS.fa (the provirus termini, so that junction
+ * A pair is kept when either mate shares a K-mer with PIECES.fa (either strand) (the vector without its
+ * host-homologous parts) or an E-mer with ENDS.fa (the provirus termini, so that junction
  * reads with a short vector part are kept too). A pair is in the depth sample when its read name
  * passes samtools' `view -s SEED.FRACTION` test (X31 + Wang hash of the name, seed scrambled by
  * srand/rand as samtools does), so `samtools view -s` finds the same sample in the aligned BAM.
@@ -84,7 +84,8 @@ static inline void roll(uint64_t *fwd, uint64_t *rev, uint64_t c, int k) {
     *rev = (*rev >> 2) | ((3 - c) << (2 * k - 2));
 }
 
-/* Add every canonical k-mer of seq[0..n) to the set. */
+/* Add every k-mer of seq[0..n) and of its reverse complement to the set (reads are then scanned
+ * on one strand only). */
 static void add_kmers(kset_t *s, const char *seq, size_t n, int k) {
     uint64_t fwd = 0, rev = 0;
     int len = 0;
@@ -95,7 +96,10 @@ static void add_kmers(kset_t *s, const char *seq, size_t n, int k) {
             continue;
         }
         roll(&fwd, &rev, c, k);
-        if (++len >= k) kset_add(s, fwd < rev ? fwd : rev);
+        if (++len >= k) {
+            kset_add(s, fwd);
+            kset_add(s, rev);
+        }
     }
 }
 
@@ -199,59 +203,76 @@ static uint32_t name_hash(const char *header, uint32_t seed) {
     return key;
 }
 
-/* Prefilter bits: one bit per value of the low PREFILTER_BITS bits of a canonical k-mer. */
-#define PREFILTER_BITS 22
+/* A prefilter: one bit per value of a k-mer's low `bits` bits, set for the k-mers of a set. Most read
+ * k-mers fail this small (cache-resident) test and never probe the hash table. */
+typedef struct {
+    uint8_t *bit;
+    uint64_t mask;
+} prefilter_t;
+
+static prefilter_t prefilter(const kset_t *s, int bits) {
+    prefilter_t p = {calloc(((size_t)1 << bits) / 8, 1), ((uint64_t)1 << bits) - 1};
+    if (!p.bit) die("out of memory", NULL);
+    for (uint64_t i = 0; i <= s->mask; i++)
+        if (s->slot[i]) {
+            uint64_t low = (s->slot[i] - 1) & p.mask;
+            p.bit[low >> 3] |= (uint8_t)(1u << (low & 7));
+        }
+    return p;
+}
+
+static inline int maybe(const prefilter_t *p, uint64_t key) {
+    uint64_t low = key & p->mask;
+    return p->bit[low >> 3] >> (low & 7) & 1;
+}
 
 typedef struct {
     kset_t kmers, ends;
-    uint8_t *seen_k, *seen_e; /* prefilters of the two sets */
+    prefilter_t seen_k, seen_e;
     int k, e;
 } screen_t;
 
-static uint8_t *prefilter(const kset_t *s) {
-    uint8_t *bits = calloc((1u << PREFILTER_BITS) / 8, 1);
-    if (!bits) die("out of memory", NULL);
-    for (uint64_t i = 0; i <= s->mask; i++)
-        if (s->slot[i]) {
-            uint64_t low = (s->slot[i] - 1) & ((1u << PREFILTER_BITS) - 1);
-            bits[low >> 3] |= (uint8_t)(1u << (low & 7));
-        }
-    return bits;
-}
-
-static inline int maybe(const uint8_t *bits, uint64_t key) {
-    uint64_t low = key & ((1u << PREFILTER_BITS) - 1);
-    return bits[low >> 3] >> (low & 7) & 1;
-}
-
 /* K-mers are looked up at every STRIDE-th read position: a vector part of K + STRIDE - 1 bases or more
  * always holds one. A shorter vector part of a junction read lies at a read end and holds a provirus
- * terminus, so E-mers are looked up only within K + STRIDE - 2 bases of either read end. */
+ * terminus, so E-mers are looked up only within K + STRIDE - 2 bases of either read end. CODE maps
+ * bases other than A, C, G, T to 4; a k-mer holding one is never looked up. */
+#ifndef STRIDE
 #define STRIDE 3
+#endif
+#ifndef PREFILTER_BITS
+#define PREFILTER_BITS 22
+#endif
 
-/* Does the read share a K-mer with the vector pieces or an E-mer with the vector ends? */
+/* Does seq[from..to) hold an E-mer of the vector ends? */
+static int has_end(const screen_t *sc, const char *seq, long from, long to) {
+    const uint64_t emask = (1ULL << (2 * sc->e)) - 1;
+    uint64_t fwd = 0;
+    long good = 0;
+    for (long i = from; i < to; i++) {
+        uint64_t c = CODE[(uint8_t)seq[i]];
+        good = c > 3 ? 0 : good + 1;
+        fwd = ((fwd << 2) | (c & 3)) & emask;
+        if (good >= sc->e && maybe(&sc->seen_e, fwd) && kset_has(&sc->ends, fwd)) return 1;
+    }
+    return 0;
+}
+
+/* Does the read share a K-mer with the vector pieces, or an E-mer with the vector ends near an end? */
 static int touches_vector(const screen_t *sc, const char *seq) {
-    const int k = sc->k, e = sc->e;
+    const int k = sc->k;
     const long n = (long)strcspn(seq, "\r\n"), edge = k + STRIDE - 2;
-    const uint64_t emask = (1ULL << (2 * e)) - 1;
-    uint64_t fwd = 0, rev = 0;
-    int len = 0;
+    const uint64_t mask = (1ULL << (2 * k)) - 1;
+    if (has_end(sc, seq, 0, n < edge ? n : edge) || (n > edge && has_end(sc, seq, n - edge, n))) return 1;
+    uint64_t fwd = 0;
+    long last_bad = -1; /* position of the last base other than A, C, G, T */
+    int countdown = STRIDE;
     for (long i = 0; i < n; i++) {
         uint64_t c = CODE[(uint8_t)seq[i]];
-        if (c > 3) {
-            len = 0;
-            continue;
-        }
-        roll(&fwd, &rev, c, k);
-        if (++len < e) continue;
-        if (i < edge || i - e + 1 >= n - edge) {
-            uint64_t ef = fwd & emask, er = rev >> (2 * (k - e)), ec = ef < er ? ef : er;
-            if (maybe(sc->seen_e, ec) && kset_has(&sc->ends, ec)) return 1;
-        }
-        if (len >= k && i % STRIDE == 0) {
-            uint64_t kc = fwd < rev ? fwd : rev;
-            if (maybe(sc->seen_k, kc) && kset_has(&sc->kmers, kc)) return 1;
-        }
+        if (c > 3) last_bad = i;
+        fwd = ((fwd << 2) | (c & 3)) & mask;
+        if (--countdown) continue;
+        countdown = STRIDE;
+        if (i - last_bad >= k && maybe(&sc->seen_k, fwd) && kset_has(&sc->kmers, fwd)) return 1;
     }
     return 0;
 }
@@ -290,13 +311,13 @@ int main(int argc, char **argv) {
 
     init_code();
     screen_t sc = {.k = k, .e = e};
-    kset_init(&sc.kmers, 1 << 16);
+    kset_init(&sc.kmers, 1 << 17);
     kset_init(&sc.ends, 64);
     load_fasta(argv[optind], &sc.kmers, k);
     load_fasta(argv[optind + 1], &sc.ends, e);
     if (!sc.kmers.used) die("no k-mers in", argv[optind]);
-    sc.seen_k = prefilter(&sc.kmers);
-    sc.seen_e = prefilter(&sc.ends);
+    sc.seen_k = prefilter(&sc.kmers, PREFILTER_BITS);
+    sc.seen_e = prefilter(&sc.ends, 16);
 
     reader_t a, b;
     reader_open(&a, r1, n1);
