@@ -319,3 +319,48 @@ def test_piggybac_itr_clip_too_short_to_tell_the_ends_apart_is_ambiguous(tmp_pat
     rows = read_tsv(out)
     assert [(r["fragment"], r["host_pos"], r["vector_end"]) for r in rows] == [("long", "2100", "5p")]
     assert qc["clip_ambiguous"] == 1
+
+
+def test_host_clips_of_vector_reads_join_the_junction_their_bases_match(
+    sample: IntegrationSample, tmp_path: Path
+) -> None:
+    """A vector-aligned read ending at a terminus with a short host clip becomes a row at the junction (or
+    its TSD partner) whose host bases it matches; other clips match nothing; needs the genome."""
+    model = sample.model
+    prov, host, tsd = model.provirus, sample.genome["chr1"], model.tsd_length
+    a = 1100 - tsd + 1  # "+" site: left junction 1100 (5p), right junction a (3p)
+    contigs = {"chr1": host, **model.contigs()}
+    end = len(prov) - 100
+    pc = model.provirus_contig
+    reads = [
+        ("anchor", "chr1", 1000, "100M15S", host[1000:1100] + prov[:15]),  # genome read: the 5p clip row
+        ("left", pc, 0, "20S100M", host[1080:1100] + prov[:100]),
+        ("partner", pc, end, "100M20S", prov[-100:] + host[a - 1 : a + 19]),
+        ("short_of_end", pc, 2, "22S98M", host[1080:1100] + prov[:100]),  # stops 2 bases short (slop)
+        ("elsewhere", pc, 0, "20S100M", host[5080:5100] + prov[:100]),
+        ("too_short", pc, 0, "11S100M", host[1089:1100] + prov[:100]),
+    ]
+    bam = _bam(tmp_path / "hc.bam", contigs, reads)
+    reference = write_fasta(tmp_path / "combined.fa", contigs)
+    out = tmp_path / "ev.tsv"
+    qc = extract_evidence(bam, {"lv": model}, {}, out, reference=reference)
+    got = {
+        r["fragment"]: (
+            r["kind"],
+            r["host_pos"],
+            r["side"],
+            r["vector_end"],
+            r["anchor_offset"],
+            r["host_mapq"],
+        )
+        for r in read_tsv(out)
+    }
+    assert got == {
+        "anchor": ("clip", "1100", "left", "5p", "0", "60"),
+        "left": ("host_clip", "1100", "left", "5p", "0", "NA"),
+        "partner": ("host_clip", str(a), "right", "3p", "0", "NA"),
+        "short_of_end": ("host_clip", "1100", "left", "5p", "2", "NA"),
+    }
+    assert qc["host_clip_rows"] == 3 and qc["host_clip_unplaced"] == 1
+    extract_evidence(bam, {"lv": model}, {}, out)  # without the genome: no host clips
+    assert [r["kind"] for r in read_tsv(out)] == ["clip"]

@@ -6,6 +6,7 @@ import random
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import (
     IntegrationSample,
@@ -22,7 +23,7 @@ from carvis.evidence import extract_evidence
 from carvis.intervals import read_bed
 from carvis.io import read_tsv, write_tsv
 from carvis.seqs import revcomp
-from carvis.sites import call_sites
+from carvis.sites import AlleleCounts, allele_fraction, call_sites
 from carvis.tables import EVIDENCE, SITES
 from carvis.vectors import VectorModel
 
@@ -263,7 +264,8 @@ def test_low_mapq_junctions_in_a_duplicated_segment_are_one_multi_hit_site(
     assert multi["fragments"] == 7 and multi["clonal_fraction"] is None and multi["clonal"] is None
     assert by_pos[2996]["flags"] == "one_sided" and by_pos[2996]["host_mapq"] == 60
     metrics = {r["metric"]: int(r["count"]) for r in read_tsv(qc)}
-    assert metrics["multi_hit_rows"] == 7 and metrics["rejected_low_mapq"] == 2
+    assert metrics["multi_hit_rows"] == 7 and metrics["rejected_low_mapq"] == 1  # x0 (u9 is rescued)
+    assert metrics["rescued_rows"] == 1 and by_pos[2996]["fragments"] == 4
     assert metrics["sites_multi_hit"] == 1 and metrics["sites_called"] == 2
 
 
@@ -448,3 +450,78 @@ def test_modelled_spanning_fragments_match_the_counted_ones_and_the_truth(
         assert row["clonal"] == counted["clonal"] == ("yes" if label != "S3" else "no")
         if label == "S3":  # in 30 % of cells
             assert float(row["clonal_fraction"]) == pytest.approx(0.3, abs=0.1)
+
+
+def test_weak_rows_at_an_anchored_junction_are_rescued_never_a_site_alone(
+    small: tuple[VectorModel, Path, str], tmp_path: Path
+) -> None:
+    """Low-MAPQ splits and host clips count only at the exact (seen or TSD-predicted) junction of a site
+    anchored by well-placed fragments; a filled predicted junction pairs the site."""
+    model, fasta, chrom = small
+    tsd = model.tsd_length
+    rows = [
+        # "+" site at 996: left junction 1000 (5p) anchored; right junction 996 (3p) predicted by the TSD
+        *(_row(f"a{i}", "split", 1000, "left", "5p") for i in range(2)),
+        _row("w0", "split", 1000, "left", "5p", host_mapq=5),
+        _row("w1", "host_clip", 1000 - tsd + 1, "right", "3p", host_mapq="NA", precise="yes"),
+        _row("w2", "host_clip", 1001, "left", "5p", host_mapq="NA", precise="yes"),  # 1 bp off: no
+        # weak rows alone: host clips at 3000 never form a junction; one low-MAPQ split is too little
+        *(_row(f"h{i}", "host_clip", 3000, "left", "5p", host_mapq="NA", precise="yes") for i in range(3)),
+        _row("l0", "split", 4000, "left", "5p", host_mapq=0),
+    ]
+    evidence, qc = tmp_path / "ev.tsv", tmp_path / "qc.tsv"
+    write_tsv(evidence, EVIDENCE, rows)
+    (site,) = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv", qc_tsv=qc)
+    assert (site["position"], site["left_junction"], site["right_junction"]) == (1000 - tsd + 1, 1000, 996)
+    assert site["tsd_length"] == tsd and site["tsd"] == chrom[995:1000] and site["flags"] is None
+    assert (site["fragments"], site["split_fragments"], site["clip_fragments"]) == (4, 4, 1)
+    assert site["host_mapq"] == 60
+    metrics = {r["metric"]: int(r["count"]) for r in read_tsv(qc)}
+    assert metrics["rescued_rows"] == 2 and metrics["rejected_unanchored"] == 4
+    assert metrics["rejected_low_mapq"] == 1 and metrics["rows_host_clip"] == 5
+
+
+def test_host_clip_joins_a_multi_hit_site_at_its_junction(
+    small: tuple[VectorModel, Path, str], tmp_path: Path
+) -> None:
+    """A single low-MAPQ split plus a host clip at the same junction: a multi-hit site of 2 fragments."""
+    model, fasta, _ = small
+    rows = [
+        _row("l0", "split", 2000, "right", "3p", host_mapq=9),
+        _row("c0", "host_clip", 2000, "right", "3p", host_mapq="NA", precise="yes"),
+    ]
+    evidence, qc = tmp_path / "ev.tsv", tmp_path / "qc.tsv"
+    write_tsv(evidence, EVIDENCE, rows)
+    (site,) = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv", qc_tsv=qc)
+    assert (site["position"], site["fragments"], site["flags"]) == (2000, 2, "one_sided,multi_hit")
+    assert site["host_mapq"] == 9 and site["clonal_fraction"] is None
+    metrics = {r["metric"]: int(r["count"]) for r in read_tsv(qc)}
+    assert metrics["multi_hit_rows"] == 2 and metrics["rejected_unanchored"] == 0
+
+
+def test_allele_fraction_is_the_likelihood_maximum_with_an_interval_that_covers_the_truth() -> None:
+    """Closed forms for one site (k junctions: q = J / (J + k S)), pooling, and ~95% coverage."""
+    q, low, high = allele_fraction([AlleleCounts(26, 2, spanning=13)])
+    assert q == pytest.approx(26 / (26 + 2 * 13), abs=1e-6) and low < q < high
+    q1, _, _ = allele_fraction([AlleleCounts(13, 1, spanning=13)])
+    assert q1 == pytest.approx(0.5, abs=1e-6)
+    q, low, high = allele_fraction([AlleleCounts(30, 2, covering=30.0)])
+    assert q == pytest.approx(0.5, abs=1e-6) and high < 1
+    q, _, high = allele_fraction([AlleleCounts(20, 2, spanning=0)])
+    assert q == pytest.approx(1.0, abs=1e-6) and high == 1.0
+    # pooled: the same as one site with the summed counts (same k), and narrower than each alone
+    pooled = allele_fraction([AlleleCounts(26, 2, spanning=13), AlleleCounts(20, 2, spanning=11)])
+    assert pooled[0] == pytest.approx(46 / (46 + 2 * 24), abs=1e-6)
+    _, low, high = allele_fraction([AlleleCounts(26, 2, spanning=13)])
+    assert pooled[2] - pooled[1] < high - low
+    single = allele_fraction([AlleleCounts(46, 2, spanning=24)])
+    assert pooled == pytest.approx(single, abs=1e-6)
+    # coverage over simulated Poisson counts at 30x-like rates
+    rng = np.random.default_rng(1)
+    hits = 0
+    for _ in range(300):
+        truth = rng.uniform(0.05, 0.5)
+        j, span = rng.poisson(2 * 14 * truth), rng.poisson(14 * (1 - truth))
+        _, low, high = allele_fraction([AlleleCounts(int(j), 2, spanning=int(span))])
+        hits += low <= truth <= high
+    assert 0.9 <= hits / 300 <= 0.99

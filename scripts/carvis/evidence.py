@@ -3,17 +3,23 @@
 Split and discordant rows come from records on vector contigs (every chimeric read or fragment with an
 aligned vector part has a segment there). ``clip`` rows come from one pass over the genome-aligned reads:
 a soft clip too short for the aligner to place on the vector is compared with the provirus termini
-directly. Positions are 1-based. Read coordinates are in the original read orientation (as sequenced).
+directly. ``host_clip`` rows are the converse: a vector-aligned read that ends at a provirus terminus and
+continues in a soft clip too short to place on the genome, whose bases match the host next to a junction
+seen by a split or clip row (or the partner junction its TSD predicts). They have no host placement of
+their own (host MAPQ NA): the sites stage uses them only at the junction of a site anchored by other
+fragments. Positions are 1-based. Read coordinates are in the original read orientation (as sequenced).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyfaidx
 import pysam
 
 from carvis.bam_input import bare_name
@@ -41,6 +47,9 @@ CLIP_TWO_MISMATCHES = 24
 #: Bases a junction fragment must cover around its junction to be seen: about 20 host bases for the
 #: aligner to place the host part and 12 vector bases for a clip; reference spanners must cover as many.
 JUNCTION_REACH = 32
+
+#: (vector, vector end) -> (chrom, side, host_pos) of the junctions host clips are compared with.
+Targets = dict[tuple[str, str], set[tuple[str, str, int]]]
 
 _CIGAR = re.compile(r"(\d+)([MIDNSHP=X])")
 _QUERY_OPS = set("MIS=XH")
@@ -401,6 +410,116 @@ def clip_rows(
     return rows
 
 
+@dataclass(frozen=True)
+class HostClip:
+    """Host bases soft-clipped beyond a provirus terminus on a vector-aligned read."""
+
+    rec: pysam.AlignedSegment
+    model: VectorModel
+    end: str  # 5p | 3p: the terminus the alignment ends at
+    host: str  # the clipped host bases read outward from the junction
+    offset: int  # bases between the aligned vector end and the terminus (negative: ran past it)
+
+
+def host_clips_of(rec: pysam.AlignedSegment, model: VectorModel, slop: int, min_clip: int) -> list[HostClip]:
+    """Soft clips of >= ``min_clip`` host bases beyond a provirus terminus (LTR copies projected, as for
+    split reads) of a read aligned to the provirus contig."""
+    cigar = rec.cigartuples or []
+    seq = rec.query_sequence or ""
+    if rec.reference_name != model.provirus_contig or not cigar or not seq:
+        return []
+    length = len(model.provirus)
+    out = []
+    if cigar[0][0] == pysam.CSOFT_CLIP:
+        offset = _project_ltr(rec.reference_start + 1, True, model) - 1
+        host = revcomp(seq[: cigar[0][1] - offset])
+        out.append(HostClip(rec, model, "5p", host, offset))
+    if cigar[-1][0] == pysam.CSOFT_CLIP:
+        offset = length - _project_ltr(int(rec.reference_end or 0), False, model)
+        host = seq[len(seq) - cigar[-1][1] + offset :]
+        out.append(HostClip(rec, model, "3p", host, offset))
+    return [c for c in out if -MAX_OVERSHOOT <= c.offset <= slop and len(c.host) >= min_clip]
+
+
+def junction_targets(rows: list[dict[str, object]], models: dict[str, VectorModel]) -> Targets:
+    """Junctions of split and clip rows with no reason for distrust but a low host MAPQ, and the partner
+    junction of each that the target-site duplication predicts (other side, other vector end)."""
+    out: Targets = defaultdict(set)
+    for row in rows:
+        if row["kind"] not in {"split", "clip"} or set(row["flags"]) - {"low_mapq"}:  # type: ignore[call-overload]
+            continue
+        vector, end, side = str(row["vector"]), str(row["vector_end"]), str(row["side"])
+        x = int(str(row["host_pos"]))
+        out[(vector, end)].add((str(row["chrom"]), side, x))
+        other = "3p" if end == "5p" else "5p"
+        out[(vector, other)].add((str(row["chrom"]), *_partner(side, x, models[vector].tsd_length)))
+    return out
+
+
+def _partner(side: str, host_pos: int, tsd: int) -> tuple[str, int]:
+    """(side, host_pos) of the other junction of a provirus with target-site duplication ``tsd``."""
+    return ("right", host_pos - tsd + 1) if side == "left" else ("left", host_pos + tsd - 1)
+
+
+def outward_flank(genome: pyfaidx.Fasta, chrom: str, side: str, host_pos: int, n: int) -> str:
+    """``n`` host bases next to a junction, read away from the vector."""
+    if side == "left":
+        return revcomp(str(genome[chrom][max(0, host_pos - n) : host_pos]).upper())
+    return str(genome[chrom][host_pos - 1 : host_pos - 1 + n]).upper()
+
+
+def host_clip_rows(
+    clips: list[HostClip],
+    targets: Targets,
+    genome: pyfaidx.Fasta,
+    masks: dict[str, IntervalSet],
+    min_mapq: int,
+    min_clip: int,
+    qc: Counter[str],
+) -> list[dict[str, object]]:
+    """One row per host clip whose bases match the host next to exactly one target junction.
+
+    Compared as a vector clip is with a terminus (:func:`match_clip`, no slop: the vector side is
+    already anchored): up to 1 mismatch, 2 from CLIP_TWO_MISMATCHES bases.
+    """
+    flanks: dict[tuple[str, str, int], str] = {}
+    rows = []
+    for clip in clips:
+        name = clip.model.name
+        hits = []
+        for chrom, side, x in sorted(targets.get((name, clip.end), ())):
+            if (chrom, side, x) not in flanks:
+                flanks[(chrom, side, x)] = outward_flank(genome, chrom, side, x, CLIP_COMPARE)
+            if match_clip(clip.host, flanks[(chrom, side, x)], 0, min_clip) is not None:
+                hits.append((chrom, side, x))
+        if len(hits) != 1:
+            qc["host_clip_unplaced" if not hits else "host_clip_ambiguous"] += 1
+            continue
+        (chrom, side, x) = hits[0]
+        rec, length = clip.rec, len(clip.model.provirus)
+        span = (rec.reference_start, int(rec.reference_end or 0))
+        rows.append(
+            {
+                "fragment": str(rec.query_name),
+                "read": _read_number(rec),
+                "kind": "host_clip",
+                "chrom": chrom,
+                "host_pos": x,
+                "side": side,
+                "vector": name,
+                "vector_end": clip.end,
+                "vector_pos": 1 if clip.end == "5p" else length,
+                "anchor_offset": abs(clip.offset),
+                "host_mapq": None,
+                "vector_mapq": rec.mapping_quality,
+                "precise": "yes",
+                "duplicate": rec.is_duplicate,
+                "flags": _flags(clip.model, "provirus", span, 0, masks, min_mapq),
+            }
+        )
+    return rows
+
+
 def _read_number(rec: pysam.AlignedSegment) -> int:
     if not rec.is_paired:
         return 0
@@ -440,10 +559,13 @@ def chimeric_rows(
     slop: int,
     min_clip: int,
     qc: Counter[str],
+    genome: pyfaidx.Fasta | None = None,
 ) -> list[dict[str, object]]:
-    """Split, clip and discordant rows: one per read (split, clip) or fragment (discordant)."""
+    """Split, clip, discordant and (with ``genome``) host-clip rows: one per read (split, clip, host clip)
+    or fragment (discordant)."""
     vector_contigs = {c for m in models.values() for c in m.contigs()}
     split: dict[tuple[str, int], tuple[int, dict[str, object]]] = {}
+    clips: list[HostClip] = []
     discordant: dict[str, dict[str, object]] = {}
     signatures: dict[str, tuple[object, ...]] = {}
     for model in models.values():
@@ -465,6 +587,8 @@ def chimeric_rows(
                     split[key] = (gap, row)
             elif others:
                 qc["vector_internal_chimeras"] += 1
+            else:
+                clips += host_clips_of(rec, model, slop, min_clip)
             if (
                 rec.is_paired
                 and not rec.is_supplementary
@@ -477,6 +601,8 @@ def chimeric_rows(
                 discordant[key[0]] = row
     rows = [row for _, row in split.values()] + list(discordant.values())
     rows += clip_rows(bam, models, masks, min_mapq, slop, min_clip, qc)
+    if genome is not None:
+        rows += host_clip_rows(clips, junction_targets(rows, models), genome, masks, min_mapq, min_clip, qc)
     mark_ltr_duplicates(rows, signatures)
     for row in rows:
         qc[f"{row['kind']}_rows"] += 1
@@ -697,20 +823,25 @@ def extract_evidence(
     """Write the evidence table (columns :data:`carvis.tables.EVIDENCE`); return QC counts.
 
     ``mask`` holds 0-based half-open intervals on vector contigs (regions homologous to the genome).
-    ``min_clip``: shortest soft clip of a genome-aligned read compared with the provirus termini; this
-    reads every genome alignment once (see :func:`clip_rows`). Spanning (reference-allele) fragments are
+    ``min_clip``: shortest soft clip compared with the provirus termini (genome-aligned reads; one pass
+    over every genome alignment, see :func:`clip_rows`) or with the host (vector-aligned reads).
+    ``reference``: the combined FASTA the reads were aligned to; it gives the host bases that host clips
+    are compared with (no ``host_clip`` rows without it). Spanning (reference-allele) fragments are
     counted in ``spanning_bam`` (the user's full input BAM/CRAM, decoded with ``reference``; contigs may
-    be named chr1 or 1) or else in ``bam_path``. ``model_spanning`` (screened reads, which hold almost no
-    reference fragments): none are counted; the mean fragment length is measured instead, for the sites
-    stage to model them. QC counts: ``<kind>_rows``, ``vector_internal_chimeras``, ``clip_reads_examined``,
-    ``clip_no_terminus``, ``clip_ambiguous``, and with ``model_spanning`` ``mean_fragment_length``
-    (rounded) and ``fragment_length_pairs``.
+    be named chr1 or 1) or else in ``bam_path``. ``model_spanning`` (screened reads, which hold almost
+    no reference fragments): none are counted; the mean fragment length is measured instead, for the
+    sites stage to model them. QC counts: ``<kind>_rows``, ``vector_internal_chimeras``,
+    ``clip_reads_examined``, ``clip_no_terminus``, ``clip_ambiguous``, ``host_clip_unplaced``
+    (matching no target junction), ``host_clip_ambiguous`` (matching several), and with
+    ``model_spanning`` ``mean_fragment_length`` (rounded) and ``fragment_length_pairs``.
     """
     masks = {contig: IntervalSet(ivs) for contig, ivs in mask.items()}
     qc: Counter[str] = Counter()
-    with pysam.AlignmentFile(str(bam_path)) as bam:
+    with contextlib.ExitStack() as stack:
+        genome = None if reference is None else stack.enter_context(pyfaidx.Fasta(str(reference)))
+        bam = stack.enter_context(pysam.AlignmentFile(str(bam_path)))
         _check_bam(bam, bam_path, models)
-        rows = chimeric_rows(bam, models, masks, min_mapq, anchor_slop, min_clip, qc)
+        rows = chimeric_rows(bam, models, masks, min_mapq, anchor_slop, min_clip, qc, genome)
         if model_spanning:
             length, pairs = mean_fragment_length(bam, models, min_mapq)
             qc.update(mean_fragment_length=round(length), fragment_length_pairs=pairs)

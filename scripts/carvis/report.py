@@ -279,13 +279,30 @@ def _site_row(site: Row) -> str:
         f'<td class="num"><b>{esc(site.get("fragments"))}</b> <span class="small">'
         f"({esc(site.get('split_fragments'))} / {esc(site.get('discordant_fragments'))} / "
         f"{esc(site.get('spanning_fragments'))})</span></td>",
-        f'<td class="num"><b>{esc(site.get("clonal_fraction"))}</b></td>',
+        f'<td class="num"><b>{esc(site.get("clonal_fraction"))}</b>{_interval(site, "clonal_fraction")}'
+        f"{_clone(site)}</td>",
         f"<td>{esc(gene_context(site) + _gene_orientation(site))}</td>",
         f'<td>{esc(listed_text(site))} <span class="tier-{esc(tier)}">{esc(tier)}</span>{category_text}</td>',
         f"<td>{esc(site.get('flags') if site.get('flags') not in (None, '', 'NA') else 'none')}</td>",
     ]
     css = ' class="clonal"' if is_clonal(site) else ""
     return f"<tr{css}>{''.join(cells)}</tr>"
+
+
+def _interval(site: Row, column: str) -> str:
+    """' (low-high)' of a column's 95% interval, or '' when unknown."""
+    low, high = site.get(f"{column}_low"), site.get(f"{column}_high")
+    if low in (None, "", "NA") or high in (None, "", "NA"):
+        return ""
+    return f' <span class="small nowrap">({esc(low)}–{esc(high)})</span>'
+
+
+def _clone(site: Row) -> str:
+    """The pooled clone-level fraction of a clonal site, as a small second line."""
+    if site.get("clone_fraction") in (None, "", "NA"):
+        return ""
+    fraction = esc(site.get("clone_fraction"))
+    return f'<div class="small">clone {fraction}{_interval(site, "clone_fraction")}</div>'
 
 
 def _sites_section(sites: Sequence[Row], gene_list: object) -> str:
@@ -297,7 +314,7 @@ def _sites_section(sites: Sequence[Row], gene_list: object) -> str:
         "junctions left / right",
         "TSD",
         "fragments (split / disc. / spanning)",
-        "clonal fraction",
+        "clonal fraction (95% interval; clone: pooled over the clonal sites)",
         "location",
         "nearest listed gene, tier",
         "flags",

@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyfaidx
 
 from carvis.evidence import spanning_window
@@ -25,6 +27,8 @@ from carvis.vectors import VectorModel
 
 #: Bases a discordant host mate may reach past its junction (microhomology: it aligns into the vector).
 DISCORDANT_OVERHANG = 5
+#: Junctions this close (bp) are equally likely sources of a discordant pair (see attach_discordant).
+DISCORDANT_TIE = 50
 #: Host bases next to a junction that must be identical for low-MAPQ junctions to be one multi-hit site.
 MULTI_HIT_FLANK = 50
 #: A site is clonal when the 95% interval of its cell fraction reaches 1 - this (and the estimate is
@@ -35,8 +39,18 @@ CLONAL_TOLERANCE = 0.1
 #: unit, a nearby copy): its fragments are merged into the paired site.
 SHADOW_WINDOW = 500
 SHADOW_RATIO = 0.25
+#: Allele fractions at which a site's log-likelihood is evaluated before refinement.
+_GRID = np.linspace(0.0, 1.0, 2001)
+#: Log-likelihood drop bounding a 95% likelihood-ratio interval (chi-square, 1 df, 0.95 quantile / 2).
+LR_DROP = 1.9207
+#: Pooled estimate over the sites flagged clonal in a sample (one clone): site columns.
+CLONE_COLUMNS = ("clone_fraction", "clone_fraction_low", "clone_fraction_high")
+#: Golden-section step.
+GOLDEN = (math.sqrt(5) - 1) / 2
 #: Rejection reasons in the order they are checked (a row is counted under the first that applies).
-REASONS = ("duplicate", "backbone", "homologous", "off_terminus", "low_mapq")
+REASONS = ("duplicate", "backbone", "homologous", "off_terminus", "low_mapq", "unanchored")
+#: Reasons that a precise row at the exact junction of an anchored site overrides (see :func:`rescue`).
+WEAK = ("low_mapq", "unanchored")
 #: The sites QC table: metric -> description (``<kind>`` and ``<reason>`` stand for each value).
 QC_METRICS = {
     "rows_<kind>": "evidence rows of this vector by kind (split, clip, discordant, spanning)",
@@ -45,7 +59,10 @@ QC_METRICS = {
     "rejected_homologous": "junction rows whose vector part is genome-homologous (cDNA, EF1a; the mask)",
     "rejected_off_terminus": "split rows whose vector part does not end at a provirus terminus (+- slop)",
     "rejected_low_mapq": "junction rows with host MAPQ < min_mapq that formed no multi-hit site",
-    "multi_hit_rows": "junction rows with host MAPQ < min_mapq reported in multi_hit sites",
+    "rejected_unanchored": "host clips of vector-aligned reads at no junction of a site (evidence host_clip)",
+    "rescued_rows": "precise rows with host MAPQ < min_mapq or only a host clip, at exactly a junction "
+    "(seen or TSD-predicted) of a site anchored by well-placed fragments",
+    "multi_hit_rows": "junction rows with host MAPQ < min_mapq (or host clips) reported in multi_hit sites",
     "rejected_vector_internal": "reads joining two vector parts: 2-LTR circles, U5-PBS, PPT-U3 (evidence QC)",
     "rejected_clip_off_terminus": "long soft clips of genome reads matching no terminus (evidence QC)",
     "rejected_clip_ambiguous": "soft clips matching two termini equally well (evidence QC)",
@@ -93,7 +110,8 @@ class Junction:
         (self.split if row["precise"] == "yes" else self.discordant).add(row["fragment"])
         if row["kind"] == "split":
             self.aligned.add(row["fragment"])
-        self.mapq.append(int(row["host_mapq"]))
+        if row["host_mapq"] != "NA":
+            self.mapq.append(int(row["host_mapq"]))
 
     def outward_flank(self, genome: pyfaidx.Fasta) -> str:
         """MULTI_HIT_FLANK host bases read away from the vector (the same for every copy of a repeat)."""
@@ -143,16 +161,18 @@ def rejection(row: dict[str, str], min_mapq: int) -> str | None:
     if row["duplicate"] == "yes":
         flags.add("duplicate")
     flags.discard("low_mapq")  # judged with this stage's min_mapq
-    if row["kind"] != "spanning" and (row["host_mapq"] == "NA" or int(row["host_mapq"]) < min_mapq):
+    if row["kind"] == "host_clip":
+        flags.add("unanchored")  # no host placement of its own: used only by :func:`rescue`
+    elif row["kind"] != "spanning" and (row["host_mapq"] == "NA" or int(row["host_mapq"]) < min_mapq):
         flags.add("low_mapq")
     return next((r for r in REASONS if r in flags), min(flags, default=None))
 
 
 def cluster_junctions(rows: list[dict[str, str]]) -> dict[tuple[str, str, int, str], Junction]:
-    """Precise rows grouped by exact (chrom, side, host_pos, vector_end)."""
+    """Precise rows grouped by exact (chrom, side, host_pos, vector_end); host clips form none."""
     out: dict[tuple[str, str, int, str], Junction] = {}
     for row in rows:
-        if row["precise"] != "yes":
+        if row["precise"] != "yes" or row["kind"] == "host_clip":
             continue
         key = (row["chrom"], row["side"], int(row["host_pos"]), row["vector_end"])
         out.setdefault(key, Junction(*key)).add(row)
@@ -181,6 +201,34 @@ def pair_junctions(junctions: list[Junction], tsd_length: int) -> list[Site]:
     return sites
 
 
+def rescue(sites: list[Site], rows: list[dict[str, str]], tsd_length: int) -> list[dict[str, str]]:
+    """Add weak precise rows (see WEAK) that lie exactly at a junction of a precise site, seen or predicted
+    by its TSD, with the same vector end; return the others.
+
+    The site's placement comes from its anchoring fragments; a weak row adds a fragment whose junction
+    is base-identical (a host clip's bases matched the host there). A one-sided site whose predicted
+    junction is filled this way becomes paired.
+    """
+    index: dict[tuple[str, str, int, str], tuple[Site, Junction]] = {}
+    for site in sites:
+        for member in (site, *site.copies):
+            for junction in (member.left, member.right):
+                if member.precise:
+                    key = (junction.chrom, junction.side, junction.host_pos, junction.vector_end)
+                    index.setdefault(key, (member, junction))
+    leftovers = []
+    for row in rows:
+        hit = index.get((row["chrom"], row["side"], int(row["host_pos"]), row["vector_end"]))
+        if hit is None:
+            leftovers.append(row)
+            continue
+        site, junction = hit
+        junction.add(row)
+        if site.tsd_length is None and site.left.split and site.right.split:
+            site.tsd_length = tsd_length
+    return leftovers
+
+
 def _accepts(junction: Junction, row: dict[str, str], window: int) -> int | None:
     """Distance from a discordant host mate to the junction, or None when it cannot belong to it."""
     if (junction.chrom, junction.side, junction.vector_end) != (row["chrom"], row["side"], row["vector_end"]):
@@ -194,19 +242,28 @@ def _accepts(junction: Junction, row: dict[str, str], window: int) -> int | None
 
 
 def attach_discordant(sites: list[Site], rows: list[dict[str, str]], window: int) -> list[dict[str, str]]:
-    """Add discordant fragments to the nearest compatible junction; return the leftovers."""
+    """Add discordant fragments to a compatible junction; return the leftovers.
+
+    A discordant host mate ends anywhere within a fragment length of its junction, so it cannot tell
+    junctions DISCORDANT_TIE bp apart (a site and its shadows in a tandem repeat): among the compatible
+    junctions within that distance of the nearest, the one of the site with most split fragments wins.
+    """
+    strength = {id(s): len(set().union(*(j.split for j in (s.left, s.right)))) for s in sites}
     leftovers = []
     for row in rows:
-        best: tuple[int, Junction] | None = None
-        for site in sites:
-            for junction in (site.left, site.right):
-                dist = _accepts(junction, row, window)
-                if dist is not None and (best is None or dist < best[0]):
-                    best = (dist, junction)
-        if best is None:
+        compatible = [
+            (dist, site, junction)
+            for site in sites
+            for junction in (site.left, site.right)
+            if (dist := _accepts(junction, row, window)) is not None
+        ]
+        if not compatible:
             leftovers.append(row)
-        else:
-            best[1].add(row)
+            continue
+        nearest = min(d for d, _, _ in compatible)
+        close = [(d, s, j) for d, s, j in compatible if d <= nearest + DISCORDANT_TIE]
+        _, _, junction = min(close, key=lambda x: (-strength[id(x[1])], x[0]))
+        junction.add(row)
     return leftovers
 
 
@@ -330,7 +387,76 @@ def absorb_shadows(sites: list[Site]) -> list[Site]:
     return kept
 
 
-def clonal_fraction(allele_fraction: float | None, purity: float | None) -> float | None:
+@dataclass(frozen=True)
+class AlleleCounts:
+    """Fragments of one site, for its allele fraction q (the share of alleles carrying the insertion).
+
+    Each of the ``junctions`` seen junctions gets fragments at the rate n q, the reference allele at
+    n (1 - q): with counted ``spanning`` fragments, the ``junction`` fragments are binomial given the
+    total, with p = k q / (k q + 1 - q); with modelled ones (screened reads) ``covering`` = T, the
+    fragments of both alleles expected to cover the window, and the junction fragments are Poisson(k T q).
+    """
+
+    junction: int
+    junctions: int
+    spanning: int | None = None
+    covering: float | None = None
+
+    def loglik(self, q: np.ndarray) -> np.ndarray:
+        k = self.junctions
+        if self.covering is None:
+            p = k * q / (k * q + 1 - q)
+            return _xlogy(self.junction, p) + _xlogy(self.spanning or 0, 1 - p)
+        mean = k * self.covering * q
+        return _xlogy(self.junction, mean) - mean
+
+
+def _xlogy(x: float, y: np.ndarray) -> np.ndarray:
+    """x log y, 0 where x is 0 (and -inf where only y is)."""
+    if x == 0:
+        return np.zeros_like(y)
+    with np.errstate(divide="ignore"):
+        return x * np.log(y)
+
+
+def allele_fraction(counts: list[AlleleCounts]) -> tuple[float, float, float]:
+    """Maximum-likelihood allele fraction shared by the sites of ``counts``, and its 95% interval.
+
+    The interval holds every q whose log-likelihood is within chi2(1, 0.95) / 2 of the maximum
+    (likelihood ratio); it is found on a grid and refined by bisection, as is the maximum.
+    """
+
+    def ll(q: float) -> float:
+        return float(sum(c.loglik(np.array([q]))[0] for c in counts))
+
+    values = sum(c.loglik(_GRID) for c in counts)
+    best = int(np.argmax(values))
+    lo, hi = _GRID[max(best - 1, 0)], _GRID[min(best + 1, len(_GRID) - 1)]
+    for _ in range(40):  # golden-section search on the bracket around the grid maximum
+        a, b = hi - GOLDEN * (hi - lo), lo + GOLDEN * (hi - lo)
+        lo, hi = (lo, b) if ll(a) >= ll(b) else (a, hi)
+    q = float((lo + hi) / 2)
+    floor = max(ll(q), float(values[best])) - LR_DROP
+    inside = np.flatnonzero(values >= floor)
+    low = _bisect(ll, floor, float(_GRID[inside[0] - 1]), float(_GRID[inside[0]])) if inside[0] else 0.0
+    last = len(_GRID) - 1
+    high = (
+        _bisect(ll, floor, float(_GRID[inside[-1] + 1]), float(_GRID[inside[-1]]))
+        if inside[-1] < last
+        else 1.0
+    )
+    return q, min(low, q), max(high, q)
+
+
+def _bisect(ll: Callable[[float], float], floor: float, outside: float, inside: float) -> float:
+    """The q between ``outside`` (ll below floor) and ``inside`` (above) where ll crosses the floor."""
+    for _ in range(40):
+        mid = (outside + inside) / 2
+        outside, inside = (outside, mid) if ll(mid) >= floor else (mid, inside)
+    return inside
+
+
+def cell_fraction(allele_fraction: float | None, purity: float | None) -> float | None:
     """Fraction of (tumour) cells carrying a heterozygous insertion, capped at 1."""
     if allele_fraction is None:
         return None
@@ -340,24 +466,12 @@ def clonal_fraction(allele_fraction: float | None, purity: float | None) -> floa
     return min(1.0, cells)
 
 
-def wilson_upper(successes: float, trials: float, z: float = 1.96) -> float:
-    """Upper end of the Wilson score interval of a proportion."""
-    if trials <= 0:
-        return 1.0
-    p = successes / trials
-    centre = p + z * z / (2 * trials)
-    spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
-    return min(1.0, (centre + spread) / (1 + z * z / trials))
-
-
-def is_clonal(junction: float, spanning: float, purity: float | None, min_fraction: float) -> bool:
+def is_clonal(fraction: float, high: float, min_fraction: float) -> bool:
     """Is the cell fraction at least ``min_fraction`` and consistent with every (tumour) cell?
 
-    Consistent: the 95% interval of the allele fraction, scaled to cells, reaches 1 - CLONAL_TOLERANCE.
+    Consistent: the upper end of its 95% interval reaches 1 - CLONAL_TOLERANCE.
     """
-    estimate = clonal_fraction(junction / (junction + spanning), purity) or 0.0
-    upper = clonal_fraction(wilson_upper(junction, junction + spanning), purity) or 0.0
-    return estimate >= min_fraction and upper >= 1 - CLONAL_TOLERANCE
+    return fraction >= min_fraction and high >= 1 - CLONAL_TOLERANCE
 
 
 def _loci(site: Site) -> str | None:
@@ -379,31 +493,43 @@ def covering_fragments(coverage_tsv: str | Path, evidence_qc: dict[str, int], wi
     return starts * max(0.0, (fragment or read_length) - window + 1)
 
 
+def site_counts(
+    site: Site, spanning: dict[tuple[str, int], set[str]], covering: float | None
+) -> AlleleCounts | None:
+    """Allele counts of a precise, uniquely placed site (``covering``: modelled spanners), else None."""
+    if not site.precise or site.multi_hit or (covering is not None and covering <= 0):
+        return None
+    fragments = site.fragments()
+    if covering is not None:
+        return AlleleCounts(len(fragments), site.junctions_seen(), covering=covering)
+    span = len(spanning.get((site.chrom, site.position), set()) - fragments)
+    return AlleleCounts(len(fragments), site.junctions_seen(), spanning=span)
+
+
 def _site_row(
     site: Site,
     model: VectorModel,
     genome: pyfaidx.Fasta,
-    spanning: dict[tuple[str, int], set[str]],
-    covering: float | None,
+    counts: AlleleCounts | None,
     purity: float | None,
     clonal_min_fraction: float,
 ) -> dict[str, object]:
-    """Row of one site; with ``covering`` (T) the spanning fragments are modelled: T - junction fragments."""
+    """Row of one site; modelled spanning fragments (``counts.covering`` = T) are T - junction fragments
+    per junction."""
     fragments = site.fragments()
     junctions = site.junctions()
     split = set().union(*(j.split for j in junctions))
     clip_only = split - set().union(*(j.aligned for j in junctions))
     paired = site.tsd_length is not None and site.left.split and site.right.split
-    allele_fraction = clonal = None
-    span: float | None = None
-    if site.precise and not site.multi_hit:
-        per_junction = len(fragments) / site.junctions_seen()
-        if covering is None:
-            span = len(spanning.get((site.chrom, site.position), set()) - fragments)
-        else:
-            span = round(max(0.0, covering - per_junction), 2)
-        allele_fraction = per_junction / (per_junction + span)
-        clonal = is_clonal(per_junction, span, purity, clonal_min_fraction)
+    q = low = high = clonal = span = None
+    if counts is not None:
+        span = counts.spanning
+        if counts.covering is not None:
+            span = round(max(0.0, counts.covering - counts.junction / counts.junctions), 2)
+        q, low, high = allele_fraction([counts])
+        clonal = is_clonal(
+            cell_fraction(q, purity) or 0.0, cell_fraction(high, purity) or 0.0, clonal_min_fraction
+        )
     tsd = None
     if paired:
         tsd = str(genome[site.chrom][site.right.host_pos - 1 : site.left.host_pos]).upper()
@@ -420,8 +546,10 @@ def _site_row(
         "split_fragments": len(split),
         "discordant_fragments": len(fragments - split),
         "spanning_fragments": span,
-        "allele_fraction": allele_fraction,
-        "clonal_fraction": clonal_fraction(allele_fraction, purity),
+        "allele_fraction": q,
+        "clonal_fraction": cell_fraction(q, purity),
+        "clonal_fraction_low": cell_fraction(low, purity),
+        "clonal_fraction_high": cell_fraction(high, purity),
         "precise": site.precise,
         "clip_fragments": len(clip_only),
         "clonal": clonal,
@@ -465,6 +593,9 @@ def call_sites(
     each site are modelled from the autosomal depth in it, the read length and the mean fragment length in
     the evidence QC table (:func:`covering_fragments`, window as for counted ones), and the site is flagged
     ``spanning_modelled``. The allele fraction is then junction fragments per junction / T.
+    Each precise, uniquely placed site gets the maximum-likelihood allele fraction of its counts
+    (:class:`AlleleCounts`) with a 95% interval, scaled to cells; the sites flagged clonal are taken as
+    one clone and share the pooled estimate over their counts (``clone_fraction``, with its interval).
     """
     evidence_qc = {} if evidence_qc_tsv is None else _evidence_qc(evidence_qc_tsv)
     window = spanning_window(1, model.tsd_length)
@@ -474,24 +605,30 @@ def call_sites(
     rows = load_evidence(evidence_tsv, model.name)
     reasons = [rejection(r, min_mapq) for r in rows]
     usable = [r for r, why in zip(rows, reasons, strict=True) if why is None]
-    low = [r for r, why in zip(rows, reasons, strict=True) if why == "low_mapq"]
+    weak = [r for r, why in zip(rows, reasons, strict=True) if why in WEAK and r["precise"] == "yes"]
     junctions = list(cluster_junctions(usable).values())
     sites = pair_junctions(junctions, model.tsd_length)
+    unrescued = rescue(sites, weak, model.tsd_length)
+    rescued = {id(r) for r in weak} - {id(r) for r in unrescued}
     leftovers = attach_discordant(sites, [r for r in usable if r["kind"] == "discordant"], discordant_window)
     sites += imprecise_sites(leftovers, discordant_window, min_fragments, model.tsd_length)
     spanning: dict[tuple[str, int], set[str]] = defaultdict(set)
     for r in usable:
         if r["kind"] == "spanning":
             spanning[(r["chrom"], int(r["host_pos"]))].add(r["fragment"])
+    low = [r for r, why in zip(rows, reasons, strict=True) if why == "low_mapq" and id(r) not in rescued]
     with pyfaidx.Fasta(str(genome_fasta)) as genome:
-        sites += multi_hit_sites(low, sites, model.tsd_length, genome)
+        multi = multi_hit_sites(low, sites, model.tsd_length, genome)
+        rescue(multi, [r for r in unrescued if r["kind"] == "host_clip"], model.tsd_length)
+        sites += multi
         found = len(sites)
         sites = absorb_shadows(sites)
         out = []
-        for site in sites:
+        counts = [site_counts(site, spanning, covering) for site in sites]
+        for site, site_count in zip(sites, counts, strict=True):
             row = {
                 "sample": sample,
-                **_site_row(site, model, genome, spanning, covering, purity, clonal_min_fraction),
+                **_site_row(site, model, genome, site_count, purity, clonal_min_fraction),
             }
             modelled = covering is not None and row["spanning_fragments"] is not None
             row["flags"] = _site_flags(site, row["tsd_length"] is not None, modelled)
@@ -501,12 +638,22 @@ def call_sites(
     for r in kept:
         r["relative_abundance"] = int(str(r["fragments"])) / total
         r["dominant"] = r["relative_abundance"] >= dominant_fraction
+    reported = {id(r) for r in kept}
+    clone = [c for r, c in zip(out, counts, strict=True) if r["clonal"] and c and id(r) in reported]
+    if clone:
+        q, low, high = allele_fraction(clone)
+        pooled = {
+            name: cell_fraction(x, purity) for name, x in zip(CLONE_COLUMNS, (q, low, high), strict=True)
+        }
+        for r in kept:
+            if r["clonal"]:
+                r.update(pooled)
     kept.sort(key=lambda r: (-int(str(r["fragments"])), str(r["chrom"]), int(str(r["position"]))))
     write_tsv(out_tsv, SITES, kept)
     if qc_tsv is not None:
         reported = [s for s, r in zip(sites, out, strict=True) if s.multi_hit and any(r is k for k in kept)]
         multi_hit = {f for s in reported for f in s.fragments()}
-        counts = _qc(rows, reasons, multi_hit, len(out) - len(kept), kept)
+        counts = _qc(rows, reasons, multi_hit, rescued, len(out) - len(kept), kept)
         counts["sites_absorbed_shadow"] = found - len(sites)
         if evidence_qc_tsv is not None:
             counts.update({ours: evidence_qc.get(theirs, 0) for theirs, ours in _EVIDENCE_QC.items()})
@@ -523,16 +670,19 @@ def _qc(
     rows: list[dict[str, str]],
     reasons: list[str | None],
     multi_hit: set[str],
+    rescued: set[int],
     dropped: int,
     kept: list[dict[str, object]],
 ) -> Counter[str]:
-    """Counts of the :data:`QC_METRICS`."""
+    """Counts of the :data:`QC_METRICS` (``rescued``: ids of the rows :func:`rescue` added to sites)."""
     counts: Counter[str] = Counter(
         {m: 0 for m in QC_METRICS if "<" not in m and m not in _EVIDENCE_QC.values()}
     )
     for row, why in zip(rows, reasons, strict=True):
         counts[f"rows_{row['kind']}"] += 1
-        if why == "low_mapq" and row["fragment"] in multi_hit:
+        if id(row) in rescued:
+            counts["rescued_rows"] += 1
+        elif why in WEAK and row["fragment"] in multi_hit:
             counts["multi_hit_rows"] += 1
         elif why is not None and row["kind"] != "spanning":
             counts[f"rejected_{why}"] += 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 EVIDENCE = (
     "fragment",  # query name (one fragment = one read pair)
     "read",  # 1, 2 or 0 (single-end / whole fragment)
-    "kind",  # split | clip | discordant | spanning
+    "kind",  # split | clip | host_clip | discordant | spanning
     "chrom",  # host contig
     "host_pos",  # split/clip: the host base next to the vector (1-based); discordant: host mate's inner end
     "side",  # left (host on the lower-coordinate side of the vector) | right
@@ -51,6 +51,11 @@ SITES = (
     "clonal",  # yes when the cell fraction is consistent with every (tumour) cell carrying the site
     "host_mapq",  # median host-side MAPQ of the junction rows (< min_mapq for multi_hit sites)
     "candidate_loci",  # multi_hit sites: every locus with junctions (chrom:position+orientation), else NA
+    "clonal_fraction_low",  # 95% likelihood-ratio interval of clonal_fraction
+    "clonal_fraction_high",
+    "clone_fraction",  # sites flagged clonal: cell fraction pooled over all of them (one clone), else NA
+    "clone_fraction_low",  # its 95% interval
+    "clone_fraction_high",
 )
 
 #: Annotation columns appended to SITES in integration_sites.tsv.

@@ -14,7 +14,9 @@ agree, and within 5 bp when the positions differ by at most 5 (a multi-hit call 
 its candidate loci). Recall counts true sites with at least 3 junction fragments (``fragments`` in the
 truth: simulated fragments crossing a junction); precision counts precise calls (imprecise,
 discordant-only calls are listed separately). Clonal-fraction error is |called - true| for the sites
-simulated as clonal.
+simulated as clonal: per site (``clonal_fraction``) and clone-level (``clone_fraction``, pooled over
+the sites flagged clonal in the sample; sites not flagged have none), with how often the per-site 95%
+interval (``clonal_fraction_low`` - ``clonal_fraction_high``) contains the truth.
 """
 
 from __future__ import annotations
@@ -340,6 +342,8 @@ class Score:
     clone100_exact: int = 0
     breakpoint_errors: list[int] = field(default_factory=list)
     cf_errors: list[float] = field(default_factory=list)
+    clone_errors: list[float] = field(default_factory=list)
+    interval_hits: int = 0
     clonal_flag_ok: int = 0
     other_flagged_clonal: int = 0
 
@@ -375,7 +379,13 @@ def score(truth: list[dict[str, str]], calls: list[dict[str, str]]) -> Score:
         else:
             s.other_flagged_clonal += flagged
         if t["class"] == "clonal" and call is not None and call["clonal_fraction"] != "NA":
-            s.cf_errors.append(abs(float(call["clonal_fraction"]) - float(t["clonal_fraction"])))
+            true = float(t["clonal_fraction"])
+            s.cf_errors.append(abs(float(call["clonal_fraction"]) - true))
+            s.interval_hits += (
+                float(call["clonal_fraction_low"]) <= true <= float(call["clonal_fraction_high"])
+            )
+            if call["clone_fraction"] != "NA":
+                s.clone_errors.append(abs(float(call["clone_fraction"]) - true))
     return s
 
 
@@ -390,7 +400,8 @@ def _stat(values: Sequence[float], fmt: str) -> str:
 HEADER = (
     "| sample | sites (>=3 frag) | recall exact | recall 5 bp | calls | precision exact | precision 5 bp "
     "| imprecise / multi-hit calls | 100% clone base-exact | breakpoint error mean / max (bp) "
-    "| clonal-fraction error mean / max | flagged clonal: 100% clone / others |"
+    "| clonal-fraction error mean / max | clone-level error mean / max (sites) | 95% interval holds truth "
+    "| flagged clonal: 100% clone / others |"
 )
 
 
@@ -407,6 +418,8 @@ def row(name: str, s: Score) -> str:
         _ratio(s.clone100_exact, s.clone100),
         _stat(s.breakpoint_errors, "{:.2f}"),
         _stat(s.cf_errors, "{:.3f}"),
+        f"{_stat(s.clone_errors, '{:.3f}')} ({len(s.clone_errors)})",
+        _ratio(s.interval_hits, len(s.cf_errors)),
         f"{_ratio(s.clonal_flag_ok, s.clone100)} / {s.other_flagged_clonal}",
     ]
     return "| " + " | ".join(cells) + " |"
