@@ -1,6 +1,6 @@
 """Integration-site accuracy benchmark: a script that prints figures (not collected by pytest).
 
-    python tests/benchmark/accuracy.py [--workdir DIR] [--cores 2] [--coverage 30] [--no-real]
+    python tests/benchmark/accuracy.py [--workdir DIR] [--cores 2] [--coverage 30] [--no-real] [--screened]
 
 Simulates a panel with the project's simulator on the demo genome (clonal lentiviral sites with 50
 bystanders, a piggyBac tumour with two clones of 10 and 5 copies, a gammaretroviral tumour, a CAR-negative
@@ -17,6 +17,10 @@ discordant-only calls are listed separately). Clonal-fraction error is |called -
 simulated as clonal: per site (``clonal_fraction``) and clone-level (``clone_fraction``, pooled over
 the sites flagged clonal in the sample; sites not flagged have none), with how often the per-site 95%
 interval (``clonal_fraction_low`` - ``clonal_fraction_high``) contains the truth.
+
+The panel runs with every read aligned (the clonal fraction counts the reference-allele fragments at each
+site). ``--screened`` runs it again with screening on and prints, per sample, whether the screened run
+called the same sites and junctions.
 """
 
 from __future__ import annotations
@@ -268,8 +272,8 @@ def _model(name: str, entry: dict[str, object]) -> VectorModel:
 # ---------------------------------------------------------------- run
 
 
-def run_panel(panel: Panel, work: Path, coverage: float, cores: int, seed: int) -> None:
-    """Simulate every sample, write config and sheet, run the workflow."""
+def simulate_panel(panel: Panel, work: Path, coverage: float, seed: int) -> None:
+    """Simulate every sample (reads and truth under ``work/reads``) and write the sheet."""
     sheet = ["sample\tfastq_1\tfastq_2\tvector\tpurity"]
     for i, sample in enumerate(panel.samples):
         prefix = work / "reads" / sample.name
@@ -288,20 +292,49 @@ def run_panel(panel: Panel, work: Path, coverage: float, cores: int, seed: int) 
         purity = "" if sample.purity is None else str(sample.purity)
         sheet.append(f"{sample.name}\t{prefix}_R1.fastq.gz\t{prefix}_R2.fastq.gz\t{sample.vector}\t{purity}")
     (work / "samples.tsv").write_text("\n".join(sheet) + "\n")
+
+
+def run_panel(panel: Panel, work: Path, cores: int, outdir: str, screen: bool) -> None:
+    """Run the workflow on the simulated panel into ``work/outdir``, screening the reads or aligning all."""
     config = {
         "samples": str(work / "samples.tsv"),
-        "outdir": "out",
+        "outdir": outdir,
         "reference": {"genome": str(panel.genome), "annotation": str(panel.annotation)},
         "vectors": panel.vectors,
         "threads": {"align": cores},
-        # align every read: the clonal fraction needs the reference-allele fragments at each site
-        "screen": {"enabled": False},
+        # the demo-sized genomes need a larger depth sample than the default 1%
+        "screen": {"enabled": True, "depth_sample_fraction": 0.05} if screen else {"enabled": False},
     }
-    (work / "config.yaml").write_text(yaml.safe_dump(config))
-    args = ["--cores", str(cores), "--configfile", str(work / "config.yaml"), "--quiet", "all"]
+    (work / f"{outdir}.yaml").write_text(yaml.safe_dump(config))
+    args = ["--cores", str(cores), "--configfile", str(work / f"{outdir}.yaml"), "--quiet", "all"]
     result = snakemake(work, *args)
     if result.returncode:
         sys.exit(f"snakemake failed for panel {panel.name}:\n{result.stderr[-4000:]}")
+
+
+def compare_screened(panel: Panel, work: Path) -> bool:
+    """Print, per sample, whether screening called the same sites and junctions as aligning every read."""
+    columns = ("chrom", "position", "orientation", "left_junction", "right_junction", "tsd", "precise")
+    print("\n| sample | sites, all reads aligned | sites, screened | same sites and junctions |")
+    print("|---|---|---|---|")
+    same_all = True
+    for sample in panel.samples:
+        full, screened = (
+            {
+                tuple(r[c] for c in columns)
+                for r in read_tsv(work / out / "calls" / f"{sample.name}.sites.tsv")
+            }
+            for out in ("out", "out_screened")
+        )
+        same = full == screened
+        same_all &= same
+        detail = (
+            "yes"
+            if same
+            else f"no: only full {sorted(full - screened)}, only screened {sorted(screened - full)}"
+        )
+        print(f"| {sample.name} | {len(full)} | {len(screened)} | {detail} |")
+    return same_all
 
 
 # ---------------------------------------------------------------- scoring
@@ -425,19 +458,19 @@ def row(name: str, s: Score) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def report(panel: Panel, work: Path) -> Score:
-    print(f"\n### panel {panel.name}\n\n{HEADER}\n|{'---|' * HEADER.count(' | ')}---|")
+def report(panel: Panel, work: Path, outdir: str = "out") -> Score:
+    print(f"\n### panel {panel.name} ({outdir})\n\n{HEADER}\n|{'---|' * HEADER.count(' | ')}---|")
     total = Score()
     for sample in panel.samples:
         truth = read_tsv(work / "reads" / f"{sample.name}.truth.tsv")
-        calls = read_tsv(work / "out" / "calls" / f"{sample.name}.sites.tsv")
+        calls = read_tsv(work / outdir / "calls" / f"{sample.name}.sites.tsv")
         s = score(truth, calls)
         total.add(s)
         print(row(sample.name, s))
     print(row("**all**", total))
     for sample in panel.samples:
         qc = {
-            r["metric"]: r["count"] for r in read_tsv(work / "out" / "calls" / f"{sample.name}.sites_qc.tsv")
+            r["metric"]: r["count"] for r in read_tsv(work / outdir / "calls" / f"{sample.name}.sites_qc.tsv")
         }
         rejected = ", ".join(
             f"{k[9:]} {v}" for k, v in sorted(qc.items()) if k.startswith("rejected_") and v != "0"
@@ -455,12 +488,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coverage", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--no-real", action="store_true", help="skip the real CD19 CAR / GRCh38 panel")
+    parser.add_argument(
+        "--screened",
+        action="store_true",
+        help="also run every panel with screening on and compare its sites and junctions with the full run",
+    )
     args = parser.parse_args(argv)
     started = time.time()
     panels = [demo_panel]
     if not args.no_real:
         panels.append(real_panel)
-    overall = Score()
+    overall, screened, same = Score(), Score(), True
     for make in panels:
         work = args.workdir.resolve() / make.__name__.removesuffix("_panel")
         work.mkdir(parents=True, exist_ok=True)
@@ -468,9 +506,18 @@ def main(argv: list[str] | None = None) -> int:
         if panel is None:
             print("\n(real CD19 CAR / GRCh38 panel skipped: ../shared/data is not present)")
             continue
-        run_panel(panel, work, args.coverage, args.cores, args.seed)
+        simulate_panel(panel, work, args.coverage, args.seed)
+        run_panel(panel, work, args.cores, "out", screen=False)
         overall.add(report(panel, work))
+        if args.screened:
+            run_panel(panel, work, args.cores, "out_screened", screen=True)
+            screened.add(report(panel, work, "out_screened"))
+            same &= compare_screened(panel, work)
     print(f"\n{HEADER}\n|{'---|' * HEADER.count(' | ')}---|\n{row('**overall**', overall)}")
+    if args.screened:
+        print(row("**overall, screened**", screened))
+        verdict = "yes" if same else "no"
+        print(f"\nscreened = full alignment (same sites and junctions in every sample): {verdict}")
     print(f"\n{args.coverage:g}x, {args.cores} cores, {time.time() - started:.0f} s")
     return 0
 
