@@ -1,7 +1,7 @@
 """Benchmark (a script, not a test): transgene VCN accuracy, detection limit and false `yes` calls.
 
     python tests/benchmark/transgene.py [--workdir DIR] [--coverage 30] [--seeds 3]
-        [--accuracy-seeds 1] [--noise-seeds 100] [--only accuracy noise low negative] [--keep]
+        [--accuracy-seeds 1] [--noise-seeds 50] [--only accuracy noise low negative] [--keep]
         [--threads 2]
 
 Each case simulates a tumour with ``carvis simulate``, aligns it the way the workflow does
@@ -367,7 +367,7 @@ def main() -> None:
     parser.add_argument("--coverage", type=float, default=30.0)
     parser.add_argument("--seeds", type=int, default=3, help="seeds per world for VCN 0.05 and CAR-negative")
     parser.add_argument("--accuracy-seeds", type=int, default=1, help="seeds per world and VCN 0.5-10")
-    parser.add_argument("--noise-seeds", type=int, default=100, help="noise part: seeds per world and VCN")
+    parser.add_argument("--noise-seeds", type=int, default=50, help="noise part: seeds per world and VCN")
     parser.add_argument("--threads", type=int, default=2, help="minimap2 threads")
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), help="parts to run")
     parser.add_argument("--keep", action="store_true", help="keep each case's BAM")
