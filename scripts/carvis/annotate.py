@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO
 
 from carvis.errors import InputError
-from carvis.intervals import Interval, IntervalSet, merge
+from carvis.intervals import Interval, IntervalSet, merge, subtract
 from carvis.io import read_tsv, write_tsv
 from carvis.tables import ANNOTATION, SITES
 
@@ -216,22 +216,6 @@ def _parse_gtf_line(
     return fields[0], fields[2], start, end, fields[6], attrs
 
 
-def _subtract(intervals: list[Interval], holes: list[Interval]) -> list[Interval]:
-    """Parts of merged ``intervals`` outside merged ``holes`` (half-open)."""
-    out = []
-    for start, end in intervals:
-        cursor = start
-        for hs, he in holes:
-            if he <= cursor or hs >= end:
-                continue
-            if hs > cursor:
-                out.append((cursor, hs))
-            cursor = max(cursor, he)
-        if cursor < end:
-            out.append((cursor, end))
-    return out
-
-
 def read_gtf(path: str | Path) -> GenomeAnnotation:
     """Build gene, TSS, exon and UTR indexes from an Ensembl/GENCODE-style GTF (optionally .gz)."""
     path = Path(path)
@@ -286,7 +270,7 @@ def _build_annotation(
             lo, hi = (start, end) if known is None else (min(known.start, start), max(known.end, end))
             genes[tx.gene_key] = Gene(gene_id, names[tx.gene_key], chrom, lo, hi, tx.strand)
         tss[chrom].append((start if tx.strand != "-" else end, names[tx.gene_key], tx.strand))
-        exonic[chrom].extend(_subtract(exons, utrs))
+        exonic[chrom].extend(subtract(exons, utrs))
         utr[chrom].extend(utrs)
     by_chrom: dict[str, list[Gene]] = defaultdict(list)
     with_tx = {tx.gene_key for tx in transcripts.values()}

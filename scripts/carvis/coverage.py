@@ -17,7 +17,8 @@ import numpy as np
 
 from carvis.intervals import Interval, merge
 from carvis.io import write_tsv
-from carvis.transgene import MaskRow, counted_intervals, read_depth
+from carvis.mask import MaskRow
+from carvis.transgene import counted_intervals, read_depth
 from carvis.vectors import Feature, VectorModel
 
 #: Columns of ``<outdir>/<sample>/vector_coverage.tsv``.

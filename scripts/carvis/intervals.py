@@ -21,6 +21,23 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
     return out
 
 
+def subtract(intervals: Iterable[Interval], holes: Iterable[Interval]) -> list[Interval]:
+    """Parts of ``intervals`` outside ``holes`` (half-open; both merged first)."""
+    gaps = merge(holes)
+    out = []
+    for start, end in merge(intervals):
+        cursor = start
+        for hole_start, hole_end in gaps:
+            if hole_end <= cursor or hole_start >= end:
+                continue
+            if hole_start > cursor:
+                out.append((cursor, hole_start))
+            cursor = max(cursor, hole_end)
+        if cursor < end:
+            out.append((cursor, end))
+    return out
+
+
 def read_bed(path: str | Path) -> dict[str, list[Interval]]:
     """Contig -> merged 0-based half-open intervals from a BED file (extra columns ignored)."""
     raw: dict[str, list[Interval]] = defaultdict(list)

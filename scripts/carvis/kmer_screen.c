@@ -139,6 +139,7 @@ typedef struct {
     int nfiles, cur;
     gzFile in;
     char *line[4];
+    long len[4]; /* line lengths without the line end */
     uint64_t records;
 } reader_t;
 
@@ -157,8 +158,11 @@ static void reader_open(reader_t *r, char **files, int nfiles) {
 static int next_line(reader_t *r, int which) {
     for (;;) {
         if (r->in && gzgets(r->in, r->line[which], MAX_LINE)) {
-            size_t len = strlen(r->line[which]);
-            if (len == MAX_LINE - 1 && r->line[which][len - 1] != '\n') die("line too long in", r->files[r->cur]);
+            char *line = r->line[which];
+            size_t len = strlen(line);
+            if (len == MAX_LINE - 1 && line[len - 1] != '\n') die("line too long in", r->files[r->cur]);
+            while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+            r->len[which] = (long)len;
             return 1;
         }
         if (r->in) {
@@ -243,38 +247,68 @@ typedef struct {
 #define PREFILTER_BITS 22
 #endif
 
-/* Does seq[from..to) hold an E-mer of the vector ends? */
-static int has_end(const screen_t *sc, const char *seq, long from, long to) {
-    const uint64_t emask = (1ULL << (2 * sc->e)) - 1;
+static inline int kmer_hit(const screen_t *sc, uint64_t key) {
+    return maybe(&sc->seen_k, key) && kset_has(&sc->kmers, key);
+}
+
+static inline int end_hit(const screen_t *sc, uint64_t key) {
+    return maybe(&sc->seen_e, key) && kset_has(&sc->ends, key);
+}
+
+/* touches_vector for any read: tracks runs of A/C/G/T (slow; for reads holding other letters). */
+static int touches_vector_careful(const screen_t *sc, const char *seq, long n) {
+    const int k = sc->k, e = sc->e;
+    const long edge = k + STRIDE - 2;
+    const uint64_t mask = (1ULL << (2 * k)) - 1, emask = (1ULL << (2 * e)) - 1;
     uint64_t fwd = 0;
     long good = 0;
-    for (long i = from; i < to; i++) {
+    for (long i = 0; i < n; i++) {
         uint64_t c = CODE[(uint8_t)seq[i]];
         good = c > 3 ? 0 : good + 1;
-        fwd = ((fwd << 2) | (c & 3)) & emask;
-        if (good >= sc->e && maybe(&sc->seen_e, fwd) && kset_has(&sc->ends, fwd)) return 1;
+        fwd = (fwd << 2) | (c & 3);
+        if (good >= e && (i < edge || i - e + 1 >= n - edge) && end_hit(sc, fwd & emask)) return 1;
+        if (good >= k && (i + 1) % STRIDE == 0 && kmer_hit(sc, fwd & mask)) return 1;
     }
     return 0;
 }
 
-/* Does the read share a K-mer with the vector pieces, or an E-mer with the vector ends near an end? */
-static int touches_vector(const screen_t *sc, const char *seq) {
-    const int k = sc->k;
-    const long n = (long)strcspn(seq, "\r\n"), edge = k + STRIDE - 2;
-    const uint64_t mask = (1ULL << (2 * k)) - 1;
-    if (has_end(sc, seq, 0, n < edge ? n : edge) || (n > edge && has_end(sc, seq, n - edge, n))) return 1;
-    uint64_t fwd = 0;
-    long last_bad = -1; /* position of the last base other than A, C, G, T */
-    int countdown = STRIDE;
-    for (long i = 0; i < n; i++) {
-        uint64_t c = CODE[(uint8_t)seq[i]];
-        if (c > 3) last_bad = i;
-        fwd = ((fwd << 2) | (c & 3)) & mask;
-        if (--countdown) continue;
-        countdown = STRIDE;
-        if (i - last_bad >= k && maybe(&sc->seen_k, fwd) && kset_has(&sc->kmers, fwd)) return 1;
+/* Does the read share a K-mer with the vector pieces, or an E-mer with the vector ends near a read end?
+ * Assumes A/C/G/T only and hands the read to touches_vector_careful when it finds another letter. The
+ * ends (first and last `edge` bases) are rolled one base at a time with both lookups; the middle
+ * STRIDE bases at a time with one K-mer lookup. */
+static int touches_vector(const screen_t *sc, const char *seq, long n) {
+    const int k = sc->k, e = sc->e;
+    const long edge = k + STRIDE - 2;
+    const uint64_t mask = (1ULL << (2 * k)) - 1, emask = (1ULL << (2 * e)) - 1;
+    if (n < 4 * edge) return touches_vector_careful(sc, seq, n);
+    uint64_t fwd = 0, bad = 0, c;
+    long i = 0;
+#define ROLL()                            \
+    do {                                  \
+        c = CODE[(uint8_t)seq[i]];        \
+        bad |= c;                         \
+        fwd = (fwd << 2) | (c & 3);       \
+    } while (0)
+    for (; i < edge || i % STRIDE; i++) {
+        ROLL();
+        if ((i >= e - 1 && i < edge && end_hit(sc, fwd & emask)) ||
+            (i >= k - 1 && (i + 1) % STRIDE == 0 && kmer_hit(sc, fwd & mask)))
+            goto hit;
     }
-    return 0;
+    while (i + STRIDE <= n - edge) {
+        for (int j = 0; j < STRIDE; j++, i++) ROLL();
+        if (kmer_hit(sc, fwd & mask)) goto hit;
+    }
+    for (; i < n; i++) {
+        ROLL();
+        if ((i - e + 1 >= n - edge && end_hit(sc, fwd & emask)) ||
+            ((i + 1) % STRIDE == 0 && kmer_hit(sc, fwd & mask)))
+            goto hit;
+    }
+#undef ROLL
+    return bad > 3 ? touches_vector_careful(sc, seq, n) : 0;
+hit:
+    return bad > 3 ? touches_vector_careful(sc, seq, n) : 1;
 }
 
 static void write_record(FILE *out, const reader_t *r) {
@@ -336,7 +370,7 @@ int main(int argc, char **argv) {
         pairs++;
         double h = (double)(name_hash(a.line[0], seed) & 0xffffff) / 0x1000000;
         int in_sample = h < fraction;
-        int keep = touches_vector(&sc, a.line[1]) || (n2 && touches_vector(&sc, b.line[1]));
+        int keep = touches_vector(&sc, a.line[1], a.len[1]) || (n2 && touches_vector(&sc, b.line[1], b.len[1]));
         kept += keep;
         sampled += in_sample;
         if (keep || in_sample) {

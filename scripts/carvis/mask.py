@@ -27,9 +27,12 @@ from pathlib import Path
 import pysam
 
 from carvis.errors import InputError
-from carvis.intervals import Interval, merge
+from carvis.intervals import Interval, merge, subtract
 from carvis.io import atomic_write
 from carvis.vectors import VectorModel
+
+#: A homology-mask row (BED): vector contig, 0-based start, end, and the genome locus (or vector) it matches.
+MaskRow = tuple[str, int, int, str]
 
 #: Tile length and step (bp): 100-bp tiles every 5 bp locate each homologous piece's ends exactly.
 TILE = 100
@@ -198,7 +201,7 @@ def _genome_pieces(hits: list[Hit]) -> list[tuple[int, int, str]]:
     ]
 
 
-def mask_intervals(hits: Iterable[Hit], models: Iterable[VectorModel]) -> list[tuple[str, int, int, str]]:
+def mask_intervals(hits: Iterable[Hit], models: Iterable[VectorModel]) -> list[MaskRow]:
     """(contig, start, end, label) rows of the mask, sorted; 0-based half-open."""
     owners = {c: (m.name, c.rpartition("__")[2]) for m in models for c in m.contigs()}
     by_label: dict[tuple[str, str], list[Hit]] = defaultdict(list)
@@ -224,18 +227,7 @@ def footprint_intervals(
         removed = list(mask.get(contig, []))
         if contig == model.provirus_contig:
             removed += [(s - 1, e) for s, e in model.ltr_ranges()]
-        out[contig] = [iv for iv in _complement(merge(removed), len(seq)) if iv[1] - iv[0] >= min_length]
-    return out
-
-
-def _complement(intervals: list[Interval], length: int) -> list[Interval]:
-    out, pos = [], 0
-    for start, end in intervals:
-        if start > pos:
-            out.append((pos, min(start, length)))
-        pos = max(pos, end)
-    if pos < length:
-        out.append((pos, length))
+        out[contig] = [iv for iv in subtract([(0, len(seq))], removed) if iv[1] - iv[0] >= min_length]
     return out
 
 
@@ -266,7 +258,7 @@ def build_mask(
                     out.write(f"{contig}\t{start}\t{end}\t{model.name}\n")
 
 
-def read_mask(path: str | Path) -> list[tuple[str, int, int, str]]:
+def read_mask(path: str | Path) -> list[MaskRow]:
     """(contig, start, end, label) rows of a mask BED written by :func:`build_mask`."""
     rows = []
     with open(path) as handle:
@@ -282,7 +274,7 @@ def read_mask(path: str | Path) -> list[tuple[str, int, int, str]]:
     return rows
 
 
-def masked_bp(model: VectorModel, mask_rows: Iterable[tuple[str, int, int, str]]) -> int:
+def masked_bp(model: VectorModel, mask_rows: Iterable[MaskRow]) -> int:
     """Masked bases of the provirus outside its LTRs."""
     ltrs = [(s - 1, e) for s, e in model.ltr_ranges()]
     masked = merge((s, e) for c, s, e, _ in mask_rows if c == model.provirus_contig)
@@ -293,9 +285,7 @@ def _overlap(a: list[Interval], b: list[Interval]) -> int:
     return sum(max(0, min(e1, e2) - max(s1, s2)) for s1, e1 in a for s2, e2 in b)
 
 
-def mask_report(
-    model: VectorModel, mask_rows: Iterable[tuple[str, int, int, str]]
-) -> list[dict[str, object]]:
+def mask_report(model: VectorModel, mask_rows: Iterable[MaskRow]) -> list[dict[str, object]]:
     """Report rows for one vector: contig, 1-based start, end, length, label (LTRs as label ``ltr``)."""
     rows = [(c, s, e, label) for c, s, e, label in mask_rows if c in model.contigs()]
     rows += [(model.provirus_contig, s - 1, e, "ltr") for s, e in model.ltr_ranges()]

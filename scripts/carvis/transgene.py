@@ -34,9 +34,9 @@ import numpy as np
 import pysam
 
 from carvis.errors import InputError
-from carvis.intervals import Interval, IntervalSet, merge
+from carvis.intervals import Interval, IntervalSet, merge, subtract
 from carvis.io import write_tsv
-from carvis.mask import masked_bp
+from carvis.mask import MaskRow, masked_bp
 from carvis.tables import TRANSGENE
 from carvis.vectors import VectorModel, contig_owner
 
@@ -52,7 +52,6 @@ WINDOW = 500
 LTR_MARGIN = 30
 _SEX_MITO = {"X", "Y", "M", "MT", "W", "Z"}
 _NOT_PRIMARY = re.compile(r"_alt|_random|_decoy|_fix|^un|ebv|decoy|^hla[-_]|^(ki|gl|jh|kn|kz)\d", re.I)
-MaskRow = tuple[str, int, int, str]
 _COVERAGE_COLUMNS = ("#rname", "startpos", "endpos", "numreads", "covbases", "meandepth")
 _SKIP_FLAGS = 0x4 | 0x100 | 0x200 | 0x400 | 0x800  # unmapped, secondary, QC fail, duplicate, supplementary
 
@@ -193,20 +192,8 @@ def counted_intervals(
     length = model.ltr_length
     starts = [s - 1 for s, _ in model.ltr_ranges()]
     folded = merge((s - o, e - o) for o in starts for s, e in masked if s < o + length and e > o)
-    kept = _subtract(LTR_MARGIN, length - LTR_MARGIN, folded)
+    kept = subtract([(LTR_MARGIN, length - LTR_MARGIN)], folded)
     return [(o + s, o + e) for o in starts for s, e in kept] + merge(footprint.get(contig, []))
-
-
-def _subtract(start: int, end: int, removed: list[Interval]) -> list[Interval]:
-    """Parts of [start, end) outside the merged ``removed`` intervals."""
-    out = []
-    for s, e in removed:
-        if s > start:
-            out.append((start, min(s, end)))
-        start = max(start, e)
-    if start < end:
-        out.append((start, end))
-    return [(s, e) for s, e in out if e > s]
 
 
 def poisson_cdf(k: int, lam: float) -> float:
