@@ -13,7 +13,7 @@ from test_vectors import _plasmid
 
 from carvis.align import align_command
 from carvis.errors import InputError
-from carvis.reference import build_combined_reference, reference_key
+from carvis.reference import build_combined_reference, read_called_bases, reference_key
 from carvis.vectors import build_vector
 
 
@@ -34,11 +34,21 @@ def test_combined_reference_holds_genome_then_vector_contigs(inputs, tmp_path: P
     genome, vector, c = inputs
     model = build_vector("lv", vector, "lentiviral", [c["five_ltr"][0], c["three_ltr"][1]])
     out = tmp_path / "ref" / "combined.fa"
-    build_combined_reference(genome, [model], out)
+    with gzip.open(genome, "rt") as handle:
+        text = handle.read().splitlines()
+    text[1] = "N" * 40 + text[1][40:]  # 40 N at the start of chr1
+    plain = tmp_path / "with_n.fa"
+    plain.write_text("\n".join(text) + "\n")
+    build_combined_reference(plain, [model], out, tmp_path / "ref" / "bases.tsv")
     fasta = pysam.FastaFile(str(out))
     assert list(fasta.references) == ["chr1", "chr2", "lv__provirus", "lv__backbone"]
     assert fasta.fetch("lv__provirus") == model.provirus
     assert fasta.fetch("chr1").isupper() and fasta.get_reference_length("chr1") == 3000
+    called = read_called_bases(tmp_path / "ref" / "bases.tsv")
+    assert called == {
+        name: fasta.get_reference_length(name) - fasta.fetch(name).count("N") for name in fasta.references
+    }
+    assert called["chr1"] == 3000 - 40
 
 
 def test_reserved_contig_names_are_rejected(tmp_path: Path, inputs) -> None:

@@ -166,6 +166,20 @@ def test_scaled_depth_sample_keeps_the_effective_length() -> None:
     assert row.effective_length() == pytest.approx(effective, rel=0.01)
 
 
+def test_thin_depth_sample_takes_the_called_bases_from_the_reference() -> None:
+    """At 0.15x a sample whose reads are 1% more clumped than Poisson would shrink the effective length by
+    ~14% (and raise the autosomal depth as much); the reference's called bases keep it exact."""
+    length, depth = 10_000_000, 0.1466
+    covered = round(0.99 * length * (1 - 2.718281828459045**-depth))
+    fields = ["chr1", "1", str(length), "9770", str(covered), "13.5", f"{depth}", "40", "60"]
+    guessed = _scaled_row(fields, 100.0)
+    assert int(guessed[4]) < 0.9 * length  # the ill-conditioned guess
+    scaled = _scaled_row(fields, 100.0, called_bases=length - 1000)
+    row = ContigCoverage("chr1", length, int(scaled[3]), int(scaled[4]), float(scaled[6]))
+    assert row.effective_length() == pytest.approx(length - 1000, rel=1e-4)
+    assert row.mean_depth == pytest.approx(14.66)
+
+
 @pytest.fixture(scope="module")
 def screened_and_full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """One simulated CAR-derived tumour run with screening and with full alignment."""

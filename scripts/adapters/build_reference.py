@@ -29,6 +29,6 @@ with log_to(snakemake.log[0]) as log:
             len(model.backbone),
         )
         models.append(model)
-    build_combined_reference(snakemake.input.genome, models, snakemake.output.fasta)
+    build_combined_reference(snakemake.input.genome, models, snakemake.output.fasta, snakemake.output.bases)
     write_manifest(snakemake.output.manifest, models)
     write_vector_contigs_bed(models, snakemake.output.contigs)

@@ -5,11 +5,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
+from carvis.reference import read_called_bases
 from carvis.runlog import log_to
 from carvis.screen import depth_scale, write_coverage
 
 with log_to(snakemake.log[0]) as log:
-    stats = snakemake.input.get("stats")
+    stats, bases = snakemake.input.get("stats"), snakemake.input.get("bases")
     scale = depth_scale(stats) if stats else 1.0
     log.info("coverage of %s, sample %s, scale %.4g", snakemake.input.bam, snakemake.params.subsample, scale)
     write_coverage(
@@ -18,4 +19,5 @@ with log_to(snakemake.log[0]) as log:
         reference=snakemake.input.get("fasta"),
         subsample=snakemake.params.subsample,
         scale=scale,
+        called_bases=read_called_bases(bases) if bases else None,
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pysam
 
 from carvis.errors import InputError
-from carvis.io import atomic_write
+from carvis.io import atomic_write, read_tsv, write_tsv
 from carvis.vectors import VectorModel, contig_owner
 
 _LINE = 60
@@ -41,12 +41,24 @@ def _write_record(out, name: str, seq: str) -> None:
         out.write(seq[i : i + _LINE] + "\n")
 
 
+#: Columns of the contig bases table written beside the combined reference.
+BASES_COLUMNS = ("contig", "length", "called_bases")
+
+
 def build_combined_reference(
-    genome: str | Path, models: Iterable[VectorModel], out_fasta: str | Path
+    genome: str | Path,
+    models: Iterable[VectorModel],
+    out_fasta: str | Path,
+    bases_tsv: str | Path | None = None,
 ) -> None:
-    """Stream the genome (plain or gzipped FASTA) and append every vector contig, atomically."""
+    """Stream the genome (plain or gzipped FASTA) and append every vector contig, atomically.
+
+    ``bases_tsv`` gets each contig's length and called (non-N) bases: the length a read can cover, which
+    scales a depth sample's coverage (carvis.screen.write_coverage).
+    """
     models = list(models)
     seen: set[str] = set()
+    bases: list[dict[str, object]] = []
     with atomic_write(out_fasta) as out:
         try:
             with pysam.FastxFile(str(genome)) as fasta:
@@ -58,7 +70,11 @@ def build_combined_reference(
                             "rename the contig: names ending in __provirus or __backbone are reserved",
                         )
                     seen.add(record.name)
-                    _write_record(out, record.name, record.sequence.upper())
+                    seq = record.sequence.upper()
+                    _write_record(out, record.name, seq)
+                    bases.append(
+                        {"contig": record.name, "length": len(seq), "called_bases": len(seq) - seq.count("N")}
+                    )
         except OSError as exc:
             raise InputError(
                 genome, f"cannot read the genome FASTA: {exc}", "give a FASTA or .fa.gz"
@@ -68,6 +84,15 @@ def build_combined_reference(
         for model in models:
             for name, seq in model.contigs().items():
                 _write_record(out, name, seq)
+                bases.append({"contig": name, "length": len(seq), "called_bases": len(seq)})
+    if bases_tsv is not None:
+        write_tsv(bases_tsv, BASES_COLUMNS, bases)
+
+
+def read_called_bases(path: str | Path) -> dict[str, int]:
+    """Contig -> called (non-N) bases, from the table of :func:`build_combined_reference`."""
+    rows = read_tsv(path, BASES_COLUMNS, "rebuild the reference (delete the reference folder and rerun)")
+    return {r["contig"]: int(r["called_bases"]) for r in rows}
 
 
 def write_vector_contigs_bed(models: Iterable[VectorModel], out_bed: str | Path) -> None:

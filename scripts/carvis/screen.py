@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -276,17 +276,22 @@ def run_screen(
     return row
 
 
-def _scaled_row(fields: list[str], scale: float) -> list[str]:
+def _scaled_row(fields: list[str], scale: float, called_bases: int | None = None) -> list[str]:
     """One ``samtools coverage`` row of a depth sample as if all reads had been aligned.
 
-    Reads and mean depth are multiplied by ``scale``; covered bases are recomputed from the
-    sample's effective length (covered = L(1 - exp(-depth L0 / L))) so that it stays the same.
+    Reads and mean depth are multiplied by ``scale``. Covered bases become the contig's called (non-N)
+    bases when known, which carvis.transgene reads as the length reads can cover. Without them they are
+    recomputed from the sample's effective length (covered = L(1 - exp(-depth L0 / L))), which is
+    ill-conditioned at a sample's low depth: at 0.15x, reads 1% more clumped than Poisson shrink it 14%.
     """
     length = int(fields[2]) - int(fields[1]) + 1
     row = ContigCoverage(fields[0], length, int(fields[3]), int(fields[4]), float(fields[6]))
-    effective = row.effective_length()
     depth = row.mean_depth * scale
-    covered = effective * -math.expm1(-depth * row.length / effective) if effective else 0.0
+    if called_bases is not None:
+        covered = float(called_bases)
+    else:
+        effective = row.effective_length()
+        covered = effective * -math.expm1(-depth * row.length / effective) if effective else 0.0
     return [
         *fields[:3],
         str(round(row.reads * scale)),
@@ -304,11 +309,13 @@ def write_coverage(
     reference: str | Path | None = None,
     subsample: str | None = None,
     scale: float = 1.0,
+    called_bases: Mapping[str, int] | None = None,
 ) -> None:
     """``samtools coverage`` of a BAM/CRAM (``reference`` decodes a CRAM), written atomically.
 
     With ``subsample`` (a ``samtools view -s`` argument) only that hash sample of the reads is
-    counted and its reads and depth are multiplied by ``scale`` (see :func:`_scaled_row`).
+    counted and its reads and depth are multiplied by ``scale`` (see :func:`_scaled_row`, which takes
+    each contig's ``called_bases``).
     """
     ref = ["--reference", str(reference)] if reference else []
     if subsample is None:
@@ -319,11 +326,14 @@ def write_coverage(
         ).stdout
         text = _samtools(["coverage", "-"], sample)
     lines = text.splitlines()
+    called = called_bases or {}
     with atomic_write(out_tsv) as out:
         out.write(lines[0] + "\n")
         for line in lines[1:]:
             fields = line.split("\t")
-            out.write("\t".join(fields if subsample is None else _scaled_row(fields, scale)) + "\n")
+            if subsample is not None:
+                fields = _scaled_row(fields, scale, called.get(fields[0]))
+            out.write("\t".join(fields) + "\n")
 
 
 def _samtools(args: list[str], stdin: bytes | None = None) -> str:

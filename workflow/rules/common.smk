@@ -124,7 +124,7 @@ def reads_to_align(wildcards):
 
 
 def coverage_inputs(wildcards):
-    """What genome_coverage reads: the input BAM/CRAM, or the aligned BAM (+ screening stats)."""
+    """What genome_coverage reads: the input BAM/CRAM, or the aligned BAM (+ screening stats, contig bases)."""
     s = SAMPLES[wildcards.sample]
     if s.bam is not None:
         return {
@@ -135,6 +135,7 @@ def coverage_inputs(wildcards):
     inputs = {"bam": f"{OUT}/align/{s.sample}.bam"}
     if screened(wildcards):
         inputs["stats"] = f"{OUT}/screen/{s.sample}.screen.tsv"
+        inputs["bases"] = f"{REF}/contig_bases.tsv"
     return inputs
 
 

@@ -11,6 +11,7 @@ rule build_reference:
         fasta=f"{REF}/combined.fa",
         manifest=f"{REF}/vectors.json",
         contigs=f"{REF}/vector_contigs.bed",
+        bases=f"{REF}/contig_bases.tsv",
     log:
         f"{REF}/logs/build_reference.log",
     conda:
