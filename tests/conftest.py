@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import require_tools
+
+from carvis.screen import SOURCE
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -16,3 +20,12 @@ def shared_data() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared/data is not present (real public test data lives beside the checkout in CI)")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def kmer_screen(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """kmer_screen compiled the way the build_kmer_screen rule does."""
+    require_tools("cc")
+    binary = tmp_path_factory.mktemp("bin") / "kmer_screen"
+    subprocess.run(["cc", "-O3", "-o", str(binary), str(SOURCE), "-lz"], check=True)
+    return binary

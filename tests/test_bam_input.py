@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 from pathlib import Path
 
 import pysam
 import pytest
+from helpers import build_test_vector, random_seq, simulate_pairs, write_fasta, write_fastq_pairs
 from test_workflow import DEMO, snakemake, write_config
 
-from carvis.bam_input import check_alignment_header, genome_lengths
+from carvis.bam_input import check_alignment_header, extract_command, genome_lengths
 from carvis.cli import main as carvis
 from carvis.errors import InputError
 from carvis.inputs import DEFAULT_SCHEMAS, load_samples
 from carvis.io import read_tsv
+from carvis.screen import write_screen_reference
 
 needs_tools = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("minimap2", "samtools")), reason="minimap2 and samtools are needed"
@@ -120,3 +123,34 @@ def test_genome_only_bam_gives_the_sites_and_vcn_of_its_truth(tmp_path: Path) ->
     vcn = float(read_tsv(tmp_path / "out" / "t2" / "transgene.tsv")[0]["vcn"])
     truth = float(read_tsv(tmp_path / "t2.truth_transgene.tsv")[0]["vcn"])
     assert vcn == pytest.approx(truth, rel=0.2)
+
+
+@needs_tools
+def test_extraction_takes_vector_reads_aligned_in_full_to_a_decoy(tmp_path: Path, kmer_screen: Path) -> None:
+    """A clinical reference with a vector-like decoy contig aligns vector reads properly paired and
+    unclipped there: only the k-mer pass finds them. Host-only pairs are not extracted."""
+    rng = random.Random(8)
+    model = build_test_vector(tmp_path / "v.fa", "car", random_seq(rng, 3000), rng)
+    host = random_seq(rng, 60_000)
+    clinical = write_fasta(tmp_path / "clinical.fa", {"chr1": host, "decoy": model.provirus[500:2500]})
+    pairs = simulate_pairs(host, 4, rng, "host") + simulate_pairs(model.provirus[500:2500], 10, rng, "vec")
+    write_fastq_pairs(tmp_path / "R1.fq.gz", tmp_path / "R2.fq.gz", pairs)
+    bam = tmp_path / "clinical.bam"
+    align = f"minimap2 -ax sr {clinical} R1.fq.gz R2.fq.gz 2>/dev/null | samtools sort -o {bam} -"
+    subprocess.run(f"{align} && samtools index {bam}", shell=True, check=True, cwd=tmp_path)
+    reads = list(pysam.AlignmentFile(str(bam)))
+    hidden = {  # what the SELECT filter (unmapped, improper or clipped) cannot see
+        r.query_name
+        for r in reads
+        if r.reference_name == "decoy" and r.is_proper_pair and "S" not in (r.cigarstring or "")
+    }
+    assert len(hidden) > 50
+    pieces, ends = tmp_path / "pieces.fa", tmp_path / "ends.fa"
+    write_screen_reference([model], [], pieces, ends)
+    names, r1, r2 = tmp_path / "names.txt", tmp_path / "x_R1.fq.gz", tmp_path / "x_R2.fq.gz"
+    command = extract_command(bam, clinical, names, r1, r2, 1, (kmer_screen, pieces, ends))
+    subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True, capture_output=True)
+    extracted = {r.name for r in pysam.FastxFile(str(r1))}
+    assert hidden <= extracted
+    host = {name for name, _, _ in pairs if name.startswith("host")}
+    assert len(host & extracted) < 0.05 * len(host)  # only improper or clipped host pairs

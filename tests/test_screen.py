@@ -15,7 +15,6 @@ from test_workflow import DEMO, snakemake, write_config
 from carvis.cli import main as carvis
 from carvis.io import read_tsv
 from carvis.screen import (
-    SOURCE,
     Progress,
     _scaled_row,
     run_screen,
@@ -58,15 +57,6 @@ def test_progress_reports_rate_and_eta_from_the_screen_counts() -> None:
     assert "ETA 60 s" in message
     assert progress.line("kmer_screen: 250000 pairs", 21.0) is None  # too soon
     assert progress.reads == 500_000
-
-
-@pytest.fixture(scope="module")
-def kmer_screen(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """kmer_screen compiled the way the build_kmer_screen rule does."""
-    require_tools("cc")
-    binary = tmp_path_factory.mktemp("bin") / "kmer_screen"
-    subprocess.run(["cc", "-O3", "-o", str(binary), str(SOURCE), "-lz"], check=True)
-    return binary
 
 
 def _screen_world(tmp: Path, rng: random.Random) -> tuple[VectorModel, str, Path, Path]:

@@ -2,7 +2,9 @@
 
 Reads that can touch the vector are unmapped, have an unmapped mate, are not properly paired
 or are soft-clipped (a read holding 30 bp or more of vector-unique sequence cannot align
-unclipped to the genome). :func:`extract_command` writes those pairs, both mates, as FASTQ for
+unclipped to the genome), or share k-mers with the vector (kmer_screen over every primary read:
+vector reads aligned in full to a contig the clinical reference holds and carvis's genome may
+not, such as a viral decoy). :func:`extract_command` writes those pairs, both mates, as FASTQ for
 realignment to the combined reference; the autosomal depth comes from the input BAM itself.
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 import pysam
 
 from carvis.errors import InputError
+from carvis.screen import END_K, K
 
 #: Soft-clipped bases that make a properly paired read worth realigning.
 MIN_CLIP = 5
@@ -98,13 +101,30 @@ def check_alignment_header(path: Path, genome: Mapping[str, int], where: str = "
 
 
 def extract_command(
-    bam: str | Path, reference: str | Path, names: str | Path, r1: str | Path, r2: str | Path, threads: int
+    bam: str | Path,
+    reference: str | Path,
+    names: str | Path,
+    r1: str | Path,
+    r2: str | Path,
+    threads: int,
+    screen: tuple[str | Path, str | Path, str | Path],
 ) -> str:
-    """Two passes over the BAM/CRAM: names of the selected reads, then both mates of each as FASTQ."""
-    q = {k: shlex.quote(str(v)) for k, v in dict(bam=bam, ref=reference, names=names, r1=r1, r2=r2).items()}
+    """Passes over the BAM/CRAM: names of the selected reads and of the reads kmer_screen keeps (``screen``:
+    its binary, screening reference and vector ends), then both mates of each as FASTQ."""
+    binary, pieces, ends = screen
+    paths = dict(bam=bam, ref=reference, names=names, r1=r1, r2=r2, binary=binary, pieces=pieces, ends=ends)
+    q = {k: shlex.quote(str(v)) for k, v in paths.items()}
+    kmer = shlex.quote(f"{names}.kmer")
     view = f"samtools view -@ {threads} -T {q['ref']} -F 0x900"
+    screen_all = (
+        f"samtools fastq -n -F 0x900 --reference {q['ref']} {q['bam']}"
+        f" | {q['binary']} -k {K} -e {END_K} -s 0.0 -o {kmer} -1 /dev/stdin"
+        f" {q['pieces']} {q['ends']} >/dev/null"
+    )
     return (
-        f"{view} -e {shlex.quote(SELECT)} {q['bam']} | cut -f 1 | sort -u -S 1G > {q['names']}"
+        f"{{ {view} -e {shlex.quote(SELECT)} {q['bam']} | cut -f 1"
+        f" && {screen_all} && awk 'NR % 4 == 1 {{print substr($1, 2)}}' {kmer}_R1.fastq;"
+        f" }} | sort -u -S 1G > {q['names']} && rm -f {kmer}_R1.fastq {kmer}_R2.fastq"
         f" && {view} -u -N {q['names']} {q['bam']}"
         f" | samtools collate -u -O - {q['names']}.collate"
         f" | samtools fastq -n -1 {q['r1']} -2 {q['r2']} -0 /dev/null -s /dev/null -"

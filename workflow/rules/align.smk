@@ -7,6 +7,9 @@ rule extract_reads:
         bam=lambda wc: SAMPLES[wc.sample].bam,
         fasta=f"{REF}/combined.fa",
         fai=f"{REF}/combined.fa.fai",
+        binary=rules.build_kmer_screen.output,
+        pieces=rules.write_screen_reference.output.pieces,
+        ends=rules.write_screen_reference.output.ends,
     output:
         r1=temp(f"{OUT}/extract/{{sample}}_R1.fastq.gz"),
         r2=temp(f"{OUT}/extract/{{sample}}_R2.fastq.gz"),
@@ -22,7 +25,13 @@ rule extract_reads:
         mem_mb=lambda wc, attempt: CONFIG["mem_mb"]["screen"] * attempt,
     params:
         extract=lambda wc, input, output, threads: extract_command(
-            input.bam, input.fasta, output.names, output.r1, output.r2, threads
+            input.bam,
+            input.fasta,
+            output.names,
+            output.r1,
+            output.r2,
+            threads,
+            (input.binary[0], input.pieces, input.ends),
         ),
     shell:
         """
