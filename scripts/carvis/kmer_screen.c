@@ -19,7 +19,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define MAX_LINE (1 << 20)
 #define PROGRESS_EVERY 1000000ULL
 
 static void die(const char *what, const char *file) {
@@ -134,57 +133,88 @@ static int load_fasta(const char *path, kset_t *s, int k) {
 }
 
 /* ---- FASTQ reading over lanes ---- */
+/* Records are parsed in place in one buffer: a record's four lines are handed out (NUL-terminated,
+ * line ends removed) only once all four are in the buffer, so they stay valid until the next record. */
+#define BUFFER_BYTES (4 << 20)
+
 typedef struct {
     char **files;
     int nfiles, cur;
     gzFile in;
+    char *buf;
+    size_t size, start, end; /* unread bytes: buf[start, end) */
     char *line[4];
     long len[4]; /* line lengths without the line end */
     uint64_t records;
 } reader_t;
 
 static void reader_open(reader_t *r, char **files, int nfiles) {
+    memset(r, 0, sizeof *r);
     r->files = files;
     r->nfiles = nfiles;
     r->cur = -1;
-    r->in = NULL;
-    r->records = 0;
-    for (int i = 0; i < 4; i++) {
-        r->line[i] = malloc(MAX_LINE);
-        if (!r->line[i]) die("out of memory", NULL);
-    }
+    r->size = BUFFER_BYTES;
+    r->buf = malloc(r->size + 1);
+    if (!r->buf) die("out of memory", NULL);
 }
 
-static int next_line(reader_t *r, int which) {
+/* Move the unread bytes to the front and read more: 1 if bytes came (or a missing last line end
+ * was added), 0 when the last file is done. A file ending inside a record is an error. */
+static int refill(reader_t *r) {
+    memmove(r->buf, r->buf + r->start, r->end - r->start);
+    r->end -= r->start;
+    r->start = 0;
+    if (r->end == r->size) {
+        r->size *= 2;
+        r->buf = realloc(r->buf, r->size + 1);
+        if (!r->buf) die("out of memory", NULL);
+    }
     for (;;) {
-        if (r->in && gzgets(r->in, r->line[which], MAX_LINE)) {
-            char *line = r->line[which];
-            size_t len = strlen(line);
-            if (len == MAX_LINE - 1 && line[len - 1] != '\n') die("line too long in", r->files[r->cur]);
-            while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
-            r->len[which] = (long)len;
+        if (!r->in) {
+            if (r->end) die("truncated FASTQ record at the end of", r->files[r->cur]);
+            if (++r->cur >= r->nfiles) return 0;
+            r->in = gzopen(r->files[r->cur], "rb");
+            if (!r->in) die("cannot open", r->files[r->cur]);
+            gzbuffer(r->in, 1 << 20);
+        }
+        int got = gzread(r->in, r->buf + r->end, (unsigned)(r->size - r->end));
+        if (got < 0) {
+            int err;
+            die(gzerror(r->in, &err), r->files[r->cur]);
+        }
+        if (got > 0) {
+            r->end += (size_t)got;
             return 1;
         }
-        if (r->in) {
-            int err;
-            const char *msg = gzerror(r->in, &err);
-            if (err != Z_OK && err != Z_STREAM_END) die(msg, r->files[r->cur]);
-            gzclose(r->in);
-            r->in = NULL;
-            if (which) die("truncated FASTQ record at the end of", r->files[r->cur]);
+        gzclose(r->in);
+        r->in = NULL;
+        if (r->end && r->buf[r->end - 1] != '\n') {
+            r->buf[r->end++] = '\n'; /* the buffer has one spare byte */
+            return 1;
         }
-        if (++r->cur >= r->nfiles) return 0;
-        r->in = gzopen(r->files[r->cur], "rb");
-        if (!r->in) die("cannot open", r->files[r->cur]);
-        gzbuffer(r->in, 1 << 20);
+        if (r->end) return 1; /* lets next_record see the rest; refill fails on it next time */
     }
 }
 
 /* Read one 4-line record; 0 at the end of the last file. */
 static int next_record(reader_t *r) {
-    if (!next_line(r, 0)) return 0;
-    for (int i = 1; i < 4; i++)
-        if (!next_line(r, i)) die("truncated FASTQ record at the end of", r->files[r->cur]);
+    char *nl[4];
+    for (;;) {
+        char *p = r->buf + r->start, *stop = r->buf + r->end;
+        int n = 0;
+        for (; n < 4 && (nl[n] = memchr(p, '\n', (size_t)(stop - p))); n++) p = nl[n] + 1;
+        if (n == 4) break;
+        if (!refill(r)) return 0;
+    }
+    char *p = r->buf + r->start;
+    for (int i = 0; i < 4; i++) {
+        r->line[i] = p;
+        r->len[i] = nl[i] - p;
+        if (r->len[i] && p[r->len[i] - 1] == '\r') r->len[i]--;
+        p[r->len[i]] = '\0';
+        p = nl[i] + 1;
+    }
+    r->start = (size_t)(p - r->buf);
     if (r->line[0][0] != '@' || r->line[2][0] != '+') die("not a FASTQ record (no @ or + line) in", r->files[r->cur]);
     r->records++;
     return 1;
@@ -313,7 +343,8 @@ hit:
 
 static void write_record(FILE *out, const reader_t *r) {
     for (int i = 0; i < 4; i++)
-        if (fputs(r->line[i], out) == EOF) die("cannot write", "output FASTQ");
+        if (fwrite(r->line[i], 1, (size_t)r->len[i], out) != (size_t)r->len[i] || fputc('\n', out) == EOF)
+            die("cannot write", "output FASTQ");
 }
 
 int main(int argc, char **argv) {
