@@ -136,6 +136,9 @@ static int load_fasta(const char *path, kset_t *s, int k) {
 /* Records are parsed in place in one buffer: a record's four lines are handed out (NUL-terminated,
  * line ends removed) only once all four are in the buffer, so they stay valid until the next record. */
 #define BUFFER_BYTES (4 << 20)
+/* Bytes asked of gzread at a time: zlib keeps reading until it has them all, so a request larger than the
+ * pipe from the decompressor would make the two processes take turns instead of running together. */
+#define READ_BYTES (256 << 10)
 
 typedef struct {
     char **files;
@@ -177,7 +180,8 @@ static int refill(reader_t *r) {
             if (!r->in) die("cannot open", r->files[r->cur]);
             gzbuffer(r->in, 1 << 20);
         }
-        int got = gzread(r->in, r->buf + r->end, (unsigned)(r->size - r->end));
+        size_t room = r->size - r->end;
+        int got = gzread(r->in, r->buf + r->end, (unsigned)(room < READ_BYTES ? room : READ_BYTES));
         if (got < 0) {
             int err;
             die(gzerror(r->in, &err), r->files[r->cur]);
