@@ -452,11 +452,11 @@ def junction_targets(rows: list[dict[str, object]], models: dict[str, VectorMode
         x = int(str(row["host_pos"]))
         out[(vector, end)].add((str(row["chrom"]), side, x))
         other = "3p" if end == "5p" else "5p"
-        out[(vector, other)].add((str(row["chrom"]), *_partner(side, x, models[vector].tsd_length)))
+        out[(vector, other)].add((str(row["chrom"]), *tsd_partner(side, x, models[vector].tsd_length)))
     return out
 
 
-def _partner(side: str, host_pos: int, tsd: int) -> tuple[str, int]:
+def tsd_partner(side: str, host_pos: int, tsd: int) -> tuple[str, int]:
     """(side, host_pos) of the other junction of a provirus with target-site duplication ``tsd``."""
     return ("right", host_pos - tsd + 1) if side == "left" else ("left", host_pos + tsd - 1)
 

@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import pyfaidx
 
-from carvis.evidence import spanning_window
+from carvis.evidence import outward_flank, spanning_window, tsd_partner
 from carvis.io import read_tsv, write_tsv
-from carvis.seqs import revcomp
 from carvis.tables import EVIDENCE, SITES
 from carvis.transgene import autosomal_depth, mean_read_length
 from carvis.vectors import VectorModel
@@ -115,10 +114,7 @@ class Junction:
 
     def outward_flank(self, genome: pyfaidx.Fasta) -> str:
         """MULTI_HIT_FLANK host bases read away from the vector (the same for every copy of a repeat)."""
-        if self.side == "left":
-            start = max(0, self.host_pos - MULTI_HIT_FLANK)
-            return revcomp(str(genome[self.chrom][start : self.host_pos]).upper())
-        return str(genome[self.chrom][self.host_pos - 1 : self.host_pos - 1 + MULTI_HIT_FLANK]).upper()
+        return outward_flank(genome, self.chrom, self.side, self.host_pos, MULTI_HIT_FLANK)
 
 
 @dataclass
@@ -185,19 +181,19 @@ def pair_junctions(junctions: list[Junction], tsd_length: int) -> list[Site]:
     used: set[int] = set()
     sites = []
     for left in sorted((j for j in junctions if j.side == "left"), key=lambda j: -len(j.split)):
-        right = rights.get((left.chrom, left.orientation, left.host_pos - tsd_length + 1))
+        _, a = tsd_partner("left", left.host_pos, tsd_length)
+        right = rights.get((left.chrom, left.orientation, a))
         if right is not None and id(right) not in used:
             used.add(id(right))
             sites.append(Site(left.chrom, left.orientation, right.host_pos, left, right, tsd_length))
         else:
-            a = left.host_pos - tsd_length + 1
             right = Junction(left.chrom, "right", a, _END[("right", left.orientation)])
             sites.append(Site(left.chrom, left.orientation, a, left, right, None))
     for right in rights.values():
         if id(right) not in used:
-            a = right.host_pos
-            left = Junction(right.chrom, "left", a + tsd_length - 1, _END[("left", right.orientation)])
-            sites.append(Site(right.chrom, right.orientation, a, left, right, None))
+            _, x = tsd_partner("right", right.host_pos, tsd_length)
+            left = Junction(right.chrom, "left", x, _END[("left", right.orientation)])
+            sites.append(Site(right.chrom, right.orientation, right.host_pos, left, right, None))
     return sites
 
 
