@@ -18,6 +18,7 @@ from pathlib import Path
 import pysam
 
 from carvis.errors import InputError
+from carvis.io import is_gzipped
 from carvis.screen import END_K, K
 
 #: Soft-clipped bases that make a properly paired read worth realigning.
@@ -39,7 +40,7 @@ def genome_lengths(fasta: str | Path) -> dict[str, int]:
         return {f[0]: int(f[1]) for f in (line.split("\t") for line in fai.read_text().splitlines()) if f[0]}
     lengths: dict[str, int] = {}
     name = None
-    opener = gzip.open if Path(fasta).read_bytes()[:2] == b"\x1f\x8b" else open
+    opener = gzip.open if is_gzipped(fasta) else open
     with opener(fasta, "rt") as handle:
         for line in handle:
             if line.startswith(">"):

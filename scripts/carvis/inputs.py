@@ -24,6 +24,7 @@ from jsonschema.exceptions import ValidationError
 
 from carvis.bam_input import check_alignment_header, genome_lengths
 from carvis.errors import InputError
+from carvis.io import GZIP_MAGIC
 
 #: Where the config and sample-sheet schemas live in a carvis checkout.
 DEFAULT_SCHEMAS = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
@@ -32,7 +33,6 @@ KeyPath = tuple[str | int, ...]
 
 #: Longest FASTQ line read while checking the first record (guards against binary files).
 _MAX_LINE = 10_000_000
-_GZIP_MAGIC = b"\x1f\x8b"
 _TYPE_WORDS = {
     "string": "text",
     "integer": "a whole number",
@@ -486,7 +486,7 @@ def _read_first_record(fastq: Path, where: str) -> tuple[list[bytes], bool]:
     """The first four lines of a FASTQ and whether it is gzipped (told by its magic bytes)."""
     try:
         with open(fastq, "rb") as handle:
-            compressed = handle.read(2) == _GZIP_MAGIC
+            compressed = handle.read(2) == GZIP_MAGIC
             if not compressed:
                 handle.seek(0)
                 return [handle.readline(_MAX_LINE) for _ in range(4)], False

@@ -13,6 +13,15 @@ from typing import IO, Any
 
 from carvis.errors import InputError
 
+#: The first two bytes of every gzip (and BGZF) file.
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzipped(path: str | Path) -> bool:
+    """Does the file start with the gzip magic bytes (whatever its name)?"""
+    with open(path, "rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
 
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w", compress: bool | None = None) -> Iterator[IO[Any]]:

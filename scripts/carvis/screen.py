@@ -33,7 +33,7 @@ from pathlib import Path
 
 from carvis.errors import InputError
 from carvis.intervals import merge
-from carvis.io import atomic_write, read_tsv, write_tsv
+from carvis.io import GZIP_MAGIC, atomic_write, is_gzipped, read_tsv, write_tsv
 from carvis.mask import MaskRow
 from carvis.transgene import ContigCoverage
 from carvis.vectors import VectorModel
@@ -59,7 +59,6 @@ _PROBE_BYTES = 1 << 20
 #: Pipe buffer between a decompressor and kmer_screen: with Linux's 64 kB default, moving 3 GB of FASTQ
 #: cost as much system time as the decompression itself (measured on 5M pairs: 10.7 s against 6.1 s).
 PIPE_BYTES = 1 << 20
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def screen_pieces(
@@ -122,11 +121,6 @@ def decompressor() -> str:
     return next(tool for tool in ("igzip", "pigz", "gzip") if tool == "gzip" or shutil.which(tool))
 
 
-def _gzipped(path: Path | str) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(2) == _GZIP_MAGIC
-
-
 def _widen(pipe: int) -> None:
     """Give a pipe PIPE_BYTES of buffer where Linux allows it (fewer, larger transfers between processes)."""
     with contextlib.suppress(OSError, AttributeError):
@@ -145,7 +139,7 @@ def _read_arguments(
     feeders: list[subprocess.Popen[bytes]] = []
     names: dict[str, str] = {}
     for flag, files in (("-1", fastq_1), ("-2", fastq_2)):
-        if files and all(_gzipped(f) for f in files):
+        if files and all(is_gzipped(f) for f in files):
             read_end, write_end = os.pipe()
             _widen(write_end)
             command = [decompressor(), "-dc", *map(str, files)]
@@ -164,7 +158,7 @@ def estimate_reads(files: Sequence[Path | str]) -> int:
     for path in files:
         with open(path, "rb") as handle:
             head = handle.read(_PROBE_BYTES)
-        gz = head[:2] == b"\x1f\x8b"
+        gz = head[:2] == GZIP_MAGIC
         text = zlib.decompressobj(31).decompress(head) if gz else head
         records = text.count(b"\n") / 4
         total += os.path.getsize(path) * records / max(1, len(head))
