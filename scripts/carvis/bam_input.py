@@ -19,7 +19,7 @@ import pysam
 
 from carvis.errors import InputError
 from carvis.io import is_gzipped
-from carvis.screen import END_K, K
+from carvis.screen import kmer_screen_command
 
 #: Soft-clipped bases that make a properly paired read worth realigning.
 MIN_CLIP = 5
@@ -113,18 +113,16 @@ def extract_command(
     """Passes over the BAM/CRAM: names of the selected reads and of the reads kmer_screen keeps (``screen``:
     its binary, screening reference and vector ends), then both mates of each as FASTQ."""
     binary, pieces, ends = screen
-    paths = dict(bam=bam, ref=reference, names=names, r1=r1, r2=r2, binary=binary, pieces=pieces, ends=ends)
+    paths = dict(bam=bam, ref=reference, names=names, r1=r1, r2=r2)
     q = {k: shlex.quote(str(v)) for k, v in paths.items()}
     kmer = shlex.quote(f"{names}.kmer")
     view = f"samtools view -@ {threads} -T {q['ref']} -F 0x900"
-    screen_all = (
-        f"samtools fastq -n -F 0x900 --reference {q['ref']} {q['bam']}"
-        f" | {q['binary']} -k {K} -e {END_K} -s 0.0 -o {kmer} -1 /dev/stdin"
-        f" {q['pieces']} {q['ends']} >/dev/null"
-    )
+    scan = kmer_screen_command(binary, pieces, ends, "0.0", f"{names}.kmer", ["-1", "/dev/stdin"])
+    fastq_all = f"samtools fastq -n -F 0x900 --reference {q['ref']} {q['bam']}"
     return (
         f"{{ {view} -e {shlex.quote(SELECT)} {q['bam']} | cut -f 1"
-        f" && {screen_all} && awk 'NR % 4 == 1 {{print substr($1, 2)}}' {kmer}_R1.fastq;"
+        f" && {fastq_all} | {shlex.join(scan)} >/dev/null"
+        f" && awk 'NR % 4 == 1 {{print substr($1, 2)}}' {kmer}_R1.fastq;"
         f" }} | sort -u -S 1G > {q['names']} && rm -f {kmer}_R1.fastq {kmer}_R2.fastq"
         f" && {view} -u -N {q['names']} {q['bam']}"
         f" | samtools collate -u -O - {q['names']}.collate"

@@ -1,8 +1,8 @@
 """Screen reads before alignment: keep the pairs that touch the vector, plus a depth sample.
 
 One streaming pass per sample with ``kmer_screen`` (``kmer_screen.c`` beside this module, compiled by
-the workflow's build_kmer_screen rule): a pair is kept when either mate shares a canonical
-:data:`K`-mer with the *screening reference*, the vector contigs without their host-homologous
+the workflow's build_kmer_screen rule): a pair is kept when either mate shares a :data:`K`-mer
+(either strand) with the *screening reference*, the vector contigs without their host-homologous
 (masked) parts (:func:`write_screen_reference`), or an :data:`END_K`-mer with a provirus terminus
 (junction reads whose vector part is short). Every pair whose read name passes samtools'
 ``view -s SEED.FRACTION`` hash joins the depth sample. Only kept and sampled pairs are aligned.
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from carvis.errors import InputError
-from carvis.intervals import merge
+from carvis.intervals import subtract
 from carvis.io import GZIP_MAGIC, atomic_write, is_gzipped, read_tsv, write_tsv
 from carvis.mask import MaskRow
 from carvis.transgene import ContigCoverage
@@ -72,15 +72,13 @@ def screen_pieces(
     masked: dict[str, list[tuple[int, int]]] = {}
     for contig, start, end, _ in mask_rows:
         masked.setdefault(contig, []).append((start, end))
-    pieces = {}
-    for model in models:
-        for contig, seq in model.contigs().items():
-            pos = 0
-            for start, end in [*merge(masked.get(contig, [])), (len(seq), len(seq))]:
-                if min(start, len(seq)) - pos >= min_length:
-                    pieces[f"{contig}:{pos + 1}-{min(start, len(seq))}"] = seq[pos : min(start, len(seq))]
-                pos = max(pos, end)
-    return pieces
+    return {
+        f"{contig}:{start + 1}-{end}": seq[start:end]
+        for model in models
+        for contig, seq in model.contigs().items()
+        for start, end in subtract([(0, len(seq))], masked.get(contig, []))
+        if end - start >= min_length
+    }
 
 
 def vector_ends(models: Iterable[VectorModel], length: int = END_K) -> dict[str, str]:
@@ -127,17 +125,31 @@ def _widen(pipe: int) -> None:
         fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
+def kmer_screen_command(
+    binary: str | Path,
+    pieces: str | Path,
+    ends: str | Path,
+    subsample: str,
+    out_prefix: str | Path,
+    reads: list[str],
+) -> list[str]:
+    """kmer_screen's command line: ``reads`` are its ``-1``/``-2`` arguments; ``subsample`` picks the depth
+    sample (``0.0``: none)."""
+    options = ["-k", str(K), "-e", str(END_K), "-s", subsample, "-o", str(out_prefix)]
+    return [str(binary), *options, *reads, str(pieces), str(ends)]
+
+
 def _read_arguments(
     fastq_1: Sequence[Path | str], fastq_2: Sequence[Path | str]
-) -> tuple[list[str], list[subprocess.Popen[bytes]], dict[str, str]]:
-    """kmer_screen's ``-1``/``-2`` arguments, the decompressors feeding them, and /dev/fd -> file names.
+) -> tuple[list[str], list[subprocess.Popen[bytes]], dict[int, str]]:
+    """kmer_screen's ``-1``/``-2`` arguments, the decompressors feeding them, and pipe fd -> file names.
 
     A mate whose files are all gzipped is decompressed by one :func:`decompressor` process (lanes in
     order) writing into a pipe; otherwise kmer_screen reads the files itself (zlib, plain or gzipped).
     """
     args: list[str] = []
     feeders: list[subprocess.Popen[bytes]] = []
-    names: dict[str, str] = {}
+    pipes: dict[int, str] = {}
     for flag, files in (("-1", fastq_1), ("-2", fastq_2)):
         if files and all(is_gzipped(f) for f in files):
             read_end, write_end = os.pipe()
@@ -146,10 +158,10 @@ def _read_arguments(
             feeders.append(subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE))
             os.close(write_end)
             args += [flag, f"/dev/fd/{read_end}"]
-            names[f"/dev/fd/{read_end}"] = " + ".join(map(str, files))
+            pipes[read_end] = " + ".join(map(str, files))
         else:
             args += [arg for f in files for arg in (flag, str(f))]
-    return args, feeders, names
+    return args, feeders, pipes
 
 
 def estimate_reads(files: Sequence[Path | str]) -> int:
@@ -218,14 +230,17 @@ def run_screen(
     mates = 2 if fastq_2 else 1
     progress = Progress(estimate_reads(fastq_1) * mates, time.monotonic(), mates)
     log.info("screening %s: ~%s reads, depth sample %s", sample, f"{progress.expected_reads:,}", subsample)
-    reads, feeders, names = _read_arguments(fastq_1, fastq_2)
-    command = [str(binary), "-k", str(K), "-e", str(END_K), "-s", subsample, "-o", str(tmp), *reads]
-    command += [str(pieces), str(ends)]
-    fds = [int(name.rsplit("/", 1)[1]) for name in names]
+    reads, feeders, pipes = _read_arguments(fastq_1, fastq_2)
+    command = kmer_screen_command(binary, pieces, ends, subsample, tmp, reads)
     proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace", pass_fds=fds
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        pass_fds=list(pipes),
     )
-    for fd in fds:
+    for fd in pipes:
         os.close(fd)
     assert proc.stdout is not None and proc.stderr is not None
     problems = []
@@ -238,31 +253,31 @@ def run_screen(
     counts = proc.stdout.read().split()
     if proc.wait():
         problem = "; ".join(problems)
-        for fd, files in names.items():
-            problem = problem.replace(fd, files)
+        for fd, files in pipes.items():
+            problem = problem.replace(f"/dev/fd/{fd}", files)
         raise RuntimeError(f"screening {sample} failed (exit {proc.returncode}): {problem}")
     for feeder in feeders:
         if feeder.wait():
             error = feeder.stderr.read().decode(errors="replace") if feeder.stderr else ""
             command_line = " ".join(map(str, feeder.args))
             raise RuntimeError(f"{command_line} failed (exit {feeder.returncode}): {error}")
-    pairs, kept, sampled = (int(c) * mates for c in counts)
-    progress.reads = pairs
+    reads_screened, kept, sampled = (int(c) * mates for c in counts)  # kmer_screen counts pairs
+    progress.reads = reads_screened
     log.info("done: %s", progress.message(time.monotonic()))
     if not sampled:
         raise InputError(
             stats_tsv,
-            f"the depth sample of {sample} is empty ({pairs:,} reads screened)",
+            f"the depth sample of {sample} is empty ({reads_screened:,} reads screened)",
             "raise screen.depth_sample_fraction or check that the FASTQs hold reads",
         )
     for mate in ("R1", "R2"):
         os.replace(f"{tmp}_{mate}.fastq", f"{prefix}_{mate}.fastq")
     row: dict[str, object] = {
         "sample": sample,
-        "reads": pairs,
+        "reads": reads_screened,
         "kept_reads": kept,
         "sampled_reads": sampled,
-        "depth_scale": pairs / sampled,
+        "depth_scale": reads_screened / sampled,
         "seconds": round(time.monotonic() - progress.started, 1),
     }
     write_tsv(stats_tsv, SCREEN_COLUMNS, [row])
