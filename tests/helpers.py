@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from carvis.cli import main as carvis
 from carvis.seqs import revcomp
 from carvis.vectors import KINDS, VectorKind, VectorModel, build_vector
 
@@ -411,3 +412,12 @@ def snakemake(
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--directory", str(workdir)]
     env = None if slurm else without_scontrol()
     return subprocess.run([*cmd, *args], capture_output=True, text=True, check=False, env=env)
+
+
+def simulate_demo_tumour(prefix: Path, sample: str, seed: int) -> None:
+    """``carvis simulate`` of the demo design (demo genome and CAR, 15x, purity 0.8) into ``prefix``."""
+    demo = ROOT / "resources" / "demo"
+    args = ["simulate", "--genome", str(demo / "genome.fa"), "--vector", str(demo / "vector.gb")]
+    args += ["--vector-name", "demo_car", "--design", str(demo / "design.tsv"), "--coverage", "15"]
+    args += ["--purity", "0.8", "--seed", str(seed), "--sample", sample, "--out-prefix", str(prefix)]
+    assert carvis(args) == 0

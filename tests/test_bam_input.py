@@ -9,11 +9,17 @@ from pathlib import Path
 
 import pysam
 import pytest
-from helpers import build_test_vector, random_seq, simulate_pairs, write_fasta, write_fastq_pairs
+from helpers import (
+    build_test_vector,
+    random_seq,
+    simulate_demo_tumour,
+    simulate_pairs,
+    write_fasta,
+    write_fastq_pairs,
+)
 from test_workflow import DEMO, snakemake, write_config
 
 from carvis.bam_input import check_alignment_header, extract_command, genome_lengths
-from carvis.cli import main as carvis
 from carvis.errors import InputError
 from carvis.inputs import DEFAULT_SCHEMAS, load_samples
 from carvis.io import read_tsv
@@ -95,10 +101,7 @@ def test_bad_bam_rows_name_the_line(tmp_path: Path, row: str, problem: str) -> N
 @needs_tools
 def test_genome_only_bam_gives_the_sites_and_vcn_of_its_truth(tmp_path: Path) -> None:
     """Simulated reads aligned to the genome alone (a clinical BAM); carvis realigns what matters."""
-    args = ["simulate", "--genome", str(DEMO / "genome.fa"), "--vector", str(DEMO / "vector.gb")]
-    args += ["--vector-name", "demo_car", "--design", str(DEMO / "design.tsv"), "--coverage", "15"]
-    args += ["--purity", "0.8", "--seed", "12", "--sample", "t2", "--out-prefix", str(tmp_path / "t2")]
-    assert carvis(args) == 0
+    simulate_demo_tumour(tmp_path / "t2", "t2", seed=12)
     bam = tmp_path / "t2.bam"
     subprocess.run(
         f"minimap2 -ax sr -t 2 {DEMO / 'genome.fa'} t2_R1.fastq.gz t2_R2.fastq.gz 2>/dev/null"

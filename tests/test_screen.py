@@ -9,10 +9,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import build_test_vector, random_seq, require_tools, simulate_pairs, write_fastq_pairs
-from test_workflow import DEMO, snakemake, write_config
+from helpers import (
+    build_test_vector,
+    random_seq,
+    require_tools,
+    simulate_demo_tumour,
+    simulate_pairs,
+    write_fastq_pairs,
+)
+from test_workflow import snakemake, write_config
 
-from carvis.cli import main as carvis
 from carvis.io import read_tsv
 from carvis.screen import (
     Progress,
@@ -176,10 +182,7 @@ def screened_and_full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
     if any(shutil.which(t) is None for t in ("minimap2", "samtools")):
         pytest.skip("minimap2 and samtools are needed (bash scripts/setup.sh installs them)")
     tmp = tmp_path_factory.mktemp("screen")
-    args = ["simulate", "--genome", str(DEMO / "genome.fa"), "--vector", str(DEMO / "vector.gb")]
-    args += ["--vector-name", "demo_car", "--design", str(DEMO / "design.tsv"), "--coverage", "15"]
-    args += ["--purity", "0.8", "--seed", "11", "--sample", "t1", "--out-prefix", str(tmp / "t1")]
-    assert carvis(args) == 0
+    simulate_demo_tumour(tmp / "t1", "t1", seed=11)
     sheet = tmp / "samples.tsv"
     sheet.write_text(
         "sample\tfastq_1\tfastq_2\tvector\tpurity\nt1\tt1_R1.fastq.gz\tt1_R2.fastq.gz\tdemo_car\t0.8\n"
