@@ -58,6 +58,17 @@ _MATCH_OPS = set("M=X")
 
 
 @dataclass(frozen=True)
+class Rules:
+    """What a junction row is checked against: the homology mask (0-based intervals per vector contig)
+    and the ``sites`` thresholds (host MAPQ, terminus slop, shortest clip compared with a terminus)."""
+
+    masks: dict[str, IntervalSet]
+    min_mapq: int = 20
+    slop: int = 2
+    min_clip: int = MIN_CLIP
+
+
+@dataclass(frozen=True)
 class Alignment:
     """One alignment of a read: reference span and read-coordinate span."""
 
@@ -158,18 +169,17 @@ def _flags(
     part: str,
     span: Interval,
     host_mapq: int,
-    masks: dict[str, IntervalSet],
-    min_mapq: int,
+    rules: Rules,
 ) -> list[str]:
     """Reasons to distrust a junction whose vector part covers ``span`` (0-based) of ``part``."""
     flags = []
     contig = model.provirus_contig if part == "provirus" else str(model.backbone_contig)
-    mask = masks.get(contig)
+    mask = rules.masks.get(contig)
     if mask is not None and 2 * mask.overlap(*span) > span[1] - span[0]:
         flags.append("homologous")
     if part == "backbone":
         flags.append("backbone")
-    if host_mapq < min_mapq:
+    if host_mapq < rules.min_mapq:
         flags.append("low_mapq")
     return flags
 
@@ -190,9 +200,7 @@ def _project_ltr(p: int, low_end: bool, model: VectorModel) -> int:
     return p
 
 
-def split_row(
-    hit: VectorHit, host: Alignment, masks: dict[str, IntervalSet], min_mapq: int, slop: int
-) -> dict[str, object]:
+def split_row(hit: VectorHit, host: Alignment, rules: Rules) -> dict[str, object]:
     """Evidence fields of one vector-host split read."""
     vs, ve = hit.aln.read_span()
     hs, he = host.read_span()
@@ -205,11 +213,11 @@ def split_row(
     if hit.part == "provirus":
         p = _project_ltr(p, low_end, hit.model)
     offset = p - 1 if low_end else length - p  # negative: the segment runs past the terminus
-    anchored = -MAX_OVERSHOOT <= offset <= slop
+    anchored = -MAX_OVERSHOOT <= offset <= rules.slop
     edge_idx = boundary_idx + toward * offset if anchored else boundary_idx
     host_pos = host.ref_at(edge_idx + toward)
     vector_after = -toward * (-1 if host.reverse else 1) > 0  # vector at higher genome coordinates
-    flags = _flags(hit.model, hit.part, (hit.start, hit.end), host.mapq, masks, min_mapq)
+    flags = _flags(hit.model, hit.part, (hit.start, hit.end), host.mapq, rules)
     if not anchored:
         flags.append("off_terminus")
     return {
@@ -249,8 +257,7 @@ def discordant_row(
     bam: pysam.AlignmentFile,
     rec: pysam.AlignedSegment,
     hit: VectorHit,
-    masks: dict[str, IntervalSet],
-    min_mapq: int,
+    rules: Rules,
 ) -> dict[str, object]:
     """Evidence fields of a fragment with one mate on the vector and the other on the genome."""
     host_pos, mate_forward = _mate_inner_end(rec)
@@ -267,7 +274,7 @@ def discordant_row(
         "host_mapq": host_mapq,
         "vector_mapq": rec.mapping_quality,
         "precise": "no",
-        "flags": _flags(hit.model, hit.part, (hit.start, hit.end), host_mapq, masks, min_mapq),
+        "flags": _flags(hit.model, hit.part, (hit.start, hit.end), host_mapq, rules),
     }
 
 
@@ -325,18 +332,17 @@ def _clip_ends(rec: pysam.AlignedSegment, min_clip: int) -> Iterator[tuple[str, 
 def clip_rows_of(
     rec: pysam.AlignedSegment,
     ends: list[Terminus],
-    masks: dict[str, IntervalSet],
-    min_mapq: int,
-    slop: int,
-    min_clip: int,
+    rules: Rules,
     qc: Counter[str],
 ) -> list[dict[str, object]]:
     """Clip rows of one genome-aligned read: one per vector whose terminus its clip matches best.
 
     A clip that matches two termini (or placements) equally well is ambiguous and counted, not used.
     """
-    for side, query, boundary in _clip_ends(rec, min_clip):
-        hits = [(m, t) for t in ends if (m := match_clip(query, t.seq, slop, min_clip)) is not None]
+    for side, query, boundary in _clip_ends(rec, rules.min_clip):
+        hits = [
+            (m, t) for t in ends if (m := match_clip(query, t.seq, rules.slop, rules.min_clip)) is not None
+        ]
         if not hits:
             qc["clip_no_terminus"] += 1
             continue
@@ -367,7 +373,7 @@ def clip_rows_of(
                     "vector_mapq": None,
                     "precise": "yes",
                     "duplicate": rec.is_duplicate,
-                    "flags": _flags(t.model, "provirus", span, rec.mapping_quality, masks, min_mapq),
+                    "flags": _flags(t.model, "provirus", span, rec.mapping_quality, rules),
                 }
             )
         return rows
@@ -375,22 +381,16 @@ def clip_rows_of(
 
 
 def clip_rows(
-    bam: pysam.AlignmentFile,
-    models: dict[str, VectorModel],
-    masks: dict[str, IntervalSet],
-    min_mapq: int,
-    slop: int,
-    min_clip: int,
-    qc: Counter[str],
+    bam: pysam.AlignmentFile, models: dict[str, VectorModel], rules: Rules, qc: Counter[str]
 ) -> list[dict[str, object]]:
     """Clip rows from one pass over every primary genome alignment.
 
-    Only reads with a soft clip of at least ``min_clip`` bases and no SA part on a vector contig are
+    Only reads with a soft clip of at least ``rules.min_clip`` bases and no SA part on a vector contig are
     compared (reads with one are split rows). The pass reads the whole genome part of the BAM once,
     which is cheap for screened BAMs (only reads near vector sequence) and linear in size otherwise.
     """
     vector_contigs = {c for m in models.values() for c in m.contigs()}
-    ends = termini(models, slop)
+    ends = termini(models, rules.slop)
     rows: list[dict[str, object]] = []
     for contig in bam.references:
         if contig in vector_contigs:
@@ -401,12 +401,12 @@ def clip_rows(
                 not cigar
                 or rec.is_secondary
                 or rec.is_supplementary
-                or max(n if op == pysam.CSOFT_CLIP else 0 for op, n in (cigar[0], cigar[-1])) < min_clip
+                or max(n if op == pysam.CSOFT_CLIP else 0 for op, n in (cigar[0], cigar[-1])) < rules.min_clip
                 or any(a.contig in vector_contigs for a in sa_alignments(rec))
             ):
                 continue
             qc["clip_reads_examined"] += 1
-            rows += clip_rows_of(rec, ends, masks, min_mapq, slop, min_clip, qc)
+            rows += clip_rows_of(rec, ends, rules, qc)
     return rows
 
 
@@ -472,9 +472,7 @@ def host_clip_rows(
     clips: list[HostClip],
     targets: Targets,
     genome: pyfaidx.Fasta,
-    masks: dict[str, IntervalSet],
-    min_mapq: int,
-    min_clip: int,
+    rules: Rules,
     qc: Counter[str],
 ) -> list[dict[str, object]]:
     """One row per host clip whose bases match the host next to exactly one target junction.
@@ -490,7 +488,7 @@ def host_clip_rows(
         for chrom, side, x in sorted(targets.get((name, clip.end), ())):
             if (chrom, side, x) not in flanks:
                 flanks[(chrom, side, x)] = outward_flank(genome, chrom, side, x, CLIP_COMPARE)
-            if match_clip(clip.host, flanks[(chrom, side, x)], 0, min_clip) is not None:
+            if match_clip(clip.host, flanks[(chrom, side, x)], 0, rules.min_clip) is not None:
                 hits.append((chrom, side, x))
         if len(hits) != 1:
             qc["host_clip_unplaced" if not hits else "host_clip_ambiguous"] += 1
@@ -514,7 +512,7 @@ def host_clip_rows(
                 "vector_mapq": rec.mapping_quality,
                 "precise": "yes",
                 "duplicate": rec.is_duplicate,
-                "flags": _flags(clip.model, "provirus", span, 0, masks, min_mapq),
+                "flags": _flags(clip.model, "provirus", span, 0, rules),
             }
         )
     return rows
@@ -554,10 +552,7 @@ def _vector_records(bam: pysam.AlignmentFile, model: VectorModel) -> Iterator[py
 def chimeric_rows(
     bam: pysam.AlignmentFile,
     models: dict[str, VectorModel],
-    masks: dict[str, IntervalSet],
-    min_mapq: int,
-    slop: int,
-    min_clip: int,
+    rules: Rules,
     qc: Counter[str],
     genome: pyfaidx.Fasta | None = None,
 ) -> list[dict[str, object]]:
@@ -579,7 +574,7 @@ def chimeric_rows(
             if hosts:
                 vs, ve = hit.aln.read_span()
                 host = min(hosts, key=lambda a: _gap((vs, ve), a.read_span()))
-                row = split_row(hit, host, masks, min_mapq, slop)
+                row = split_row(hit, host, rules)
                 row.update(fragment=key[0], read=key[1], vector=model.name)
                 row["duplicate"] = _is_duplicate(bam, rec, others)
                 gap = _gap((vs, ve), host.read_span())
@@ -588,7 +583,7 @@ def chimeric_rows(
             elif others:
                 qc["vector_internal_chimeras"] += 1
             else:
-                clips += host_clips_of(rec, model, slop, min_clip)
+                clips += host_clips_of(rec, model, rules.slop, rules.min_clip)
             if (
                 rec.is_paired
                 and not rec.is_supplementary
@@ -596,13 +591,13 @@ def chimeric_rows(
                 and rec.next_reference_name not in vector_contigs
                 and key[0] not in discordant
             ):
-                row = discordant_row(bam, rec, hit, masks, min_mapq)
+                row = discordant_row(bam, rec, hit, rules)
                 row.update(fragment=key[0], vector=model.name, duplicate=rec.is_duplicate)
                 discordant[key[0]] = row
     rows = [row for _, row in split.values()] + list(discordant.values())
-    rows += clip_rows(bam, models, masks, min_mapq, slop, min_clip, qc)
+    rows += clip_rows(bam, models, rules, qc)
     if genome is not None:
-        rows += host_clip_rows(clips, junction_targets(rows, models), genome, masks, min_mapq, min_clip, qc)
+        rows += host_clip_rows(clips, junction_targets(rows, models), genome, rules, qc)
     mark_ltr_duplicates(rows, signatures)
     for row in rows:
         qc[f"{row['kind']}_rows"] += 1
@@ -835,13 +830,13 @@ def extract_evidence(
     (matching no target junction), ``host_clip_ambiguous`` (matching several), and with
     ``model_spanning`` ``mean_fragment_length`` (rounded) and ``fragment_length_pairs``.
     """
-    masks = {contig: IntervalSet(ivs) for contig, ivs in mask.items()}
+    rules = Rules({contig: IntervalSet(ivs) for contig, ivs in mask.items()}, min_mapq, anchor_slop, min_clip)
     qc: Counter[str] = Counter()
     with contextlib.ExitStack() as stack:
         genome = None if reference is None else stack.enter_context(pyfaidx.Fasta(str(reference)))
         bam = stack.enter_context(pysam.AlignmentFile(str(bam_path)))
         _check_bam(bam, bam_path, models)
-        rows = chimeric_rows(bam, models, masks, min_mapq, anchor_slop, min_clip, qc, genome)
+        rows = chimeric_rows(bam, models, rules, qc, genome)
         if model_spanning:
             length, pairs = mean_fragment_length(bam, models, min_mapq)
             qc.update(mean_fragment_length=round(length), fragment_length_pairs=pairs)
