@@ -110,7 +110,12 @@ def test_config_defaults_filled_and_paths_resolved(project: dict[str, Any], tmp_
         config["transgene"].items()
         >= {"min_vcn": 0.02, "background_rate": 0.0005, "min_footprint_covered": 0.2}.items()
     )
-    assert config["screen"] == {"enabled": True, "depth_sample_fraction": 0.01, "seed": 7}
+    assert config["screen"] == {
+        "enabled": True,
+        "depth_sample_fraction": 0.01,
+        "seed": 7,
+        "count_spanning": False,
+    }
     assert config["threads"]["align"] == 4
     assert config["mem_mb"]["align"] == 8000
     assert config["samples"] == str(tmp_path / "sheets" / "samples.tsv")
@@ -194,10 +199,15 @@ def test_config_value_errors(
 
 def test_config_text_values_are_read_as_the_schema_types(project: dict[str, Any], tmp_path: Path) -> None:
     """``--config screen='{enabled: false}'`` and YAML 1.1 (5e-3) give booleans and numbers as text."""
-    project.update(screen={"enabled": "false", "depth_sample_fraction": "0.2", "seed": "3"})
-    project.update(transgene={"min_vcn": "5e-3"})
+    text = {"enabled": "false", "depth_sample_fraction": "0.2", "seed": "3", "count_spanning": "true"}
+    project.update(screen=text, transgene={"min_vcn": "5e-3"})
     config = load_config(project, tmp_path, CONFIG_SCHEMA)
-    assert config["screen"] == {"enabled": False, "depth_sample_fraction": 0.2, "seed": 3}
+    assert config["screen"] == {
+        "enabled": False,
+        "depth_sample_fraction": 0.2,
+        "seed": 3,
+        "count_spanning": True,
+    }
     assert config["transgene"]["min_vcn"] == 0.005
     project.update(screen={"enabled": "nope"})
     assert "expected true or false but found 'nope'" in str(

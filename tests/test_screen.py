@@ -177,8 +177,9 @@ def test_thin_depth_sample_takes_the_called_bases_from_the_reference() -> None:
 
 
 @pytest.fixture(scope="module")
-def screened_and_full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    """One simulated CAR-derived tumour run with screening and with full alignment."""
+def screened_and_full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, Path]:
+    """One simulated CAR-derived tumour run with screening, with full alignment, and screened with the
+    reference fragments counted in a second pass."""
     if any(shutil.which(t) is None for t in ("minimap2", "samtools")):
         pytest.skip("minimap2 and samtools are needed (bash scripts/setup.sh installs them)")
     tmp = tmp_path_factory.mktemp("screen")
@@ -191,6 +192,7 @@ def screened_and_full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
     for name, screen in (
         ("screened", {"enabled": True, "depth_sample_fraction": 0.1}),
         ("full", {"enabled": False}),
+        ("counted", {"enabled": True, "depth_sample_fraction": 0.1, "count_spanning": True}),
     ):
         folder = tmp / name
         folder.mkdir()
@@ -199,13 +201,13 @@ def screened_and_full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
         )
         assert result.returncode == 0, result.stderr[-3000:]
         runs.append(folder / "out")
-    return tmp, runs[0], runs[1]
+    return tmp, runs[0], runs[1], runs[2]
 
 
 def test_screened_run_calls_the_same_sites_junctions_and_vcn(
-    screened_and_full: tuple[Path, Path, Path],
+    screened_and_full: tuple[Path, Path, Path, Path],
 ) -> None:
-    tmp, screened, full = screened_and_full
+    tmp, screened, full, _ = screened_and_full
     columns = ("chrom", "position", "orientation", "left_junction", "right_junction", "tsd")
     sites = [
         {tuple(r[c] for c in columns) for r in read_tsv(run / "t1" / "integration_sites.tsv")}
@@ -222,12 +224,12 @@ def test_screened_run_calls_the_same_sites_junctions_and_vcn(
 
 
 def test_screened_clonal_fractions_model_the_missing_reference_fragments(
-    screened_and_full: tuple[Path, Path, Path],
+    screened_and_full: tuple[Path, Path, Path, Path],
 ) -> None:
     """The screened BAM holds almost no reference fragments: they are modelled from depth and fragment
     length, so junction + modelled spanning fragments = all fragments expected over the window, the true
     clones stay clonal and no bystander becomes clonal."""
-    tmp, screened, full = screened_and_full
+    tmp, screened, full, _ = screened_and_full
     truth = read_tsv(tmp / "t1.truth.tsv")
     calls = [
         {(r["chrom"], r["position"]): r for r in read_tsv(run / "calls" / "t1.sites.tsv")}
@@ -245,3 +247,16 @@ def test_screened_clonal_fractions_model_the_missing_reference_fragments(
         assert float(mine["clonal_fraction"]) >= 0.5 and float(theirs["clonal_fraction"]) >= 0.5
     bystanders = {(s["chrom"], s["position"]) for s in truth if float(s["cell_fraction"]) <= 0.01}
     assert not [r for key, r in calls[0].items() if key in bystanders and r["clonal"] == "yes"]
+
+
+def test_second_pass_counts_the_reference_fragments_as_full_alignment_does(
+    screened_and_full: tuple[Path, Path, Path, Path],
+) -> None:
+    """screen: count_spanning reads the FASTQs again for the pairs near each candidate site: the sites table
+    (spanning fragments, clonal fractions and intervals included) is the fully aligned run's, not modelled."""
+    _, _, full, counted = screened_and_full
+    rows = [read_tsv(run / "calls" / "t1.sites.tsv") for run in (full, counted)]
+    assert rows[0] and rows[1] == rows[0]
+    assert all(r["flags"] == "NA" or "spanning_modelled" not in r["flags"] for r in rows[1])
+    second = read_tsv(counted / "screen" / "t1.site_reads.screen.tsv")[0]
+    assert 0 < int(second["kept_reads"]) < 0.2 * int(second["reads"]) and second["sampled_reads"] == "0"

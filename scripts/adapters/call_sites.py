@@ -23,6 +23,7 @@ with log_to(snakemake.log[0]) as log:
         qc_tsv=snakemake.output.qc,
         evidence_qc_tsv=snakemake.input.evidence_qc,
         coverage_tsv=snakemake.input.get("coverage") or None,
+        spanning_tsv=snakemake.input.get("spanning") or None,
         **settings,
     )
     log.info("%d sites called", len(rows))

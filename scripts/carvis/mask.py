@@ -63,7 +63,16 @@ class Hit:
 def write_vector_tiles(
     models: Iterable[VectorModel], out_fasta: str | Path, tile: int = TILE, step: int = STEP
 ) -> int:
-    """Write overlapping tiles of every vector contig (the last tile ends at the contig end).
+    """Write overlapping tiles of every vector contig (see :func:`write_tiles`); return how many."""
+    return write_tiles(
+        {c: seq for model in models for c, seq in model.contigs().items()}, out_fasta, tile, step
+    )
+
+
+def write_tiles(
+    sequences: Mapping[str, str], out_fasta: str | Path, tile: int = TILE, step: int = STEP
+) -> int:
+    """Write overlapping tiles named ``<sequence>:<offset>`` (the last tile ends at the sequence end).
 
     Returns the number of tiles written.
     """
@@ -71,11 +80,10 @@ def write_vector_tiles(
         raise ValueError("tile and step must be positive")
     count = 0
     with atomic_write(out_fasta) as out:
-        for model in models:
-            for contig, seq in model.contigs().items():
-                for offset in _tile_offsets(len(seq), tile, step):
-                    out.write(f">{contig}:{offset}\n{seq[offset : offset + tile]}\n")
-                    count += 1
+        for name, seq in sequences.items():
+            for offset in _tile_offsets(len(seq), tile, step):
+                out.write(f">{name}:{offset}\n{seq[offset : offset + tile]}\n")
+                count += 1
     return count
 
 

@@ -222,11 +222,20 @@ def run_screen(
     fraction: float,
     seed: int = 7,
 ) -> dict[str, object]:
-    """Screen one sample: writes ``<out_prefix>_R1/_R2.fastq`` (kept pairs + depth sample) and stats."""
+    """Screen one sample: writes ``<out_prefix>_R1/_R2.fastq`` (kept pairs + depth sample) and stats.
+
+    ``fraction`` 0: no depth sample (the second pass of :mod:`carvis.site_reads`). ``pieces`` without any
+    sequence (no candidate site) keeps nothing: the FASTQs are written empty without reading the reads.
+    """
     prefix = Path(out_prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     tmp = prefix.with_name(".tmp." + prefix.name)
-    subsample = subsample_option(fraction, seed)
+    if not _has_sequence(pieces):
+        log.info("screening %s: no sequence to screen for in %s, nothing kept", sample, pieces)
+        for mate in ("R1", "R2"):
+            Path(f"{prefix}_{mate}.fastq").write_text("")
+        return _write_stats(stats_tsv, sample, 0, 0, 0, 0.0)
+    subsample = subsample_option(fraction, seed) if fraction else "0.0"
     mates = 2 if fastq_2 else 1
     progress = Progress(estimate_reads(fastq_1) * mates, time.monotonic(), mates)
     log.info("screening %s: ~%s reads, depth sample %s", sample, f"{progress.expected_reads:,}", subsample)
@@ -264,7 +273,7 @@ def run_screen(
     reads_screened, kept, sampled = (int(c) * mates for c in counts)  # kmer_screen counts pairs
     progress.reads = reads_screened
     log.info("done: %s", progress.message(time.monotonic()))
-    if not sampled:
+    if fraction and not sampled:
         raise InputError(
             stats_tsv,
             f"the depth sample of {sample} is empty ({reads_screened:,} reads screened)",
@@ -272,13 +281,25 @@ def run_screen(
         )
     for mate in ("R1", "R2"):
         os.replace(f"{tmp}_{mate}.fastq", f"{prefix}_{mate}.fastq")
+    seconds = round(time.monotonic() - progress.started, 1)
+    return _write_stats(stats_tsv, sample, reads_screened, kept, sampled, seconds)
+
+
+def _has_sequence(fasta: str | Path) -> bool:
+    with open(fasta) as handle:
+        return any(line.strip() and not line.startswith(">") for line in handle)
+
+
+def _write_stats(
+    stats_tsv: str | Path, sample: str, reads: int, kept: int, sampled: int, seconds: float
+) -> dict[str, object]:
     row: dict[str, object] = {
         "sample": sample,
-        "reads": reads_screened,
+        "reads": reads,
         "kept_reads": kept,
         "sampled_reads": sampled,
-        "depth_scale": reads_screened / sampled,
-        "seconds": round(time.monotonic() - progress.started, 1),
+        "depth_scale": reads / sampled if sampled else None,
+        "seconds": seconds,
     }
     write_tsv(stats_tsv, SCREEN_COLUMNS, [row])
     log.info("%s", row)

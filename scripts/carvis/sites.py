@@ -581,6 +581,7 @@ def call_sites(
     qc_tsv: str | Path | None = None,
     evidence_qc_tsv: str | Path | None = None,
     coverage_tsv: str | Path | None = None,
+    spanning_tsv: str | Path | None = None,
 ) -> list[dict[str, object]]:
     """Call one vector's integration sites in one sample; write them (SITES columns) and return the rows.
 
@@ -589,6 +590,7 @@ def call_sites(
     each site are modelled from the autosomal depth in it, the read length and the mean fragment length in
     the evidence QC table (:func:`covering_fragments`, window as for counted ones), and the site is flagged
     ``spanning_modelled``. The allele fraction is then junction fragments per junction / T.
+    ``spanning_tsv``: spanning rows counted apart (:mod:`carvis.site_reads`), added to the evidence.
     Each precise, uniquely placed site gets the maximum-likelihood allele fraction of its counts
     (:class:`AlleleCounts`) with a 95% interval, scaled to cells; the sites flagged clonal are taken as
     one clone and share the pooled estimate over their counts (``clone_fraction``, with its interval).
@@ -599,6 +601,8 @@ def call_sites(
     if coverage_tsv is not None:
         covering = covering_fragments(coverage_tsv, evidence_qc, window[1] - window[0] + 1)
     rows = load_evidence(evidence_tsv, model.name)
+    if spanning_tsv is not None:
+        rows += load_evidence(spanning_tsv, model.name)
     reasons = [rejection(r, min_mapq) for r in rows]
     usable = [r for r, why in zip(rows, reasons, strict=True) if why is None]
     weak = [r for r, why in zip(rows, reasons, strict=True) if why in WEAK and r["precise"] == "yes"]

@@ -74,3 +74,27 @@ rule align_reads:
             | samtools markdup -s - {output.bam:q} \
             && samtools index {output.bam:q}) 2>{log:q}
         """
+
+
+use rule align_reads as align_site_reads with:
+    input:
+        fastq=lambda wc: site_reads(wc)["r1"] + site_reads(wc)["r2"],
+        index=aligner_index,
+        fasta=f"{REF}/combined.fa",
+    output:
+        bam=f"{OUT}/align/{{sample}}.site_reads.bam",
+        bai=f"{OUT}/align/{{sample}}.site_reads.bam.bai",
+    log:
+        f"{LOGS}/align_site_reads/{{sample}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/align_site_reads/{{sample}}.tsv"
+    params:
+        align=lambda wc, input, threads: align_command(
+            CONFIG["aligner"],
+            input.fasta if CONFIG["aligner"] == "bwa" else input.index,
+            site_reads(wc)["r1"],
+            site_reads(wc)["r2"],
+            wc.sample,
+            threads,
+            CONFIG["align_extra"],
+        ),

@@ -106,6 +106,21 @@ def screened(wildcards):
     return SAMPLES[wildcards.sample].bam is None and CONFIG["screen"]["enabled"]
 
 
+def count_spanning(wildcards):
+    """Screened samples whose reference fragments a second pass counts (screen: count_spanning)."""
+    return screened(wildcards) and CONFIG["screen"]["count_spanning"]
+
+
+def site_reads(wildcards):
+    """{"r1": [...], "r2": [...]}: the second pass's reads (pairs near the candidate sites)."""
+    prefix = f"{OUT}/screen/{wildcards.sample}.site_reads"
+    paired = SAMPLES[wildcards.sample].paired
+    return {
+        "r1": [f"{prefix}_R1.fastq"],
+        "r2": [f"{prefix}_R2.fastq"] if paired else [],
+    }
+
+
 def reads_to_align(wildcards):
     """{"r1": [...], "r2": [...]}: reads extracted from a BAM/CRAM, screened, or the sheet's FASTQs."""
     s = SAMPLES[wildcards.sample]

@@ -30,6 +30,24 @@ rule extract_evidence:
         "../../scripts/adapters/extract_evidence.py"
 
 
+rule count_spanning:
+    input:
+        evidence=f"{OUT}/evidence/{{sample}}.evidence.tsv",
+        manifest=f"{REF}/vectors.json",
+        bam=f"{OUT}/align/{{sample}}.site_reads.bam",
+        bai=f"{OUT}/align/{{sample}}.site_reads.bam.bai",
+    output:
+        f"{OUT}/evidence/{{sample}}.spanning.tsv",
+    log:
+        f"{LOGS}/count_spanning/{{sample}}.log",
+    conda:
+        ENVS / "carvis.yaml"
+    params:
+        min_mapq=CONFIG["sites"]["min_mapq"],
+    script:
+        "../../scripts/adapters/count_spanning.py"
+
+
 rule vector_depth:
     input:
         bam=f"{OUT}/align/{{sample}}.bam",

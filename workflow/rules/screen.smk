@@ -60,3 +60,69 @@ rule screen_reads:
         seed=CONFIG["screen"]["seed"],
     script:
         "../../scripts/adapters/screen_reads.py"
+
+
+# screen: count_spanning: a second pass keeps the pairs near each candidate site (reference fragments).
+rule write_site_flanks:
+    input:
+        evidence=f"{OUT}/evidence/{{sample}}.evidence.tsv",
+        manifest=f"{REF}/vectors.json",
+        fasta=f"{REF}/combined.fa",
+        fai=f"{REF}/combined.fa.fai",
+    output:
+        flanks=f"{OUT}/screen/{{sample}}.site_flanks_all.fa",
+        tiles=f"{OUT}/screen/{{sample}}.site_tiles.fa",
+    log:
+        f"{LOGS}/write_site_flanks/{{sample}}.log",
+    conda:
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/write_site_flanks.py"
+
+
+use rule align_tiles as align_site_tiles with:
+    input:
+        tiles=rules.write_site_flanks.output.tiles,
+        index=f"{REF}/combined.mmi",
+    output:
+        f"{OUT}/screen/{{sample}}.site_tiles.sam",
+    log:
+        f"{LOGS}/align_site_tiles/{{sample}}.log",
+    params:
+        args="-ax sr",
+
+
+rule mask_site_flanks:
+    input:
+        flanks=rules.write_site_flanks.output.flanks,
+        alignments=rules.align_site_tiles.output[0],
+    output:
+        f"{OUT}/screen/{{sample}}.site_flanks.fa",
+    log:
+        f"{LOGS}/mask_site_flanks/{{sample}}.log",
+    conda:
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/mask_site_flanks.py"
+
+
+use rule screen_reads as screen_site_reads with:
+    input:
+        fastq=lambda wc: SAMPLES[wc.sample].fastq_1 + SAMPLES[wc.sample].fastq_2,
+        binary=rules.build_kmer_screen.output,
+        pieces=rules.mask_site_flanks.output[0],
+        ends=rules.write_screen_reference.output.ends,
+    output:
+        r1=temp(f"{OUT}/screen/{{sample}}.site_reads_R1.fastq"),
+        r2=temp(f"{OUT}/screen/{{sample}}.site_reads_R2.fastq"),
+        stats=f"{OUT}/screen/{{sample}}.site_reads.screen.tsv",
+    log:
+        f"{LOGS}/screen_site_reads/{{sample}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/screen_site_reads/{{sample}}.tsv"
+    params:
+        fastq_1=lambda wc: SAMPLES[wc.sample].fastq_1,
+        fastq_2=lambda wc: SAMPLES[wc.sample].fastq_2,
+        prefix=f"{OUT}/screen/{{sample}}.site_reads",
+        fraction=0.0,
+        seed=CONFIG["screen"]["seed"],

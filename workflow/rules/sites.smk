@@ -8,9 +8,15 @@ rule call_sites:
         manifest=f"{REF}/vectors.json",
         fasta=f"{REF}/combined.fa",
         fai=f"{REF}/combined.fa.fai",
-        # screened FASTQs: depth and read length for the modelled reference fragments
+        # screened FASTQs: reference fragments counted in a second pass, or else modelled from
+        # the depth and read length
+        spanning=lambda wc: (
+            f"{OUT}/evidence/{wc.sample}.spanning.tsv" if count_spanning(wc) else []
+        ),
         coverage=lambda wc: (
-            f"{OUT}/depth/{wc.sample}.coverage.tsv" if screened(wc) else []
+            f"{OUT}/depth/{wc.sample}.coverage.tsv"
+            if screened(wc) and not count_spanning(wc)
+            else []
         ),
     output:
         sites=f"{OUT}/calls/{{sample}}.sites.tsv",
