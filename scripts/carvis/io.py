@@ -23,6 +23,16 @@ def is_gzipped(path: str | Path) -> bool:
         return handle.read(2) == GZIP_MAGIC
 
 
+def write_fasta(path: str | Path, records: Iterable[tuple[str, str]]) -> int:
+    """Write (name, sequence) records as FASTA, one line per sequence, atomically; return how many."""
+    count = 0
+    with atomic_write(path) as out:
+        for name, seq in records:
+            out.write(f">{name}\n{seq}\n")
+            count += 1
+    return count
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w", compress: bool | None = None) -> Iterator[IO[Any]]:
     """Write to a temporary file beside ``path`` and rename it into place only on success.

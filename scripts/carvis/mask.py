@@ -28,7 +28,7 @@ import pysam
 
 from carvis.errors import InputError
 from carvis.intervals import Interval, merge, subtract
-from carvis.io import atomic_write
+from carvis.io import atomic_write, write_fasta
 from carvis.vectors import VectorModel
 
 #: A homology-mask row (BED): vector contig, 0-based start, end, and the genome locus (or vector) it matches.
@@ -78,13 +78,14 @@ def write_tiles(
     """
     if tile < 1 or step < 1:
         raise ValueError("tile and step must be positive")
-    count = 0
-    with atomic_write(out_fasta) as out:
-        for name, seq in sequences.items():
-            for offset in _tile_offsets(len(seq), tile, step):
-                out.write(f">{name}:{offset}\n{seq[offset : offset + tile]}\n")
-                count += 1
-    return count
+    return write_fasta(
+        out_fasta,
+        (
+            (f"{name}:{offset}", seq[offset : offset + tile])
+            for name, seq in sequences.items()
+            for offset in _tile_offsets(len(seq), tile, step)
+        ),
+    )
 
 
 def _tile_offsets(length: int, tile: int, step: int) -> list[int]:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from carvis.errors import InputError
 from carvis.intervals import subtract
-from carvis.io import GZIP_MAGIC, atomic_write, is_gzipped, read_tsv, write_tsv
+from carvis.io import GZIP_MAGIC, atomic_write, is_gzipped, read_tsv, write_fasta, write_tsv
 from carvis.mask import MaskRow
 from carvis.transgene import ContigCoverage
 from carvis.vectors import VectorModel
@@ -99,10 +99,8 @@ def write_screen_reference(
     """Write the screening reference FASTA and the provirus-termini FASTA; returns the reference bases."""
     models = list(models)
     pieces = screen_pieces(models, mask_rows)
-    for path, records in ((out_fasta, pieces), (ends_fasta, vector_ends(models))):
-        with atomic_write(path) as out:
-            for name, seq in records.items():
-                out.write(f">{name}\n{seq}\n")
+    write_fasta(out_fasta, pieces.items())
+    write_fasta(ends_fasta, vector_ends(models).items())
     return sum(len(s) for s in pieces.values())
 
 

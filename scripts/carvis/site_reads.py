@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pyfaidx
 import pysam
+from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from carvis.evidence import MAX_TEMPLATE, candidate_sites, spanning_rows
 from carvis.intervals import Interval, merge
-from carvis.io import atomic_write, read_tsv, write_tsv
+from carvis.io import read_tsv, write_fasta, write_tsv
 from carvis.mask import write_tiles
 from carvis.tables import EVIDENCE
 from carvis.vectors import VectorModel
@@ -67,8 +68,9 @@ def write_site_flanks(
     flank: int = SITE_FLANK,
 ) -> int:
     """Write the host bases around every candidate site (one record ``chrom:start-end`` per merged
-    interval, soft-masked bases as N) and their tiles, to be aligned back to the genome (see
-    :func:`mask_site_flanks`); return the number of intervals."""
+    interval) and their tiles, to be aligned back to the genome (see :func:`mask_site_flanks`); return
+    the number of intervals. Lower-case (soft-masked) bases become N; the workflow passes the combined
+    reference, which is upper-case, so there only :func:`mask_site_flanks` takes out repeats."""
     with pyfaidx.Fasta(str(genome_fasta), sequence_always_upper=False) as genome:
         lengths = {name: len(record) for name, record in genome.records.items()}
         regions = site_regions(evidence_tsv, models, lengths, flank)
@@ -79,8 +81,7 @@ def write_site_flanks(
             for chrom, intervals in regions.items()
             for start, end in intervals
         }
-    with atomic_write(out_fasta) as out:
-        out.writelines(f">{name}\n{seq}\n" for name, seq in flanks.items())
+    write_fasta(out_fasta, flanks.items())
     write_tiles(flanks, tiles_fasta, FLANK_TILE, FLANK_STEP)
     return len(flanks)
 
@@ -93,7 +94,8 @@ def mask_site_flanks(
 
     Returns (bases kept, bases in all).
     """
-    flanks = _read_fasta(flanks_fasta)
+    with open(flanks_fasta) as handle:
+        flanks = dict(SimpleFastaParser(handle))
     unique: dict[str, list[Interval]] = {name: [] for name in flanks}
     with pysam.AlignmentFile(str(tiles_sam)) as sam:
         for rec in sam:
@@ -105,27 +107,15 @@ def mask_site_flanks(
             if rec.reference_name == chrom and abs(rec.reference_start - start) <= FLANK_STEP:
                 unique[name].append((int(offset), int(offset) + rec.query_length))
     kept = 0
-    with atomic_write(out_fasta) as out:
-        for name, seq in flanks.items():
-            bases = ["N"] * len(seq)
-            for lo, hi in merge(unique[name]):
-                bases[lo:hi] = seq[lo:hi]
-                kept += sum(b != "N" for b in seq[lo:hi])
-            out.write(f">{name}\n{''.join(bases)}\n")
+    masked = {}
+    for name, seq in flanks.items():
+        bases = ["N"] * len(seq)
+        for lo, hi in merge(unique[name]):
+            bases[lo:hi] = seq[lo:hi]
+            kept += sum(b != "N" for b in seq[lo:hi])
+        masked[name] = "".join(bases)
+    write_fasta(out_fasta, masked.items())
     return kept, sum(len(seq) for seq in flanks.values())
-
-
-def _read_fasta(path: str | Path) -> dict[str, str]:
-    records: dict[str, list[str]] = {}
-    name = ""
-    with open(path) as handle:
-        for line in handle:
-            if line.startswith(">"):
-                name = line[1:].strip()
-                records[name] = []
-            elif name:
-                records[name].append(line.strip())
-    return {n: "".join(parts) for n, parts in records.items()}
 
 
 def write_spanning_rows(
