@@ -421,8 +421,8 @@ class HostClip:
     offset: int  # bases between the aligned vector end and the terminus (negative: ran past it)
 
 
-def host_clips_of(rec: pysam.AlignedSegment, model: VectorModel, slop: int, min_clip: int) -> list[HostClip]:
-    """Soft clips of >= ``min_clip`` host bases beyond a provirus terminus (LTR copies projected, as for
+def host_clips_of(rec: pysam.AlignedSegment, model: VectorModel, rules: Rules) -> list[HostClip]:
+    """Soft clips of >= ``rules.min_clip`` host bases beyond a provirus terminus (LTR copies projected, as for
     split reads) of a read aligned to the provirus contig."""
     cigar = rec.cigartuples or []
     seq = rec.query_sequence or ""
@@ -438,7 +438,7 @@ def host_clips_of(rec: pysam.AlignedSegment, model: VectorModel, slop: int, min_
         offset = length - _project_ltr(int(rec.reference_end or 0), False, model)
         host = seq[len(seq) - cigar[-1][1] + offset :]
         out.append(HostClip(rec, model, "3p", host, offset))
-    return [c for c in out if -MAX_OVERSHOOT <= c.offset <= slop and len(c.host) >= min_clip]
+    return [c for c in out if -MAX_OVERSHOOT <= c.offset <= rules.slop and len(c.host) >= rules.min_clip]
 
 
 def junction_targets(rows: list[dict[str, object]], models: dict[str, VectorModel]) -> Targets:
@@ -583,7 +583,7 @@ def chimeric_rows(
             elif others:
                 qc["vector_internal_chimeras"] += 1
             else:
-                clips += host_clips_of(rec, model, rules.slop, rules.min_clip)
+                clips += host_clips_of(rec, model, rules)
             if (
                 rec.is_paired
                 and not rec.is_supplementary
