@@ -1,4 +1,9 @@
-"""Logging for stage adapters: everything a stage says, and any traceback, goes to its log file."""
+"""Logging for stage adapters: everything a stage says, and any traceback, goes to its log file.
+
+Bad input found inside a stage (:class:`carvis.errors.InputError`) is not a crash: the stage prints
+``carvis: bad input`` with the file, the line and the fix to stderr and its log, and exits 1 without a
+traceback. Any other exception is a bug: its traceback goes to the log and the stage re-raises.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,17 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
+from carvis.errors import InputError
+
+
+def bad_input_message(exc: InputError) -> str:
+    """The one message a user sees for bad input."""
+    return f"carvis: bad input\n{exc}"
+
 
 @contextlib.contextmanager
 def log_to(path: str | Path) -> Iterator[logging.Logger]:
-    """Send the ``carvis`` logger to ``path``; record an exception's traceback there before re-raising."""
+    """Send the ``carvis`` logger to ``path``; stop cleanly on bad input, log any other traceback."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger("carvis")
     handler = logging.FileHandler(path, mode="w")
@@ -21,6 +33,10 @@ def log_to(path: str | Path) -> Iterator[logging.Logger]:
     logger.setLevel(logging.INFO)
     try:
         yield logger
+    except InputError as exc:
+        logger.error("%s", bad_input_message(exc))
+        print(bad_input_message(exc), file=sys.stderr)
+        raise SystemExit(1) from None
     except BaseException:
         logger.error("stage failed:\n%s", traceback.format_exc())
         print(f"carvis: stage failed, see {path}", file=sys.stderr)
