@@ -6,6 +6,7 @@ min_version("9.0")
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/runlock.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/reference.smk"
 include: "workflow/rules/screen.smk"
