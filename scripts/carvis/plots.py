@@ -37,7 +37,7 @@ def svg_tag(css_class: str, label: str, width: int, height: int) -> str:
     return (
         f'<svg class="{css_class}" role="img" aria-label="{html.escape(label, quote=True)}" '
         f'xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'style="width:100%;height:auto;min-width:{width * 3 // 5}px">'
+        f'style="width:100%;height:auto;min-width:{width * 4 // 5}px">'
     )
 
 

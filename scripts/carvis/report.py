@@ -151,6 +151,8 @@ def _render_value(value: object) -> str:
         return kv_table(list(value.items())) if value else "none"
     if isinstance(value, list | tuple):
         return "<ul>" + "".join(f"<li>{_render_value(v)}</li>" for v in value) + "</ul>" if value else "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return esc(value)
 
 
