@@ -40,6 +40,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "discordant_fragments": "6" if clonal else "0",
                 "clonal_fraction": "0.9" if clonal else row["clonal_fraction"],
                 "dominant": "yes" if clonal else "no",
+                "clonal": "yes" if clonal else "no",
                 "precise": "yes",
             }
         )
@@ -63,6 +64,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         tmp / "transgene.tsv",
         out,
         meta,
+        purity=0.8,
         contigs_fai=f"{genome}.fai",
         coverage_svg=coverage,
     )
@@ -83,7 +85,7 @@ def test_report_names_the_expected_genes_tiers_and_verdict(report: Path) -> None
     assert 'class="clonal"' in ssu72
     lmo2 = _row(page, "chr1:189,280")
     assert "intergenic, 20.0 kb from LMO2" in lmo2 and "LMO2, 20.0 kb" in lmo2 and ">50kb<" in lmo2
-    assert "insertional_event" in lmo2
+    assert "insertional event" in lmo2
     assert "carvis-cancer-genes 2026.11" in page  # the list and its version
     assert "Limitations" in page and "TCR clonality" in page
     assert page.count('class="clonal"') == 2  # the two clonal sites; bystanders are not highlighted

@@ -53,7 +53,7 @@ def test_cohort_table_and_page(tmp_path: Path) -> None:
     lmo2 = {"nearest_listed_gene": "LMO2", "listed_gene_category": "insertional_event,oncogene"}
     tables = {
         "pt1": [
-            _site("pt1", "chr11", 33_880_000, "LMO2", "0.95", **lmo2),
+            _site("pt1", "chr11", 33_880_000, "LMO2", "0.95", clonal="yes", **lmo2),
             _site("pt1", "chr2", 10, "KANK1", "0.01"),
         ],
         "pt<2>": [

@@ -20,7 +20,9 @@ def _site(chrom: str, position: int, orientation: str, **values: str) -> dict[st
     left = position + 4
     row.update(sample="s1", vector="car", chrom=chrom, position=str(position), orientation=orientation)
     row.update(left_junction=str(left), right_junction=str(position), tsd_length="5", fragments="9")
-    row.update(split_fragments="6", discordant_fragments="3", clonal_fraction="0.9", dominant="yes")
+    row.update(
+        split_fragments="6", discordant_fragments="3", clonal_fraction="0.9", dominant="yes", clonal="yes"
+    )
     row.update(gene="GENEA;GENEB", region="intron", nearest_listed_gene="LMO2", distance_to_listed_gene="0")
     row.update(listed_gene_category="insertional_event,oncogene", proximity_tier="inside")
     row.update(gene_list="carvis-cancer-genes 2026.11", flags="one_sided,multi_hit")
@@ -41,7 +43,7 @@ def _reference(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 def _sites(tmp_path: Path) -> Path:
     rows = [
         _site("chr2", 500, "+"),
-        _site("chr1", 1200, "-", dominant="no", clonal_fraction="0.1"),
+        _site("chr1", 1200, "-", dominant="no", clonal_fraction="0.1", clonal="no"),
         _site("chr1", 2500, "+", left_junction="NA", right_junction="NA", tsd_length="NA", precise="no"),
         _site("chr1", 800, "-", left_junction="NA", flags="NA"),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -156,7 +157,7 @@ def test_clonal_sites_are_called_base_exact(e2e_run: Path) -> None:
             assert call[column] == site[column], column
         # every tumour cell carries it (truth 1.0); at 30x the estimate must at least call it clonal
         assert 0.5 <= float(call["clonal_fraction"]) <= 1.0
-        assert call["gene"] != ""
+        assert call["gene"] not in ("", "NA") and call["clonal"] == "yes"
     transgene = read_tsv(e2e_run / "out" / "car_pos" / "transgene.tsv")[0]
     assert transgene["detected"] == "yes"
     expected_vcn = float(read_tsv(e2e_run / "reads" / "car_pos.truth_transgene.tsv")[0]["vcn"])
@@ -177,7 +178,11 @@ def test_summary_and_reports(e2e_run: Path) -> None:
     html = (e2e_run / "out" / "car_pos" / "report.html").read_text()
     truth = [r for r in read_tsv(e2e_run / "reads" / "car_pos.truth.tsv") if r["class"] == "clonal"]
     for site in truth:
-        assert f"{int(site['position']):,}" in html or site["position"] in html
+        assert f"<b>{site['chrom']}:{int(site['position']):,}</b>" in html  # its row in the sites table
+        assert (
+            f"{site['chrom']}:{site['position']}({site['orientation']})" in html
+        )  # named in the interpretation
+    assert re.search(r"\bNA\b", re.sub(r"<[^>]+>", " ", html.split("</style>", 1)[1])) is None
 
 
 @needs_tools

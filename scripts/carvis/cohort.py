@@ -19,8 +19,8 @@ from pathlib import Path
 from carvis.export import read_fai
 from carvis.io import atomic_write, read_tsv, write_tsv
 from carvis.plots import CLONAL_COLOUR, OTHER_COLOUR, genome_map, is_clonal
-from carvis.report import esc, kv_table, page, text
-from carvis.summary import CLONAL_FRACTION, Row
+from carvis.report import esc, gene_lists, kv_table, page, text
+from carvis.summary import Row
 from carvis.tables import ANNOTATION, SITES, SUMMARY
 
 #: (sites, largest span in bp) criteria for a common integration site.
@@ -189,7 +189,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], classes: Sequen
 
 
 def _verdict_title(interpretation: str) -> str:
-    return interpretation.split(":", 1)[0] if interpretation else "NA"
+    return interpretation.split(":", 1)[0] if interpretation else "unknown"
 
 
 def _samples_section(summary: Sequence[Row]) -> str:
@@ -201,8 +201,8 @@ def _samples_section(summary: Sequence[Row]) -> str:
             esc(s.get("vcn_per_tumour_cell")),
             esc(s.get("vcn")),
             f"{esc(s.get('sites'))} ({esc(s.get('clonal_sites'))} clonal)",
-            f"{esc(s.get('top_site'))} {esc(s.get('top_site_gene'))}",
-            esc(s.get("top_site_clonal_fraction")),
+            f"{esc(s.get('top_site'), 'none')} {esc(s.get('top_site_gene'), '')}",
+            esc(s.get("top_site_clonal_fraction"), "none" if s.get("sites") == "0" else "not estimated"),
         ]
         for s in summary
     ]
@@ -240,7 +240,7 @@ def _cis_section(cis: Sequence[Cis], located: Sequence[Row]) -> str:
                 esc(f"{(c.end - c.start) / 1000:.1f} kb"),
                 esc(len(members)),
                 esc(f"{len(samples)}: {', '.join(samples)}"),
-                esc(", ".join(genes) or "NA"),
+                esc(", ".join(genes) or "no annotated gene"),
                 esc(sum(1 for m in members if is_clonal(m))),
                 esc("; ".join(c.criteria)),
             ]
@@ -297,7 +297,7 @@ def render_cohort(
             ("integration sites", len(pooled)),
             ("clonal sites", sum(1 for s in pooled if is_clonal(s))),
             ("common integration sites", len(cis)),
-            ("cancer-gene list", next((s["gene_list"] for s in pooled if s.get("gene_list") != "NA"), None)),
+            ("cancer-gene lists", "; ".join(gene_lists(pooled)) or "none named in the sites tables"),
         ]
     )
     body = (
@@ -306,8 +306,8 @@ def render_cohort(
         f"{overview}{_samples_section(summary)}"
         "<section><h2>Integration sites of all samples along the genome</h2>"
         f'<div class="figure">{figure}</div><p class="legend small">'
-        f'<span><i class="dot" style="background:{CLONAL_COLOUR}"></i>clonal site (clonal fraction ≥ '
-        f"{CLONAL_FRACTION:g} or dominant), labelled with sample and gene</span>"
+        f'<span><i class="dot" style="background:{CLONAL_COLOUR}"></i>clonal site (as its sample\'s '
+        "sites stage flagged it), labelled with sample and gene</span>"
         f'<span><i class="dot" style="background:{OTHER_COLOUR}"></i>other site</span></p></section>'
         f"{_cis_section(cis, located)}{_genes_section(recurrent_genes(pooled))}"
         f"<section><h2>Every site</h2><p>{len(rows)} site(s) in cohort_sites.tsv, one row each with "

@@ -17,7 +17,8 @@ import numpy as np
 
 from carvis.intervals import Interval, merge
 from carvis.io import write_tsv
-from carvis.mask import MaskRow
+from carvis.mask import MaskRow, masked_bp
+from carvis.plots import FIGURE_WIDTH, svg_tag
 from carvis.transgene import counted_intervals, read_depth
 from carvis.vectors import Feature, VectorModel
 
@@ -53,6 +54,19 @@ def provirus_depth(model: VectorModel, depth_tsv: str | Path) -> np.ndarray:
     """Per-base depth of the provirus contig from ``samtools depth -a`` output."""
     contig = model.provirus_contig
     return read_depth(depth_tsv, {contig: len(model.provirus)})[contig]
+
+
+def homology_masking(model: VectorModel, mask_rows: Iterable[MaskRow]) -> tuple[int, int, list[str]]:
+    """Masked regions of the provirus (merged), masked bp outside the LTRs, and the provirus features
+    they overlap (the human-derived parts, where the vector's GenBank features name them)."""
+    rows = list(mask_rows)
+    masked = merge((s, e) for c, s, e, _ in rows if c == model.provirus_contig)
+    parts = [
+        f.name
+        for f in sorted(model.features, key=lambda f: (f.start, f.end))
+        if "LTR" not in f.name and any(s < f.end and f.start - 1 < e for s, e in masked)
+    ]
+    return len(masked), masked_bp(model, rows), list(dict.fromkeys(parts))
 
 
 def _mask(values: Iterable[Interval], length: int) -> np.ndarray:
@@ -103,22 +117,20 @@ def coverage_svg(
     depth: np.ndarray,
     mask_rows: Iterable[MaskRow],
     *,
-    width: int = 760,
+    width: int = FIGURE_WIDTH,
     bins: int = 380,
 ) -> str:
     """An inline SVG: depth along the provirus (binned means), masked regions shaded grey, LTRs
     hatched, and the features as labelled boxes below the axis."""
     n = depth.size
-    plot_h, track_y, left = 120, 150, 40
+    plot_h, track_y, left, row_h = 120, 150, 40, 18
     scale = (width - left - 10) / max(n, 1)
     edges = np.linspace(0, n, min(bins, max(n, 1)) + 1).astype(int)
     means = [float(depth[a:b].mean()) if b > a else 0.0 for a, b in itertools.pairwise(edges)]
     top = max(max(means, default=0.0), 1.0)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{track_y + 70}" '
-        f'role="img" aria-label="read depth along the {escape(model.name)} provirus" '
-        'font-family="sans-serif" font-size="10">'
-    ]
+    rows = feature_rows([(left + (f.start - 1) * scale, f.name) for f in features(model)])
+    height = track_y + row_h * (max(rows, default=0) + 1) + 6
+    parts = [svg_tag("coverage", f"read depth along the {model.name} provirus", width, height)]
     masked = merge((s, e) for c, s, e, _ in mask_rows if c == model.provirus_contig)
     for start, end in masked:
         parts.append(_box(left + start * scale, 10, (end - start) * scale, plot_h, "#ddd", "masked"))
@@ -136,15 +148,28 @@ def coverage_svg(
         f'<line x1="{left}" y1="{10 + plot_h}" x2="{left + n * scale:.1f}" y2="{10 + plot_h}" stroke="#000"/>'
     )
     parts.append(f'<text x="2" y="18">{top:.0f}x</text><text x="2" y="{10 + plot_h}">0</text>')
-    parts.append(f'<text x="{left}" y="{10 + plot_h + 12}">1</text>')
-    parts.append(f'<text x="{left + n * scale - 30:.1f}" y="{10 + plot_h + 12}">{n} bp</text>')
-    for row, feat in enumerate(features(model)):
-        y = track_y + (row % 3) * 18
+    parts.append(f'<text x="{left}" y="{10 + plot_h + 14}">1</text>')
+    parts.append(f'<text x="{left + n * scale:.1f}" y="{10 + plot_h + 14}" text-anchor="end">{n:,} bp</text>')
+    for row, feat in zip(rows, features(model), strict=True):
+        y = track_y + row * row_h
         x, w = left + (feat.start - 1) * scale, (feat.end - feat.start + 1) * scale
-        parts.append(_box(x, y, w, 10, "#8fb98f", f"{feat.name} {feat.start}-{feat.end}"))
-        parts.append(f'<text x="{x:.1f}" y="{y + 9}">{escape(feat.name)}</text>')
+        parts.append(_box(x, y, w, 5, "#8fb98f", f"{feat.name} {feat.start}-{feat.end}"))
+        parts.append(f'<text x="{x:.1f}" y="{y + 16}">{escape(feat.name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def feature_rows(labels: Iterable[tuple[float, str]], char_px: float = 7.0) -> list[int]:
+    """Row of each (x, label) so that no two labels in a row overlap (first row with room)."""
+    ends: list[float] = []
+    out = []
+    for x, label in labels:
+        row = next((r for r, end in enumerate(ends) if end < x), len(ends))
+        if row == len(ends):
+            ends.append(0.0)
+        ends[row] = x + char_px * len(label) + 6
+        out.append(row)
+    return out
 
 
 def _box(x: float, y: float, w: float, h: float, fill: str, title: str) -> str:

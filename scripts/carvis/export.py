@@ -11,7 +11,7 @@ the end of the ``<vector>__provirus`` contig that faces it; the two junctions of
 
 A site seen only through read pairs (no junction base) gets one ``IMPRECISE`` record at ``position``
 written as a left junction. BED (IGV): one line per site over its target-site duplication, strand
-= provirus orientation, clonal sites red.
+= provirus orientation, sites the sites stage flagged ``clonal`` red.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 import pysam
 
 from carvis.io import atomic_write, read_tsv
-from carvis.summary import CLONAL_FRACTION, as_float
+from carvis.summary import as_float, is_clonal
 from carvis.tables import ANNOTATION, SITES
 from carvis.vectors import contig_owner
 
@@ -218,7 +218,7 @@ def write_bed(sample: str, sites_tsv: str | Path, out_bed: str | Path) -> None:
         fraction = as_float(row.get("clonal_fraction"))
         score = 0 if fraction is None else round(min(max(fraction, 0.0), 1.0) * 1000)
         strand = row["orientation"] if row.get("orientation") in {"+", "-"} else "."
-        colour = "183,28,28" if (fraction or 0.0) >= CLONAL_FRACTION else "74,127,181"
+        colour = "183,28,28" if is_clonal(row) else "74,127,181"
         fields = [row["chrom"], start, end, _bed_name(row), score, strand, start, end, colour]
         lines.append("\t".join(str(f) for f in fields))
     with atomic_write(out_bed) as handle:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Mapping, Sequence
 
-from carvis.summary import CLONAL_FRACTION, Row, clonal_fraction
+from carvis.summary import Row, clonal_fraction, is_clonal, known
 from carvis.vectors import contig_owner
 
 #: Sites drawn in the bar plot (the table lists every site).
@@ -20,32 +20,46 @@ CLONAL_COLOUR = "#b71c1c"
 OTHER_COLOUR = "#3d6fa8"
 
 
+#: Natural width (px) of every figure: the report's text column, so that fonts keep their size.
+FIGURE_WIDTH = 1140
+
+
+def _t(value: object) -> str:
+    return str(value) if known(value) else "unknown"
+
+
 def _e(value: object) -> str:
-    return html.escape("NA" if value is None or value == "" else str(value), quote=True)
+    return html.escape(_t(value), quote=True)
 
 
-def is_clonal(site: Row) -> bool:
-    """Clonal fraction at or above the clonal threshold, or flagged dominant."""
-    return (clonal_fraction(site) or 0.0) >= CLONAL_FRACTION or str(site.get("dominant", "")).lower() == "yes"
+def svg_tag(css_class: str, label: str, width: int, height: int) -> str:
+    """An opening ``<svg>`` that fills the width of its container and scales its height with it."""
+    return (
+        f'<svg class="{css_class}" role="img" aria-label="{html.escape(label, quote=True)}" '
+        f'xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'style="width:100%;height:auto;min-width:{width * 4 // 5}px">'
+    )
 
 
 def gene_context(site: Row) -> str:
     """Where the site lies in words: 'intron of SSU72', 'intergenic, 20 kb from LMO2'."""
     gene, region = site.get("gene"), site.get("region")
-    if not gene or gene == "NA":
-        return "intergenic" if region == "intergenic" else "NA"
+    if region == "no_annotation":
+        return "no annotation for this contig"
+    if not known(gene):
+        return "no annotated gene on this contig" if known(region) else "position unknown"
     distance = site.get("distance_to_gene")
-    if region == "intergenic" or (distance not in (None, "", "NA", "0")):
+    if region == "intergenic" or (known(distance) and distance != "0"):
         return f"intergenic, {format_distance(distance)} from {gene}"
-    return f"{region} of {gene}" if region and region != "NA" else gene
+    return f"{region} of {gene}" if known(region) else str(gene)
 
 
 def format_distance(value: object) -> str:
-    """A distance in bp as '0 bp', '850 bp', '20.0 kb', '1.25 Mb' ('NA' when missing)."""
+    """A distance in bp as '0 bp', '850 bp', '20.0 kb', '1.25 Mb' ('unknown distance' when missing)."""
     try:
         bp = int(str(value))
     except ValueError:
-        return "NA"
+        return "unknown distance"
     if bp < 1000:
         return f"{bp} bp"
     if bp < 1_000_000:
@@ -64,8 +78,8 @@ def site_name(site: Row) -> str:
 
 def _tooltip(site: Row) -> str:
     return (
-        f"{site_name(site)} ({site.get('orientation', 'NA')}) {gene_context(site)}; "
-        f"clonal fraction {site.get('clonal_fraction', 'NA')}; fragments {site.get('fragments', 'NA')}"
+        f"{site_name(site)} ({_t(site.get('orientation'))}) {gene_context(site)}; "
+        f"clonal fraction {_t(site.get('clonal_fraction'))}; fragments {_t(site.get('fragments'))}"
     )
 
 
@@ -94,14 +108,11 @@ def genome_map(
         return ""
     colour = colour or (lambda s: CLONAL_COLOUR if is_clonal(s) else OTHER_COLOUR)
     label = label or (lambda s: _gene_label(s) if is_clonal(s) else None)
-    name_w, plot_w, row_h, top = 70, 1000, 44, 8
+    name_w, row_h, top, width = 70, 44, 8, FIGURE_WIDTH
+    plot_w = width - name_w - 20
     longest = max(drawn.values())
     height = top + row_h * len(drawn) + 22
-    width = name_w + plot_w + 20
-    parts = [
-        f'<svg class="genome-map" role="img" aria-label="integration sites along the genome" '
-        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
-    ]
+    parts = [svg_tag("genome-map", "integration sites along the genome", width, height)]
     by_chrom: dict[str, list[Row]] = {}
     for site in sites:
         by_chrom.setdefault(str(site.get("chrom")), []).append(site)
@@ -151,39 +162,35 @@ def _pos(site: Row) -> int:
 
 def _gene_label(site: Row) -> str:
     gene = site.get("gene")
-    return gene if gene and gene != "NA" else site_name(site)
+    return str(gene) if known(gene) else site_name(site)
 
 
 def _bar_label(site: Row) -> str:
     gene = site.get("gene")
-    return f"{site_name(site)} {gene}" if gene and gene != "NA" else site_name(site)
+    return f"{site_name(site)} {gene}" if known(gene) else site_name(site)
+
+
+def shorten(label: str, chars: int) -> str:
+    """``label`` cut to ``chars`` characters with an ellipsis (SVG text does not wrap)."""
+    return label if len(label) <= chars else label[: chars - 1] + "…"
 
 
 def clonal_bars(sites: Sequence[Row]) -> str:
-    """One horizontal bar per site's clonal fraction (largest first), the clonal threshold dashed."""
+    """One horizontal bar per site's clonal fraction (largest first), clonal sites (as the sites stage
+    flagged them) in red; labels longer than the label column are shortened (the tooltip has them)."""
     plotted = [s for s in sites if clonal_fraction(s) is not None][:MAX_BARS]
     if not plotted:
         return ""
-    label_w, plot_w, bar_h, top = 300, 560, 18, 26
-    width = label_w + plot_w + 70
-    height = top + len(plotted) * (bar_h + 6) + 26
-    parts = [
-        f'<svg class="bars" role="img" aria-label="clonal fraction per integration site" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}">'
-    ]
+    label_w, bar_h, top, width = 340, 18, 26, FIGURE_WIDTH
+    plot_w = width - label_w - 60
+    height = top + len(plotted) * (bar_h + 6) + 10
+    parts = [svg_tag("bars", "clonal fraction per integration site", width, height)]
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
         x = label_w + tick * plot_w
-        style = (
-            f'stroke="{CLONAL_COLOUR}" stroke-dasharray="5 3"' if tick == CLONAL_FRACTION else 'stroke="#ddd"'
-        )
         parts.append(
-            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 22}" {style}/>'
+            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 6}" stroke="#ddd"/>'
             f'<text x="{x:.1f}" y="{top - 10}" text-anchor="middle" class="axis">{tick:g}</text>'
         )
-    parts.append(
-        f'<text x="{label_w + CLONAL_FRACTION * plot_w + 4:.1f}" y="{height - 8}" class="axis" '
-        f'fill="{CLONAL_COLOUR}">clonal threshold {CLONAL_FRACTION:g}</text>'
-    )
     for i, site in enumerate(plotted):
         fraction = min(max(clonal_fraction(site) or 0.0, 0.0), 1.0)
         y = top + i * (bar_h + 6)
@@ -191,7 +198,7 @@ def clonal_bars(sites: Sequence[Row]) -> str:
         parts.append(
             f"<g><title>{_e(_tooltip(site))}</title>"
             f'<text x="{label_w - 8}" y="{y + bar_h - 5}" text-anchor="end">'
-            f"{_e(_bar_label(site))}</text>"
+            f"{_e(shorten(_bar_label(site), (label_w - 12) // 7))}</text>"
             f'<rect x="{label_w}" y="{y}" width="{max(fraction * plot_w, 1.0):.1f}" height="{bar_h}" '
             f'rx="2" fill="{fill}"/>'
             f'<text x="{label_w + fraction * plot_w + 5:.1f}" y="{y + bar_h - 5}">'

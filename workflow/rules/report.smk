@@ -2,6 +2,8 @@
 # Final outputs carry report() so that `snakemake --report report.zip` gathers them with the
 # captions in workflow/report/.
 
+from carvis.provenance import report_settings
+
 
 rule render_report:
     input:
@@ -25,8 +27,11 @@ rule render_report:
         ENVS / "carvis.yaml"
     params:
         purity=sample_purity,
-        vector=sample_vector,
-        config=CONFIG,
+        # only the config values the report prints (and a digest of the rest): threads never rerun it
+        settings=lambda wildcards: report_settings(CONFIG, sample_vector(wildcards)),
+        # written by the read-counting rules; they move to input: once those rules are here
+        inputs_table=f"{OUT}/qc/{{sample}}.inputs.tsv",
+        read_counts=f"{OUT}/qc/{{sample}}.read_counts.tsv",
     script:
         "../../scripts/adapters/render_report.py"
 
