@@ -277,8 +277,7 @@ def test_bad_gtf_line_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="line 1: start/end"):
         read_gtf(gtf)
     gtf.write_text("# nothing\n")
-    with pytest.raises(InputError, match="no gene, transcript or exon lines"):
-        read_gtf(gtf)
+    assert read_gtf(gtf).genes == {}  # allowed (non-model hosts): preflight warns, sites read no_annotation
 
 
 def test_bad_gene_list_and_sites(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from carvis import demo
 from carvis.errors import InputError
 from carvis.inputs import load_config, load_samples
+from carvis.preflight import check_vectors
 from carvis.align import align_command
 from carvis.bam_input import extract_command
 from carvis.reference import reference_key
@@ -58,6 +59,8 @@ try:
             genome=Path(CONFIG["reference"]["genome"]),
         )
     }
+    # Cheap checks at every start; genome, GTF and gene lists are checked once by rule preflight.
+    check_vectors(CONFIG["vectors"])
 except InputError as exc:
     raise WorkflowError(f"carvis: bad input\n{exc}") from None
 
@@ -66,6 +69,7 @@ REF = (
     f"{OUT}/reference/{reference_key(CONFIG['reference']['genome'], CONFIG['vectors'])}"
 )
 LOGS = f"{OUT}/logs"
+PREFLIGHT = f"{OUT}/preflight/preflight.tsv"
 ENVS = Path(workflow.basedir) / "envs"
 
 
