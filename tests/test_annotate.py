@@ -113,10 +113,10 @@ EXPECTED = {
         nearest_tss_gene="ENSG_C", distance_to_tss="139999", distance_to_listed_gene="170000",
         proximity_tier="none", **_LMO2,
     ),
-    ("chr3", "100", "+"): dict(  # contig absent from the GTF
-        gene="NA", gene_strand="NA", region="intergenic", gene_orientation="NA", distance_to_gene="NA",
+    ("chr3", "100", "+"): dict(  # contig absent from the GTF: nothing known, never "intergenic, tier none"
+        gene="NA", gene_strand="NA", region="no_annotation", gene_orientation="NA", distance_to_gene="NA",
         nearest_tss_gene="NA", distance_to_tss="NA", nearest_listed_gene="NA", distance_to_listed_gene="NA",
-        listed_gene_category="NA", proximity_tier="none",
+        listed_gene_category="NA", proximity_tier="unknown",
     ),
 }  # fmt: skip
 

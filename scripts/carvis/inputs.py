@@ -371,7 +371,7 @@ def yaml_key_lines(node: yaml.Node, path: KeyPath = (), source: str | Path = "co
     return out
 
 
-def _read_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
+def read_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
     """Parse a YAML config, with line numbers of its keys."""
     if not path.is_file():
         raise InputError(
@@ -755,7 +755,7 @@ def load_samples(
 def validate_run(configfile: Path, schema_dir: Path = DEFAULT_SCHEMAS) -> tuple[dict[str, Any], list[Sample]]:
     """Check a config file, its sample sheet and its vector files; paths are read from the current folder."""
     configfile = Path(configfile)
-    raw, lines = _read_yaml(configfile)
+    raw, lines = read_yaml(configfile)
     config = load_config(raw, Path.cwd(), schema_dir / "config.schema.yaml", configfile, lines)
     samples = load_samples(
         Path(config["samples"]),

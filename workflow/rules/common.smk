@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from carvis import demo
 from carvis.errors import InputError
-from carvis.inputs import load_config, load_samples
+from carvis.inputs import load_config, load_samples, read_yaml
 from carvis.preflight import check_vectors
 from carvis.align import align_command
 from carvis.bam_input import extract_command
@@ -47,8 +47,18 @@ config.setdefault(
     [str(Path(workflow.basedir) / "resources" / "cancer_genes" / "cancer_genes.tsv")],
 )
 
+# Errors name the config file and the key's line (the last --configfile, or the bundled demo's).
+CONFIG_FILE = Path(
+    workflow.overwrite_configfiles[-1]
+    if workflow.overwrite_configfiles
+    else CONFIG_BASE / "config" / "config.yaml"
+)
+
 try:
-    CONFIG = load_config(config, CONFIG_BASE, SCHEMAS / "config.schema.yaml")
+    CONFIG_LINES = read_yaml(CONFIG_FILE)[1] if CONFIG_FILE.is_file() else {}
+    CONFIG = load_config(
+        config, CONFIG_BASE, SCHEMAS / "config.schema.yaml", CONFIG_FILE, CONFIG_LINES
+    )
     SAMPLES = {
         s.sample: s
         for s in load_samples(
