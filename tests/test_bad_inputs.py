@@ -176,7 +176,7 @@ def test_bad_input_stops_before_alignment(
 def test_annotation_without_genes_runs_with_a_warning(project: Path, tmp_path: Path) -> None:
     config, _ = _setup(project, tmp_path / "run", _write("annotation.gtf", "#!genome-build toy\n"))
     result = snakemake(
-        config.parent, "--cores", "1", "--configfile", str(config), "out/preflight/preflight.tsv"
+        config.parent, "out/preflight/preflight.tsv", "--cores", "1", "--configfile", str(config)
     )
     assert result.returncode == 0, result.stderr
     assert "carvis: warning:" in result.stderr and "the annotation has no genes" in result.stderr
