@@ -43,9 +43,19 @@ def write_sheet(path: Path, *rows: str, header: str = HEADER) -> Path:
 @pytest.fixture
 def project(tmp_path: Path) -> dict[str, Any]:
     """Reference, vector and gene-list files under tmp_path, and a raw config naming them relatively."""
-    for rel in ("sheets/samples.tsv", "ref/genome.fa.gz", "ref/genes.gtf", "vectors/car.gb", GENE_LIST):
+    demo = Path(__file__).resolve().parents[1] / "resources"
+    sources = {
+        "sheets/samples.tsv": None,
+        "ref/genes.gtf": demo / "demo" / "annotation.gtf",
+        "vectors/car.gb": demo / "demo" / "vector.gb",
+        GENE_LIST: demo / "cancer_genes" / "cancer_genes.tsv",
+    }
+    for rel, source in sources.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text("x\n")
+        (tmp_path / rel).write_text(source.read_text() if source else "x\n")
+    (tmp_path / "ref" / "genome.fa.gz").write_bytes(
+        gzip.compress((demo / "demo" / "genome.fa").read_bytes(), 1)
+    )
     return {
         "samples": "sheets/samples.tsv",
         "reference": {"genome": "ref/genome.fa.gz", "annotation": "ref/genes.gtf"},
@@ -239,7 +249,7 @@ def test_samples_happy_path(sheet_dir: Path, tmp_path: Path, monkeypatch: pytest
         "# tumour biopsies",
         "",
         "T1\tfq/L1_R1.fastq.gz, fq/L2_R1.fastq.gz\tfq/L1_R2.fastq.gz,fq/L2_R2.fastq.gz\tdemo_car\t0.6\t",
-        "T2\tfq/se.fastq\t\tother_car\t\tcapture",
+        "T2\tfq/se.fastq\t\tother_car\t\tWGS",
     )
     monkeypatch.chdir(tmp_path)  # paths must resolve against the sheet's folder, not the working folder
     t1, t2 = load(Path("sheets/samples.tsv"))
@@ -249,7 +259,7 @@ def test_samples_happy_path(sheet_dir: Path, tmp_path: Path, monkeypatch: pytest
     assert t1.fastq_2 == [fq / "L1_R2.fastq.gz", fq / "L2_R2.fastq.gz"]
     assert t1.paired
     assert t2.fastq_1 == [fq / "se.fastq"] and t2.fastq_2 == [] and not t2.paired
-    assert t2.purity is None and t2.assay == "capture" and t2.vector == "other_car"
+    assert t2.purity is None and t2.assay == "wgs" and t2.vector == "other_car"
 
 
 def test_producible_fastqs_need_not_exist(sheet_dir: Path) -> None:
@@ -344,6 +354,13 @@ def test_bad_assay(sheet_dir: Path) -> None:
     sheet = write_sheet(sheet_dir / "samples.tsv", "S1\tfq/se.fastq\t\tdemo_car\t\tpanel")
     err = raised(load, sheet)
     assert err.line == 2 and "'panel'" in err.problem and "wgs, capture" in err.fix
+
+
+def test_capture_assay_is_refused(sheet_dir: Path) -> None:
+    sheet = write_sheet(sheet_dir / "samples.tsv", "S1\tfq/se.fastq\t\tdemo_car\t\tcapture")
+    err = raised(load, sheet)
+    assert err.line == 2 and "capture" in err.problem
+    assert err.fix == "capture is not supported yet; use assay wgs for whole-genome data"
 
 
 def test_unknown_column_lists_allowed(sheet_dir: Path) -> None:
@@ -465,6 +482,8 @@ def test_cli_validate_exit_codes(
     assert cli.main(["validate", "--configfile", str(path), "--schemas", str(SCHEMAS)]) == 0
     out = capsys.readouterr().out
     assert "T1" in out and "demo_car (lentiviral)" in out
+    assert "genome: 3 contigs, 1,200,000 bp; 100.0% of it on annotated contigs; 25 genes" in out
+    assert "gene lists: 15 of 205 symbols known to the annotation" in out and "warnings (1):" in out
 
     (sheet_dir / "fq" / "L1_R2.fastq.gz").unlink()
     assert cli.main(["validate", "--configfile", str(path)]) == 2

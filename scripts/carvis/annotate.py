@@ -7,6 +7,8 @@ base ``position`` (the first target-site-duplication base). Conventions of the o
   nearest gene(s) instead (``distance_to_gene`` > 0 tells them apart).
 - ``region``: ``exon`` (exon outside the UTRs of its transcript, i.e. coding or non-coding exon)
   beats ``utr`` (in a UTR of any transcript) beats ``intron`` (in a gene body) beats ``intergenic``.
+  A site on a contig without any gene in the GTF reads ``no_annotation``, with empty gene fields
+  and ``proximity_tier`` ``unknown``: nothing is known there, so it is never called intergenic.
 - ``gene_orientation``: provirus orientation versus the strand of each hit gene (``same`` /
   ``opposite``), ';'-joined like ``gene``; ``NA`` for intergenic sites.
 - ``distance_to_tss``: signed, in the direction of transcription of ``nearest_tss_gene``:
@@ -40,7 +42,10 @@ _UTR_FEATURES = frozenset({"five_prime_utr", "three_prime_utr", "UTR"})
 _KEPT_FEATURES = frozenset({"gene", "transcript", "exon"}) | _UTR_FEATURES
 _ATTRIBUTE = re.compile(r'(\S+)\s+"([^"]*)"')
 _GTF_FIX = "give a GTF annotation (Ensembl/GENCODE style, 9 tab-separated columns) of the genome build used"
-_LIST_FIX = "give a tab-separated gene list with a header line naming at least the column 'gene'"
+_LIST_FIX = (
+    "start the gene list with a tab-separated header line naming at least the column 'gene' "
+    "(e.g. gene<TAB>category)"
+)
 
 
 @dataclass(frozen=True)
@@ -244,8 +249,6 @@ def read_gtf(path: str | Path) -> GenomeAnnotation:
                 tx.exons.append((start - 1, end))
             else:
                 tx.utrs.append((start - 1, end))
-    if not gene_lines and not transcripts:
-        raise InputError(path, "no gene, transcript or exon lines", _GTF_FIX)
     return _build_annotation(str(path), gene_lines, names, transcripts)
 
 
@@ -308,7 +311,11 @@ def _read_gene_list(path: Path) -> GeneList:
             header = [c.lower() for c in cells]
             if "gene" not in header:
                 raise InputError(
-                    path, f"the header line has no 'gene' column ({line.strip()!r})", _LIST_FIX, number
+                    path,
+                    f"the header line has no 'gene' column ({line.strip()!r}); required column: gene, "
+                    "optional: category",
+                    _LIST_FIX,
+                    number,
                 )
             name = meta.get("name") or name
             continue
@@ -366,9 +373,10 @@ class Annotator:
         contig = self.annotation.contig(chrom)
         if position is None:
             return out
-        out["region"], out["proximity_tier"] = "intergenic", "none"
-        if contig is None:
+        if contig is None:  # nothing is known here: never "intergenic"
+            out["region"], out["proximity_tier"] = "no_annotation", "unknown"
             return out
+        out["region"], out["proximity_tier"] = "intergenic", "none"
         near = self.annotation.genes[contig].nearest(position)
         if near is not None:
             distance, genes = near

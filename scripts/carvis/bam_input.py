@@ -10,7 +10,6 @@ realignment to the combined reference; the autosomal depth comes from the input 
 
 from __future__ import annotations
 
-import gzip
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pysam
 
 from carvis.errors import InputError
-from carvis.io import is_gzipped
+from carvis.preflight import genome_contigs
 from carvis.screen import kmer_screen_command
 
 #: Soft-clipped bases that make a properly paired read worth realigning.
@@ -35,20 +34,7 @@ def bare_name(contig: str) -> str:
 
 def genome_lengths(fasta: str | Path) -> dict[str, int]:
     """Contig -> length of a FASTA (plain or gzipped), from its .fai when there is one."""
-    fai = Path(f"{fasta}.fai")
-    if fai.is_file():
-        return {f[0]: int(f[1]) for f in (line.split("\t") for line in fai.read_text().splitlines()) if f[0]}
-    lengths: dict[str, int] = {}
-    name = None
-    opener = gzip.open if is_gzipped(fasta) else open
-    with opener(fasta, "rt") as handle:
-        for line in handle:
-            if line.startswith(">"):
-                name = line[1:].split(maxsplit=1)[0]
-                lengths[name] = 0
-            elif name is not None:
-                lengths[name] += len(line.strip())
-    return lengths
+    return {contig.name: contig.length for contig in genome_contigs(fasta)}
 
 
 def _header_lengths(path: Path, where: str) -> dict[str, int]:

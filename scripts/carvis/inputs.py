@@ -25,6 +25,7 @@ from jsonschema.exceptions import ValidationError
 from carvis.bam_input import check_alignment_header, genome_lengths
 from carvis.errors import InputError
 from carvis.io import GZIP_MAGIC
+from carvis.preflight import check_reference, check_vectors
 
 #: Where the config and sample-sheet schemas live in a carvis checkout.
 DEFAULT_SCHEMAS = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
@@ -370,7 +371,7 @@ def yaml_key_lines(node: yaml.Node, path: KeyPath = (), source: str | Path = "co
     return out
 
 
-def _read_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
+def read_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
     """Parse a YAML config, with line numbers of its keys."""
     if not path.is_file():
         raise InputError(
@@ -647,6 +648,14 @@ def _parse_row(
         cells["assay"] = cells["assay"].lower()
     else:
         cells.pop("assay", None)
+    if cells.get("assay") == "capture":
+        raise InputError(
+            path,
+            "assay 'capture' (targeted vector capture) is not supported: its depth is not the genome's, "
+            "so the vector copy number would be wrong",
+            "capture is not supported yet; use assay wgs for whole-genome data",
+            number,
+        )
     error = _first_error(validator, cells)
     if error is not None:
         _, problem, fix = _explain(error, lambda p: f"column {_dotted(p)}", {})
@@ -744,9 +753,9 @@ def load_samples(
 
 
 def validate_run(configfile: Path, schema_dir: Path = DEFAULT_SCHEMAS) -> tuple[dict[str, Any], list[Sample]]:
-    """Load and check a config file and its sample sheet; paths are read from the current folder."""
+    """Check a config file, its sample sheet and its vector files; paths are read from the current folder."""
     configfile = Path(configfile)
-    raw, lines = _read_yaml(configfile)
+    raw, lines = read_yaml(configfile)
     config = load_config(raw, Path.cwd(), schema_dir / "config.schema.yaml", configfile, lines)
     samples = load_samples(
         Path(config["samples"]),
@@ -754,6 +763,7 @@ def validate_run(configfile: Path, schema_dir: Path = DEFAULT_SCHEMAS) -> tuple[
         schema_dir / "samples.schema.yaml",
         genome=Path(config["reference"]["genome"]),
     )
+    check_vectors(config["vectors"])
     return config, samples
 
 
@@ -769,6 +779,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config, samples = validate_run(args.configfile, args.schemas)
+    report = check_reference(config["reference"], config["gene_lists"])
     print(f"config OK: {args.configfile}")
     vectors = ", ".join(f"{name} ({v['kind']})" for name, v in config["vectors"].items())
     print(f"vectors ({len(config['vectors'])}): {vectors}")
@@ -781,4 +792,14 @@ def run(args: argparse.Namespace) -> int:
         )
         purity = "unknown" if s.purity is None else f"{s.purity:g}"
         print(f"  {s.sample}\t{reads}\tvector {s.vector}\tpurity {purity}\t{s.assay}")
+    print(
+        f"genome: {report.genome_contigs} contigs, {report.genome_length:,} bp; "
+        f"{report.annotated_share:.1%} of it on annotated contigs; {report.genes} genes"
+    )
+    print(
+        f"gene lists: {report.gene_list_known} of {report.gene_list_symbols} symbols known to the annotation"
+    )
+    print(f"warnings ({len(report.warnings)}):" if report.warnings else "warnings: none")
+    for warning in report.warnings:
+        print(f"  {warning}")
     return 0

@@ -62,7 +62,7 @@ SITES = (
 ANNOTATION = (
     "gene",
     "gene_strand",
-    "region",  # exon | intron | utr | intergenic
+    "region",  # exon | intron | utr | intergenic | no_annotation
     "gene_orientation",  # same | opposite | NA (provirus vs gene strand)
     "distance_to_gene",  # 0 inside a gene body
     "nearest_tss_gene",
@@ -70,7 +70,7 @@ ANNOTATION = (
     "nearest_listed_gene",
     "distance_to_listed_gene",
     "listed_gene_category",
-    "proximity_tier",  # inside | 10kb | 50kb | 100kb | none
+    "proximity_tier",  # inside | 10kb | 50kb | 100kb | none | unknown
     "gene_list",  # name and version of the cancer-gene table
 )
 

@@ -158,14 +158,6 @@ def _retroviral_provirus(
     identical to the provirus LTR (R-U5), so that no backbone sequence is also provirus sequence.
     """
     region = plasmid[start - 1 : end]
-    if kind.three_prime_end and not region.endswith(kind.three_prime_end):
-        raise InputError(
-            source,
-            f"the provirus range {start}-{end} does not end with the {kind.name} 3' LTR end "
-            f"{kind.three_prime_end} (it ends {region[-len(kind.three_prime_end) :]})",
-            "set provirus: [start, end] so that end is the last base of the 3' LTR, "
-            "or set three_prime_end for this vector",
-        )
     window_from = max(0, len(region) - _MAX_LTR)
     ltr_start = region.rfind(kind.five_prime_end, window_from) if kind.five_prime_end else -1
     if ltr_start < 0:
@@ -304,6 +296,29 @@ def _snap(plasmid: str, rep: Repeat, kind: VectorKind) -> tuple[int, int] | None
     return (start, end) if start < end else None
 
 
+def check_provirus_ends(
+    name: str, region: str, span: tuple[int, int], kind: VectorKind, source: str | Path
+) -> None:
+    """The integrating range must end with the kind's 3' motif and, for transposons, start with its 5' one.
+
+    A retroviral plasmid's 5' LTR often has a foreign promoter instead of U3, so its range start is
+    checked while rebuilding the provirus (the 5' LTR's R-U5 must lie inside the range).
+    """
+    ends = [("end", kind.three_prime_end, region[-len(kind.three_prime_end) :], "ends", "…{}")]
+    if not kind.long_terminal_repeats:
+        ends.insert(0, ("start", kind.five_prime_end, region[: len(kind.five_prime_end)], "starts", "{}…"))
+    for which, motif, found, verb, shown in ends:
+        if motif and found != motif:
+            raise InputError(
+                source,
+                f"the provirus range {span[0]}-{span[1]} {verb} {shown.format(found)!r} but a {kind.name} "
+                f"provirus {verb} {motif}",
+                f"check the provirus {which} of vectors.{name}.provirus (1-based, inclusive) in the "
+                f"config, the vector kind, or set {'five' if which == 'start' else 'three'}_prime_end "
+                "for this vector",
+            )
+
+
 def build_vector(
     name: str,
     sequence: str | Path,
@@ -331,6 +346,9 @@ def build_vector(
     if provirus is not None:
         start, end = int(provirus[0]), int(provirus[1])
         derivation = f"provirus range {start}-{end} from the config"
+    elif kind == "other":
+        start, end = 1, len(plasmid)
+        derivation = "no provirus range given: the whole sequence integrates (kind other)"
     elif (ends := _terminal_features(gb_features)) and len(ends) >= 2:
         start, end = ends[0][0], ends[-1][1]
         derivation = f"provirus range {start}-{end} from GenBank LTR/ITR features"
@@ -342,6 +360,7 @@ def build_vector(
             f"provirus range {start}-{end} lies outside the {len(plasmid)} bp plasmid",
             "give 1-based inclusive coordinates within the plasmid",
         )
+    check_provirus_ends(name, plasmid[start - 1 : end], (start, end), vkind, source)
     if vkind.long_terminal_repeats:
         seq, segments, ltr_len, backbone_to = _retroviral_provirus(plasmid, start, end, vkind, source)
         backbone = plasmid[end:] + plasmid[: backbone_to - 1]

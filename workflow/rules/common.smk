@@ -10,7 +10,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from carvis import demo
 from carvis.errors import InputError
-from carvis.inputs import load_config, load_samples
+from carvis.inputs import load_config, load_samples, read_yaml
+from carvis.preflight import check_vectors
 from carvis.align import align_command
 from carvis.bam_input import extract_command
 from carvis.reference import reference_key
@@ -46,8 +47,18 @@ config.setdefault(
     [str(Path(workflow.basedir) / "resources" / "cancer_genes" / "cancer_genes.tsv")],
 )
 
+# Errors name the config file and the key's line (the last --configfile, or the bundled demo's).
+CONFIG_FILE = Path(
+    workflow.overwrite_configfiles[-1]
+    if workflow.overwrite_configfiles
+    else CONFIG_BASE / "config" / "config.yaml"
+)
+
 try:
-    CONFIG = load_config(config, CONFIG_BASE, SCHEMAS / "config.schema.yaml")
+    CONFIG_LINES = read_yaml(CONFIG_FILE)[1] if CONFIG_FILE.is_file() else {}
+    CONFIG = load_config(
+        config, CONFIG_BASE, SCHEMAS / "config.schema.yaml", CONFIG_FILE, CONFIG_LINES
+    )
     SAMPLES = {
         s.sample: s
         for s in load_samples(
@@ -58,6 +69,8 @@ try:
             genome=Path(CONFIG["reference"]["genome"]),
         )
     }
+    # Cheap checks at every start; genome, GTF and gene lists are checked once by rule preflight.
+    check_vectors(CONFIG["vectors"])
 except InputError as exc:
     raise WorkflowError(f"carvis: bad input\n{exc}") from None
 
@@ -66,6 +79,7 @@ REF = (
     f"{OUT}/reference/{reference_key(CONFIG['reference']['genome'], CONFIG['vectors'])}"
 )
 LOGS = f"{OUT}/logs"
+PREFLIGHT = f"{OUT}/preflight/preflight.tsv"
 ENVS = Path(workflow.basedir) / "envs"
 
 

@@ -3,8 +3,27 @@
 from carvis.mask import MINIMAP2_ARGS
 
 
+rule preflight:
+    input:
+        genome=CONFIG["reference"]["genome"],
+        annotation=CONFIG["reference"]["annotation"],
+        gene_lists=CONFIG["gene_lists"],
+    output:
+        PREFLIGHT,
+    log:
+        f"{LOGS}/preflight.log",
+    conda:
+        ENVS / "carvis.yaml"
+    params:
+        reference=CONFIG["reference"],
+    script:
+        "../../scripts/adapters/preflight.py"
+
+
+# ancient(): a preflight rerun (say, after a gene-list edit) does not rebuild the reference.
 rule build_reference:
     input:
+        preflight=ancient(PREFLIGHT),
         genome=CONFIG["reference"]["genome"],
         vectors=[v["sequence"] for v in CONFIG["vectors"].values()],
     output:

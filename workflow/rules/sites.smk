@@ -35,6 +35,7 @@ rule call_sites:
 
 rule annotate_sites:
     input:
+        preflight=PREFLIGHT,
         sites=f"{OUT}/calls/{{sample}}.sites.tsv",
         gtf=CONFIG["reference"]["annotation"],
         gene_lists=CONFIG["gene_lists"],

@@ -1,0 +1,18 @@
+"""Snakemake adapter: check the genome, the GTF and the gene lists once, before any alignment."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
+from carvis.preflight import check_reference, write_report
+from carvis.runlog import log_to
+
+with log_to(snakemake.log[0]) as log:
+    report = check_reference(snakemake.params.reference, snakemake.input.gene_lists)
+    for warning in report.warnings:
+        log.warning("%s", warning)
+        print(f"carvis: warning: {warning}", file=sys.stderr)
+    for figure, value in report.figures():
+        log.info("%s: %s", figure, value)
+    write_report(snakemake.output[0], report)
