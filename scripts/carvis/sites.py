@@ -744,11 +744,12 @@ def call_sites(
             row["flags"] = _site_flags(site, row["tsd_length"] is not None, modelled)
             out.append(row)
     kept = [r for r in out if int(str(r["fragments"])) >= min_fragments or r["support"] == "single"]
-    multiple = [r for r in kept if r["support"] == "multiple"]
-    total = sum(int(str(r["fragments"])) for r in multiple)
-    for r in multiple:
-        r["relative_abundance"] = int(str(r["fragments"])) / total
-        r["dominant"] = r["relative_abundance"] >= dominant_fraction
+    total = sum(int(str(r["fragments"])) for r in kept if r["support"] == "multiple")
+    for r in kept:
+        r["relative_abundance"] = int(str(r["fragments"])) / total if r["support"] == "multiple" else None
+        r["dominant"] = (
+            None if r["relative_abundance"] is None else r["relative_abundance"] >= dominant_fraction
+        )
     reported = {id(r) for r in kept}
     clone = [c for r, c in zip(out, counts, strict=True) if r["clonal"] and c and id(r) in reported]
     if clone:

@@ -25,7 +25,7 @@ EVIDENCE = (
     "duplicate",  # yes when samtools markdup flagged the read
     "flags",  # comma-separated reasons to distrust the row (homologous, internal, backbone, ...) or NA
     "vector_bases",  # how far the read's (discordant: the mate's) vector part reaches in from the terminus
-    "host_bases",  # host bases of the read aligned to the genome (split, clip) or clipped (host_clip), else NA
+    "host_bases",  # host bases aligned to the genome (split, clip) or clipped (host_clip), else NA
 )
 
 #: The sites stage output (before annotation) and the first columns of integration_sites.tsv.
