@@ -121,4 +121,5 @@ SUMMARY = (
 )
 
 #: The simulator's truth: SITES' first eleven columns plus what was simulated.
-TRUTH = (*SITES[:11], "cell_fraction", "class")
+#: ``readable_fragments``: fragments with a read crossing a junction with 12 or more bases on each side.
+TRUTH = (*SITES[:11], "cell_fraction", "class", "readable_fragments")
