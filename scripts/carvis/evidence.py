@@ -852,8 +852,9 @@ def extract_evidence(
     be named chr1 or 1) or else in ``bam_path``. ``model_spanning`` (screened reads, which hold almost
     no reference fragments): none are counted; the mean fragment length is measured instead, for the
     sites stage to model them. QC counts: ``<kind>_rows``, ``vector_internal_chimeras``,
-    ``clip_reads_examined``, ``clip_no_terminus``, ``clip_ambiguous``, ``host_clip_unplaced``
-    (matching no target junction), ``host_clip_ambiguous`` (matching several), and with
+    ``clip_reads_examined``, ``clip_no_terminus``, ``clip_ambiguous``, ``clip_either_end`` (clips inside
+    the stretch both provirus ends share, kept as one 5p row for the sites stage to orient),
+    ``host_clip_unplaced`` (matching no target junction), ``host_clip_ambiguous`` (matching several), and with
     ``model_spanning`` ``mean_fragment_length`` (rounded) and ``fragment_length_pairs``.
     """
     rules = Rules({contig: IntervalSet(ivs) for contig, ivs in mask.items()}, min_mapq, anchor_slop, min_clip)

@@ -4,6 +4,9 @@ Evidence rows are used or rejected for one reason each (see :data:`QC_METRICS`, 
 ``sites_qc`` table). Precise junctions whose host side has a low MAPQ are not dropped: they form
 ``multi_hit`` sites, one per group of junctions whose host flanks are identical (copies of a repeat
 between which the aligner placed the reads at random), with every copy listed in ``candidate_loci``.
+Reads that end inside the stretch both provirus ends share (transposon ITRs) take the orientation the
+other evidence at their site gives (:func:`orient_shared_ends`). Sites of one placeable fragment are
+reported as ``support`` single (:func:`single_fragment`) and never used for clonality.
 """
 
 from __future__ import annotations
