@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from helpers import snakemake  # noqa: E402
 
 from carvis.demo import build_demo  # noqa: E402
+from carvis.errors import InputError  # noqa: E402
 from carvis.io import read_tsv  # noqa: E402
 from carvis.seqs import revcomp  # noqa: E402
 from carvis.simulate import Insertion, random_insertions, read_genome, simulate_tumour  # noqa: E402
@@ -146,13 +147,19 @@ def gammaretroviral_plasmid(path: Path, rng: np.random.Generator) -> Path:
 class SitePicker:
     """Random sites in a genome that keep SPACING from each other (and optionally from repeats)."""
 
-    def __init__(self, genome: dict[str, str], repeats: dict[str, list[tuple[int, int, str]]], seed: int):
-        self.genome, self.repeats = genome, repeats
+    def __init__(
+        self,
+        genome: dict[str, str],
+        repeats: dict[str, list[tuple[int, int, str]]],
+        seed: int,
+        spacing: int = SPACING,
+    ):
+        self.genome, self.repeats, self.spacing = genome, repeats, spacing
         self.rng = np.random.default_rng(seed)
         self.taken: list[tuple[str, int]] = []
 
     def free(self, chrom: str, pos: int) -> bool:
-        return all(c != chrom or abs(p - pos) > SPACING for c, p in self.taken)
+        return all(c != chrom or abs(p - pos) > self.spacing for c, p in self.taken)
 
     def unique(self, chrom: str, pos: int) -> bool:
         return all(b + SPACING < pos or pos < a - SPACING for a, b, _ in self.repeats.get(chrom, []))
@@ -166,7 +173,10 @@ class SitePicker:
     ) -> list[Insertion]:
         out: list[Insertion] = []
         while len(out) < n:
-            (ins,) = random_insertions(self.genome, 1, self.rng, fraction, label, target=target)
+            try:
+                (ins,) = random_insertions(self.genome, 1, self.rng, fraction, label, target=target)
+            except InputError:  # no target motif among this draw's positions: draw again
+                continue
             if self.free(ins.chrom, ins.position) and (not unique or self.unique(ins.chrom, ins.position)):
                 out.append(self.take(ins))
         return out
@@ -251,20 +261,27 @@ def demo_panel(work: Path, seed: int) -> Panel:
         PanelSample("contamination", "demo_car", [], contamination=5.0),
         PanelSample("purity_20", "demo_car", picker.random(2, (0.2, 0.2), "clonal", unique=False), 0.2),
         PanelSample("repeats_cdna", "demo_car", repeat_and_homology_sites(picker, DEMO / "annotation.gtf")),
-        # added by issue 14, after the samples above so that their sites and seeds stay the same
+    ]
+    # issue 14's samples, each with its own sites (separate tumours; the sites above stay the same);
+    # the 200 polyclonal sites keep 1 kb apart (more than a fragment) to fit the 1.2 Mb demo genome
+    pb63, sb = (SitePicker(genome, demo.repeats, seed + k) for k in (1, 2))
+    polyclonal = SitePicker(genome, demo.repeats, seed + 3, spacing=1000)
+    panel.samples += [
         PanelSample(
             "piggybac_itr63",
             "pb63",
-            picker.random(8, (1.0, 1.0), "clonal", unique=False, target="TTAA")
-            + picker.random(10, (0.02, 0.1), "bystander", unique=False, target="TTAA"),
+            pb63.random(8, (1.0, 1.0), "clonal", unique=False, target="TTAA")
+            + pb63.random(10, (0.02, 0.1), "bystander", unique=False, target="TTAA"),
         ),
         PanelSample(
             "sleeping_beauty",
             "sb",
-            picker.random(6, (1.0, 1.0), "clonal", unique=False, target="TA")
-            + picker.random(10, (0.02, 0.1), "bystander", unique=False, target="TA"),
+            sb.random(6, (1.0, 1.0), "clonal", unique=False, target="TA")
+            + sb.random(10, (0.02, 0.1), "bystander", unique=False, target="TA"),
         ),
-        PanelSample("polyclonal", "demo_car", picker.random(200, (0.01, 0.05), "bystander", unique=False)),
+        PanelSample(
+            "polyclonal", "demo_car", polyclonal.random(200, (0.01, 0.05), "bystander", unique=False)
+        ),
     ]
     return panel
 
