@@ -90,6 +90,22 @@ def test_junction_reads_sit_exactly_at_the_truth_coordinates(genome, vector, tum
     assert ends["+"] == "TGGAAGGGCT" and ends["-"] == revcomp("AAAATCTCTAGCA")[:10]
 
 
+def test_readable_fragments_are_those_with_a_read_showing_12_bases_each_side(genome, vector, tumour):
+    """The truth's physical limit: fragments with a read holding 12 host + 12 vector bases at a junction
+    (counted in the reads themselves; a sequencing error in the 24 bases hides a few)."""
+    _, host = genome
+    result, insertions, r1, r2 = tumour
+    truth = {int(r["position"]): r for r in read_tsv(result.truth)}
+    seq = host["chr1"]
+    for ins in insertions:
+        a, t = ins.position, 5
+        insert = vector.provirus if ins.orientation == "+" else revcomp(vector.provirus)
+        windows = (seq[a + t - 13 : a + t - 1] + insert[:12], insert[-12:] + seq[a - 1 : a + 11])
+        seen = sum(any(_count([x, y], w) for w in windows) for (_, x), (_, y) in zip(r1, r2, strict=True))
+        readable = int(truth[a]["readable_fragments"])
+        assert 0.95 * readable <= seen <= readable < int(truth[a]["fragments"])
+
+
 def test_truth_fractions_and_fragment_counts_scale_with_cell_fraction(tumour):
     result, _, _, _ = tumour
     rows = read_tsv(result.truth)

@@ -25,7 +25,7 @@ from carvis.io import read_tsv, write_tsv
 from carvis.seqs import revcomp
 from carvis.sites import AlleleCounts, allele_fraction, call_sites
 from carvis.tables import EVIDENCE, SITES
-from carvis.vectors import VectorModel
+from carvis.vectors import KINDS, VectorModel, build_vector
 
 
 @pytest.fixture(scope="module")
@@ -525,3 +525,85 @@ def test_allele_fraction_is_the_likelihood_maximum_with_an_interval_that_covers_
         _, low, high = allele_fraction([AlleleCounts(int(j), 2, spanning=int(span))])
         hits += low <= truth <= high
     assert 0.9 <= hits / 300 <= 0.99
+
+
+# --- ends that cannot be told apart, and the single-fragment tier ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared_itrs(tmp_path_factory: pytest.TempPathFactory) -> tuple[VectorModel, Path]:
+    """A piggyBac-like transposon whose two ITRs are the same 63 bases (as in piggyBac itself)."""
+    work = tmp_path_factory.mktemp("itr")
+    rng = random.Random(8)
+    itr = KINDS["piggybac"].five_prime_end + random_seq(rng, 50, ("TTAA",))
+    element = itr + random_seq(rng, 1500, ("TTAA",)) + revcomp(itr)
+    left = random_seq(rng, 800, ("TTAA",)) + "TTAA"
+    write_fasta(work / "pb.fa", {"pb": left + element + "TTAA" + random_seq(rng, 800, ("TTAA",))})
+    model = build_vector("lv", work / "pb.fa", "piggybac", provirus=(len(left) + 1, len(left) + len(element)))
+    return model, write_fasta(work / "g.fa", {"chr1": random_seq(rng, 6000)})
+
+
+def test_reads_inside_the_shared_ends_join_the_site_the_longer_evidence_orients(
+    shared_itrs: tuple[VectorModel, Path], tmp_path: Path
+) -> None:
+    model, fasta = shared_itrs
+    assert 63 <= model.shared_end() < 70
+    short, long = {"vector_bases": 40, "anchor_offset": 0}, {"vector_bases": 120, "anchor_offset": 0}
+    rows = [
+        # + site at 1000 (TSD 4: left junction 1003 at the 5' end, right 1000 at the 3' end)
+        *(_row(f"a{i}", "split", 1003, "left", "5p", **long) for i in range(3)),
+        *(_row(f"b{i}", "split", 1000, "right", "5p", **short) for i in range(3)),  # aligned to the 5' ITR
+        *(_row(f"c{i}", "split", 1003, "left", "3p", **short) for i in range(2)),  # to the reverse 3' ITR
+        # only short reads at 3000: one site, orientation unknown
+        *(_row(f"d{i}", "split", 3003, "left", "3p", **short) for i in range(2)),
+        *(_row(f"e{i}", "split", 3000, "right", "3p", **short) for i in range(2)),
+        # short reads at 5000 and a discordant mate beyond the repeat: a - site
+        *(_row(f"f{i}", "split", 5003, "left", "5p", **short) for i in range(2)),
+        _row("g0", "discordant", 5250, "right", "5p", vector_bases=300),
+    ]
+    evidence = tmp_path / "ev.tsv"
+    write_tsv(evidence, EVIDENCE, rows)
+    qc = tmp_path / "qc.tsv"
+    sites = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv", qc_tsv=qc)
+    got = {s["position"]: (s["orientation"], s["fragments"], s["tsd_length"], s["flags"]) for s in sites}
+    assert got == {
+        1000: ("+", 8, 4, None),
+        3000: (".", 4, 4, "orientation_unknown"),
+        5000: ("-", 3, None, "one_sided"),
+    }
+    metrics = {r["metric"]: int(r["count"]) for r in read_tsv(qc)}
+    assert metrics["sites_orientation_unknown"] == 1
+
+
+def test_one_fragment_is_a_single_site_only_when_exact_unique_and_long_enough(
+    small: tuple[VectorModel, Path, str], tmp_path: Path
+) -> None:
+    model, fasta, _ = small
+    good = {"anchor_offset": 0, "host_bases": 60, "vector_bases": 80}
+    rows = [
+        *(_row(f"a{i}", "split", 1004, "left", "5p", **good) for i in range(3)),  # a site of 3
+        _row("s1", "split", 2004, "left", "5p", **good),  # placeable: single
+        _row("s2", "split", 2500, "right", "3p", **good),  # placeable: single
+        _row("n1", "split", 3004, "left", "5p", **{**good, "anchor_offset": 1}),  # not at the terminus
+        _row("n2", "split", 3504, "left", "5p", **{**good, "host_mapq": 25}),  # MAPQ 20-29
+        _row("n3", "split", 4004, "left", "5p", **{**good, "host_bases": 15}),  # host part too short
+        _row("n4", "split", 4504, "left", "5p", **{**good, "flags": "homologous"}),
+        _row("n5", "split", 4804, "left", "5p", **good, duplicate="yes"),
+        _row("n6", "split", 1200, "left", "5p"),  # hand-made row without lengths: not placeable
+    ]
+    evidence = tmp_path / "ev.tsv"
+    write_tsv(evidence, EVIDENCE, rows)
+    qc = tmp_path / "qc.tsv"
+    sites = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv", qc_tsv=qc)
+    by_pos = {s["position"]: s for s in sites}
+    assert {p: s["support"] for p, s in by_pos.items()} == {1000: "multiple", 2000: "single", 2500: "single"}
+    for pos in (2000, 2500):
+        single = by_pos[pos]
+        assert single["fragments"] == 1 and single["flags"] == "one_sided"
+        assert (single["clonal_fraction"], single["clonal"], single["relative_abundance"]) == (None,) * 3
+    assert by_pos[1000]["relative_abundance"] == 1.0
+    metrics = {r["metric"]: int(r["count"]) for r in read_tsv(qc)}
+    assert metrics["sites_single_fragment"] == 2
+    assert metrics["sites_dropped_few_fragments"] == 4  # n1, n2, n3, n6 (n4 and n5 are rejected rows)
+    strict = call_sites(evidence, model, fasta, "X", tmp_path / "t.tsv", single_min_host_bases=61)
+    assert [s["support"] for s in strict] == ["multiple"]

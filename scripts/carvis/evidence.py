@@ -200,6 +200,10 @@ def _project_ltr(p: int, low_end: bool, model: VectorModel) -> int:
     return p
 
 
+def _contig_length(hit: VectorHit) -> int:
+    return len(hit.model.provirus) if hit.part == "provirus" else len(hit.model.backbone)
+
+
 def split_row(hit: VectorHit, host: Alignment, rules: Rules) -> dict[str, object]:
     """Evidence fields of one vector-host split read."""
     vs, ve = hit.aln.read_span()
@@ -208,7 +212,7 @@ def split_row(hit: VectorHit, host: Alignment, rules: Rules) -> dict[str, object
     toward = -1 if host_before else 1  # read direction from the vector segment to the host
     low_end = host_before != hit.aln.reverse
     boundary_idx = vs if host_before else ve - 1
-    length = len(hit.model.provirus) if hit.part == "provirus" else len(hit.model.backbone)
+    length = _contig_length(hit)
     p = hit.start + 1 if low_end else hit.end
     if hit.part == "provirus":
         p = _project_ltr(p, low_end, hit.model)
@@ -232,6 +236,8 @@ def split_row(hit: VectorHit, host: Alignment, rules: Rules) -> dict[str, object
         "vector_mapq": hit.aln.mapq,
         "precise": "yes",
         "flags": flags,
+        "vector_bases": max(0, offset) + ve - vs,
+        "host_bases": he - hs,
     }
 
 
@@ -270,6 +276,7 @@ def discordant_row(
         "side": "left" if mate_forward else "right",
         "vector_end": "5p" if rec.is_reverse else "3p",
         "vector_pos": hit.start + 1 if rec.is_reverse else hit.end,
+        "vector_bases": hit.end if rec.is_reverse else _contig_length(hit) - hit.start,
         "anchor_offset": None,
         "host_mapq": host_mapq,
         "vector_mapq": rec.mapping_quality,
@@ -348,6 +355,10 @@ def clip_rows_of(
             continue
         best = min((m[0], abs(m[1])) for m, _ in hits)
         top = [(m[1], t) for m, t in hits if (m[0], abs(m[1])) == best]
+        n = min(len(query), CLIP_COMPARE)
+        if _either_end(top, n):
+            qc["clip_either_end"] += 1
+            top = top[:1]  # the sites stage orients it (its vector_bases lie inside the shared ends)
         if len({(o, t.end) for o, t in top}) > 1:
             qc["clip_ambiguous"] += 1
             continue
@@ -355,7 +366,6 @@ def clip_rows_of(
         rows = []
         for o, t in top:
             length = len(t.model.provirus)
-            n = min(len(query), CLIP_COMPARE)
             span = (0, n) if t.end == "5p" else (length - n, length)
             rows.append(
                 {
@@ -374,10 +384,24 @@ def clip_rows_of(
                     "precise": "yes",
                     "duplicate": rec.is_duplicate,
                     "flags": _flags(t.model, "provirus", span, rec.mapping_quality, rules),
+                    "vector_bases": n,
+                    "host_bases": rec.query_alignment_length,
                 }
             )
         return rows
     return []
+
+
+def _either_end(top: list[tuple[int, Terminus]], compared: int) -> bool:
+    """Do the best placements of a clip differ only in the end of one vector, over bases both ends
+    share (:meth:`VectorModel.shared_end`)?"""
+    models = {t.model.name for _, t in top}
+    return (
+        len(top) == 2
+        and len(models) == 1
+        and len({o for o, _ in top}) == 1
+        and compared <= top[0][1].model.shared_end()
+    )
 
 
 def clip_rows(
@@ -513,6 +537,8 @@ def host_clip_rows(
                 "precise": "yes",
                 "duplicate": rec.is_duplicate,
                 "flags": _flags(clip.model, "provirus", span, 0, rules),
+                "vector_bases": max(0, clip.offset) + span[1] - span[0],
+                "host_bases": len(clip.host),
             }
         )
     return rows
@@ -826,8 +852,9 @@ def extract_evidence(
     be named chr1 or 1) or else in ``bam_path``. ``model_spanning`` (screened reads, which hold almost
     no reference fragments): none are counted; the mean fragment length is measured instead, for the
     sites stage to model them. QC counts: ``<kind>_rows``, ``vector_internal_chimeras``,
-    ``clip_reads_examined``, ``clip_no_terminus``, ``clip_ambiguous``, ``host_clip_unplaced``
-    (matching no target junction), ``host_clip_ambiguous`` (matching several), and with
+    ``clip_reads_examined``, ``clip_no_terminus``, ``clip_ambiguous``, ``clip_either_end`` (clips inside
+    the stretch both provirus ends share, kept as one 5p row for the sites stage to orient),
+    ``host_clip_unplaced`` (matching no target junction), ``host_clip_ambiguous`` (matching several), and with
     ``model_spanning`` ``mean_fragment_length`` (rounded) and ``fragment_length_pairs``.
     """
     rules = Rules({contig: IntervalSet(ivs) for contig, ivs in mask.items()}, min_mapq, anchor_slop, min_clip)

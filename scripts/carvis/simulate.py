@@ -29,6 +29,8 @@ from carvis.vectors import KINDS, VectorModel, build_vector
 
 #: Columns of ``{out_prefix}.truth_transgene.tsv``.
 TRUTH_TRANSGENE = ("sample", "vector", "vcn", "vcn_per_tumour_cell", "plasmid_contamination")
+#: Bases a read must have on each side of a junction to show it (the truth's ``readable_fragments``).
+READABLE = 12
 #: Reference fragments per streamed chunk.
 CHUNK = 100_000
 #: Fragments with more than this fraction of N are not sequenced.
@@ -325,14 +327,21 @@ def _insert_template(genome: Mapping[str, str], vector: VectorModel, ins: Insert
     return _Template(_as_array(left + insert + right), len(left), len(left) + len(insert))
 
 
+def _read_crosses(start: np.ndarray, end: np.ndarray, junction: int) -> np.ndarray:
+    """Does a read over [start, end) cross ``junction`` (the first base after it) with READABLE bases on
+    each side?"""
+    return (start <= junction - READABLE) & (end >= junction + READABLE)
+
+
 def _template_fragments(
     rng: np.random.Generator,
     template: _Template,
     depth: float,
     read_length: int,
     lengths: Callable[[int], np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Fragments touching the insert (starts, lengths) and how many cross a host-insert junction."""
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Fragments touching the insert (starts, lengths), how many cross a host-insert junction, and how
+    many have a read crossing one with READABLE bases on each side (what any caller can see)."""
     size = len(template.seq)
     length = lengths(int(rng.poisson(depth / (2 * read_length) * size)))
     start, keep = _place(rng, size, length)
@@ -340,7 +349,11 @@ def _template_fragments(
     keep &= (start < template.insert_end) & (end > template.insert_start)
     start, length, end = start[keep], length[keep], end[keep]
     crossing = (start < template.insert_start) | (end > template.insert_end)
-    return start, length, int(crossing.sum())
+    readable = np.zeros(len(start), dtype=bool)
+    for read_start in (start, end - read_length):
+        for junction in (template.insert_start, template.insert_end):
+            readable |= _read_crosses(read_start, read_start + read_length, junction)
+    return start, length, int(crossing.sum()), int(readable.sum())
 
 
 @dataclass
@@ -445,12 +458,13 @@ def simulate_tumour(
 
     templates: list[_Template] = []
     draws: list[tuple[np.ndarray, np.ndarray]] = []
-    crossing = []
+    crossing, readable = [], []
     for ins in insertions:
         template = _insert_template(genome, vector, ins, max_fragment)
-        start, length, n_cross = _template_fragments(
+        start, length, n_cross, n_readable = _template_fragments(
             rng, template, coverage * ins.cell_fraction / 2, read_length, lengths
         )
+        readable.append(n_readable)
         templates.append(template)
         draws.append((start, length))
         crossing.append(n_cross)
@@ -491,6 +505,8 @@ def simulate_tumour(
             pairs += len(r1)
 
     rows = truth_rows(genome, vector, insertions, sample=sample, purity=purity, fragments=crossing)
+    for row, n in zip(rows, readable, strict=True):
+        row["readable_fragments"] = n
     truth = Path(f"{prefix}.truth.tsv")
     write_tsv(truth, TRUTH, rows)
     transgene = Path(f"{prefix}.truth_transgene.tsv")

@@ -4,6 +4,9 @@ Evidence rows are used or rejected for one reason each (see :data:`QC_METRICS`, 
 ``sites_qc`` table). Precise junctions whose host side has a low MAPQ are not dropped: they form
 ``multi_hit`` sites, one per group of junctions whose host flanks are identical (copies of a repeat
 between which the aligner placed the reads at random), with every copy listed in ``candidate_loci``.
+Reads that end inside the stretch both provirus ends share (transposon ITRs) take the orientation the
+other evidence at their site gives (:func:`orient_shared_ends`). Sites of one placeable fragment are
+reported as ``support`` single (:func:`single_fragment`) and never used for clonality.
 """
 
 from __future__ import annotations
@@ -66,7 +69,11 @@ QC_METRICS = {
     "rejected_clip_off_terminus": "long soft clips of genome reads matching no terminus (evidence QC)",
     "rejected_clip_ambiguous": "soft clips matching two termini equally well (evidence QC)",
     "sites_absorbed_shadow": "weak one-sided or multi-hit sites merged into a nearby stronger paired site",
-    "sites_dropped_few_fragments": "sites with fewer than min_fragments unique junction fragments",
+    "sites_dropped_few_fragments": "sites with fewer than min_fragments unique junction fragments "
+    "that are not placeable single-fragment sites",
+    "sites_single_fragment": "reported sites with one fragment (support single; not used for clonality)",
+    "sites_orientation_unknown": "reported sites whose junction reads lie inside the stretch both provirus "
+    "ends share, with no longer read or discordant mate to orient them",
     "sites_called": "sites reported",
     "sites_multi_hit": "reported sites flagged multi_hit",
     "sites_one_sided": "reported precise sites with one junction seen",
@@ -96,6 +103,7 @@ class Junction:
     discordant: set[str] = field(default_factory=set)
     aligned: set[str] = field(default_factory=set)  # of ``split``: fragments with an aligner split read
     mapq: list[int] = field(default_factory=list)  # host MAPQ of every row
+    rows: list[dict[str, str]] = field(default_factory=list)  # the precise rows
 
     @property
     def orientation(self) -> str:
@@ -107,6 +115,8 @@ class Junction:
 
     def add(self, row: dict[str, str]) -> None:
         (self.split if row["precise"] == "yes" else self.discordant).add(row["fragment"])
+        if row["precise"] == "yes":
+            self.rows.append(row)
         if row["kind"] == "split":
             self.aligned.add(row["fragment"])
         if row["host_mapq"] != "NA":
@@ -129,6 +139,7 @@ class Site:
     tsd_length: int | None
     precise: bool = True
     multi_hit: bool = False  # host side placed with low MAPQ
+    orientation_known: bool = True  # False: every junction read lies inside the ends' shared stretch
     copies: list[Site] = field(default_factory=list)  # other loci of a multi-hit site
 
     def junctions_seen(self) -> int:
@@ -162,6 +173,69 @@ def rejection(row: dict[str, str], min_mapq: int) -> str | None:
     elif row["kind"] != "spanning" and (row["host_mapq"] == "NA" or int(row["host_mapq"]) < min_mapq):
         flags.add("low_mapq")
     return next((r for r in REASONS if r in flags), min(flags, default=None))
+
+
+def _site_start(row: dict[str, str], tsd_length: int) -> int:
+    """First TSD base of the site a precise row's junction belongs to (whatever its orientation)."""
+    x = int(row["host_pos"])
+    return tsd_partner("left", x, tsd_length)[1] if row["side"] == "left" else x
+
+
+def _reach(row: dict[str, str]) -> int | None:
+    return None if row.get("vector_bases", "NA") == "NA" else int(row["vector_bases"])
+
+
+def orient_shared_ends(
+    rows: list[dict[str, str]],
+    reasons: list[str | None],
+    model: VectorModel,
+    window: int,
+) -> set[tuple[str, int]]:
+    """Give each precise row whose vector part lies inside the stretch both provirus ends share
+    (:meth:`VectorModel.shared_end`: it cannot tell which end it is) the vector end of the orientation
+    that the usable rows with a longer vector part (or a discordant mate beyond it) support at its site;
+    return the (chrom, site start) where nothing decides (the rows are set to orientation +).
+
+    Rows are changed in place; a tie between the orientations decides nothing.
+    """
+    shared = model.shared_end()
+    ambiguous = [
+        r
+        for r in rows
+        if r["precise"] == "yes"
+        and r["vector_end"] in {"5p", "3p"}
+        and (reach := _reach(r)) is not None
+        and reach <= shared
+    ]
+    if not ambiguous:
+        return set()
+    tsd = model.tsd_length
+    keys = {(r["chrom"], _site_start(r, tsd)) for r in ambiguous}
+    votes: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)
+    taken = {id(r) for r in ambiguous}
+    for row, why in zip(rows, reasons, strict=True):
+        if why is not None or id(row) in taken or row["kind"] == "spanning":
+            continue
+        orientation = _ORIENTATION[(row["side"], row["vector_end"])]
+        if row["precise"] == "yes":
+            votes[(row["chrom"], _site_start(row, tsd))][orientation] += 1
+            continue
+        for chrom, a in keys:
+            x = a if row["side"] == "right" else a + tsd - 1
+            junction = Junction(chrom, row["side"], x, row["vector_end"])
+            if chrom == row["chrom"] and _accepts(junction, row, window) is not None:
+                votes[(chrom, a)][orientation] += 1
+    unknown = set()
+    for row in ambiguous:
+        key = (row["chrom"], _site_start(row, tsd))
+        ranked = votes[key].most_common()
+        if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+            orientation = ranked[0][0]
+        else:
+            orientation = "+"
+            unknown.add(key)
+        row["vector_end"] = _END[(row["side"], orientation)]
+    return unknown
 
 
 def cluster_junctions(rows: list[dict[str, str]]) -> dict[tuple[str, str, int, str], Junction]:
@@ -533,7 +607,7 @@ def _site_row(
         "vector": model.name,
         "chrom": site.chrom,
         "position": site.position,
-        "orientation": site.orientation,
+        "orientation": site.orientation if site.orientation_known else ".",
         "left_junction": site.left.host_pos if site.left.split else None,
         "right_junction": site.right.host_pos if site.right.split else None,
         "tsd_length": site.tsd_length if paired else None,
@@ -554,8 +628,30 @@ def _site_row(
     }
 
 
+def single_fragment(site: Site, min_mapq: int, min_host_bases: int) -> bool:
+    """Is a site of one fragment placeable: a precise, uniquely placed site whose junction reads all end
+    exactly at a provirus terminus and have at least ``min_host_bases`` host bases placed with host MAPQ
+    at least ``min_mapq``, with no flag (homologous, backbone) and no duplicate?"""
+    if not site.precise or site.multi_hit or site.copies or len(site.fragments()) != 1:
+        return False
+    rows = [r for j in (site.left, site.right) for r in j.rows]
+    return bool(rows) and all(
+        r["kind"] in {"split", "clip"}
+        and r["anchor_offset"] == "0"
+        and r["host_mapq"] != "NA"
+        and int(r["host_mapq"]) >= min_mapq
+        and r["host_bases"] != "NA"
+        and int(r["host_bases"]) >= min_host_bases
+        and r["flags"] == "NA"
+        and r["duplicate"] == "no"
+        for r in rows
+    )
+
+
 def _site_flags(site: Site, paired: bool, modelled: bool) -> str | None:
     flags = []
+    if not site.orientation_known:
+        flags.append("orientation_unknown")
     if site.precise and not paired:
         flags.append("one_sided")
     if site.multi_hit:
@@ -578,6 +674,8 @@ def call_sites(
     dominant_fraction: float = 0.2,
     clonal_min_fraction: float = 0.5,
     discordant_window: int = 1000,
+    single_min_mapq: int = 30,
+    single_min_host_bases: int = 20,
     qc_tsv: str | Path | None = None,
     evidence_qc_tsv: str | Path | None = None,
     coverage_tsv: str | Path | None = None,
@@ -591,6 +689,10 @@ def call_sites(
     the evidence QC table (:func:`covering_fragments`, window as for counted ones), and the site is flagged
     ``spanning_modelled``. The allele fraction is then junction fragments per junction / T.
     ``spanning_tsv``: spanning rows counted apart (:mod:`carvis.site_reads`), added to the evidence.
+    A site with fewer than ``min_fragments`` fragments is reported with ``support`` = single when
+    :func:`single_fragment` holds (``single_min_mapq``, ``single_min_host_bases``); it gets no allele
+    or clonal fraction, relative abundance or dominance. Reads that cannot tell the provirus ends apart
+    are oriented by :func:`orient_shared_ends`; a site that nothing orients has orientation ``.``.
     Each precise, uniquely placed site gets the maximum-likelihood allele fraction of its counts
     (:class:`AlleleCounts`) with a 95% interval, scaled to cells; the sites flagged clonal are taken as
     one clone and share the pooled estimate over their counts (``clone_fraction``, with its interval).
@@ -604,6 +706,7 @@ def call_sites(
     if spanning_tsv is not None:
         rows += load_evidence(spanning_tsv, model.name)
     reasons = [rejection(r, min_mapq) for r in rows]
+    unoriented = orient_shared_ends(rows, reasons, model, discordant_window)
     usable = [r for r, why in zip(rows, reasons, strict=True) if why is None]
     weak = [r for r, why in zip(rows, reasons, strict=True) if why in WEAK and r["precise"] == "yes"]
     junctions = list(cluster_junctions(usable).values())
@@ -624,20 +727,32 @@ def call_sites(
         found = len(sites)
         sites = absorb_shadows(sites)
         out = []
-        counts = [site_counts(site, spanning, covering) for site in sites]
-        for site, site_count in zip(sites, counts, strict=True):
+        single = [
+            len(site.fragments()) < min_fragments
+            and single_fragment(site, max(min_mapq, single_min_mapq), single_min_host_bases)
+            for site in sites
+        ]
+        counts = [
+            None if one else site_counts(site, spanning, covering)
+            for site, one in zip(sites, single, strict=True)
+        ]
+        for site, site_count, one in zip(sites, counts, single, strict=True):
+            site.orientation_known = (site.chrom, site.position) not in unoriented
             row = {
                 "sample": sample,
                 **_site_row(site, model, genome, site_count, purity, clonal_min_fraction),
+                "support": "single" if one else "multiple",
             }
             modelled = covering is not None and row["spanning_fragments"] is not None
             row["flags"] = _site_flags(site, row["tsd_length"] is not None, modelled)
             out.append(row)
-    kept = [r for r in out if int(str(r["fragments"])) >= min_fragments]
-    total = sum(int(str(r["fragments"])) for r in kept)
+    kept = [r for r in out if int(str(r["fragments"])) >= min_fragments or r["support"] == "single"]
+    total = sum(int(str(r["fragments"])) for r in kept if r["support"] == "multiple")
     for r in kept:
-        r["relative_abundance"] = int(str(r["fragments"])) / total
-        r["dominant"] = r["relative_abundance"] >= dominant_fraction
+        r["relative_abundance"] = int(str(r["fragments"])) / total if r["support"] == "multiple" else None
+        r["dominant"] = (
+            None if r["relative_abundance"] is None else r["relative_abundance"] >= dominant_fraction
+        )
     reported = {id(r) for r in kept}
     clone = [c for r, c in zip(out, counts, strict=True) if r["clonal"] and c and id(r) in reported]
     if clone:
@@ -693,6 +808,8 @@ def _qc(
     counts["sites_one_sided"] = sum("one_sided" in f for f in flags)
     counts["sites_imprecise"] = sum(not r["precise"] for r in kept)
     counts["sites_clonal"] = sum(bool(r["clonal"]) for r in kept)
+    counts["sites_single_fragment"] = sum(r["support"] == "single" for r in kept)
+    counts["sites_orientation_unknown"] = sum(r["orientation"] == "." for r in kept)
     return counts
 
 

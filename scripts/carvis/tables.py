@@ -24,6 +24,8 @@ EVIDENCE = (
     "precise",  # yes for split/clip, no for discordant
     "duplicate",  # yes when samtools markdup flagged the read
     "flags",  # comma-separated reasons to distrust the row (homologous, internal, backbone, ...) or NA
+    "vector_bases",  # how far the read's (discordant: the mate's) vector part reaches in from the terminus
+    "host_bases",  # host bases aligned to the genome (split, clip) or clipped (host_clip), else NA
 )
 
 #: The sites stage output (before annotation) and the first columns of integration_sites.tsv.
@@ -46,7 +48,7 @@ SITES = (
     "relative_abundance",
     "precise",
     "dominant",
-    "flags",  # one_sided, multi_hit, spanning_modelled (comma-separated) or NA
+    "flags",  # one_sided, multi_hit, spanning_modelled, orientation_unknown (comma-separated) or NA
     "clip_fragments",  # of split_fragments: seen only through a soft clip matched to a provirus terminus
     "clonal",  # yes when the cell fraction is consistent with every (tumour) cell carrying the site
     "host_mapq",  # median host-side MAPQ of the junction rows (< min_mapq for multi_hit sites)
@@ -56,6 +58,7 @@ SITES = (
     "clone_fraction",  # sites flagged clonal: cell fraction pooled over all of them (one clone), else NA
     "clone_fraction_low",  # its 95% interval
     "clone_fraction_high",
+    "support",  # multiple (>= min_fragments fragments) | single (one placeable fragment; never clonal)
 )
 
 #: Annotation columns appended to SITES in integration_sites.tsv.
@@ -118,4 +121,5 @@ SUMMARY = (
 )
 
 #: The simulator's truth: SITES' first eleven columns plus what was simulated.
-TRUTH = (*SITES[:11], "cell_fraction", "class")
+#: ``readable_fragments``: fragments with a read crossing a junction with 12 or more bases on each side.
+TRUTH = (*SITES[:11], "cell_fraction", "class", "readable_fragments")

@@ -38,6 +38,8 @@ KINDS: dict[str, VectorKind] = {
     "other": VectorKind("other", "", "", 0, False),
 }
 
+#: Differences allowed between the two provirus ends over the stretch they share (see shared_end).
+SHARED_END_MISMATCHES = 2
 #: How far (bp) from the 3' end of the integrating range the 3' LTR may start.
 _MAX_LTR = 1500
 #: Bases of the LTR's 3' end used to find where the plasmid's 5' LTR ends.
@@ -112,6 +114,23 @@ class VectorModel:
             return []
         n = len(self.provirus)
         return [(1, self.ltr_length), (n - self.ltr_length + 1, n)]
+
+    def shared_end(self, mismatches: int = SHARED_END_MISMATCHES) -> int:
+        """Bases from each terminus inward over which the two provirus ends are the same sequence
+        (terminal inverted repeats: piggyBac, Sleeping Beauty), with up to ``mismatches`` differences.
+
+        A junction read whose vector part reaches no further cannot tell which end it is.
+        """
+        inward = revcomp(self.provirus)
+        shared = differences = 0
+        for i, (x, y) in enumerate(zip(self.provirus, inward, strict=True)):
+            if x == y:
+                shared = i + 1
+            else:
+                differences += 1
+                if differences > mismatches:
+                    break
+        return shared
 
     def to_plasmid(self, provirus_pos: int) -> int | None:
         """Map a 1-based provirus position to the plasmid, or None if it is not a plain copy."""

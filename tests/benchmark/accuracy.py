@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from helpers import snakemake  # noqa: E402
 
 from carvis.demo import build_demo  # noqa: E402
+from carvis.errors import InputError  # noqa: E402
 from carvis.io import read_tsv  # noqa: E402
 from carvis.seqs import revcomp  # noqa: E402
 from carvis.simulate import Insertion, random_insertions, read_genome, simulate_tumour  # noqa: E402
@@ -115,6 +116,20 @@ def piggybac_plasmid(path: Path, rng: np.random.Generator) -> tuple[Path, list[i
     return path, [len(left) + 1, len(left) + len(transposon)]
 
 
+def shared_itr_plasmid(
+    path: Path, rng: np.random.Generator, kind_name: str, shared: int
+) -> tuple[Path, list[int]]:
+    """A transposon whose two ITRs are the same ``shared`` bases (piggyBac: 63, Sleeping Beauty's IR/DR)
+    between target motifs (TTAA, TA)."""
+    kind = KINDS[kind_name]
+    itr = kind.five_prime_end + _random_dna(rng, shared - len(kind.five_prime_end), _avoid())
+    transposon = itr + _random_dna(rng, 2800, _avoid()) + revcomp(itr)
+    target = "TTAA" if kind_name == "piggybac" else "TA"
+    left, right = _random_dna(rng, 1800, _avoid()) + target, target + _random_dna(rng, 1600, _avoid())
+    _write_fasta(path, kind_name, left + transposon + right)
+    return path, [len(left) + 1, len(left) + len(transposon)]
+
+
 def gammaretroviral_plasmid(path: Path, rng: np.random.Generator) -> Path:
     """GINAKIT2 (real MSCV-LTR CAR vector) when ../shared/data is present, else a synthetic one."""
     real = SHARED / "vectors" / "GINAKIT2_DL.fasta"
@@ -132,13 +147,19 @@ def gammaretroviral_plasmid(path: Path, rng: np.random.Generator) -> Path:
 class SitePicker:
     """Random sites in a genome that keep SPACING from each other (and optionally from repeats)."""
 
-    def __init__(self, genome: dict[str, str], repeats: dict[str, list[tuple[int, int, str]]], seed: int):
-        self.genome, self.repeats = genome, repeats
+    def __init__(
+        self,
+        genome: dict[str, str],
+        repeats: dict[str, list[tuple[int, int, str]]],
+        seed: int,
+        spacing: int = SPACING,
+    ):
+        self.genome, self.repeats, self.spacing = genome, repeats, spacing
         self.rng = np.random.default_rng(seed)
         self.taken: list[tuple[str, int]] = []
 
     def free(self, chrom: str, pos: int) -> bool:
-        return all(c != chrom or abs(p - pos) > SPACING for c, p in self.taken)
+        return all(c != chrom or abs(p - pos) > self.spacing for c, p in self.taken)
 
     def unique(self, chrom: str, pos: int) -> bool:
         return all(b + SPACING < pos or pos < a - SPACING for a, b, _ in self.repeats.get(chrom, []))
@@ -152,7 +173,10 @@ class SitePicker:
     ) -> list[Insertion]:
         out: list[Insertion] = []
         while len(out) < n:
-            (ins,) = random_insertions(self.genome, 1, self.rng, fraction, label, target=target)
+            try:
+                (ins,) = random_insertions(self.genome, 1, self.rng, fraction, label, target=target)
+            except InputError:  # no target motif among this draw's positions: draw again
+                continue
             if self.free(ins.chrom, ins.position) and (not unique or self.unique(ins.chrom, ins.position)):
                 out.append(self.take(ins))
         return out
@@ -202,10 +226,14 @@ def demo_panel(work: Path, seed: int) -> Panel:
     genome = read_genome(DEMO / "genome.fa")
     pb_path, pb_range = piggybac_plasmid(work / "piggybac.fa", rng)
     gamma_path = gammaretroviral_plasmid(work / "gamma.fa", rng)
+    pb63_path, pb63_range = shared_itr_plasmid(work / "pb63.fa", rng, "piggybac", 63)
+    sb_path, sb_range = shared_itr_plasmid(work / "sb.fa", rng, "sleeping_beauty", 80)
     vectors: dict[str, dict[str, object]] = {
         "demo_car": {"sequence": str(DEMO / "vector.gb"), "kind": "lentiviral"},
         "pb": {"sequence": str(pb_path), "kind": "piggybac", "provirus": pb_range},
         "gamma": {"sequence": str(gamma_path), "kind": "gammaretroviral"},
+        "pb63": {"sequence": str(pb63_path), "kind": "piggybac", "provirus": pb63_range},
+        "sb": {"sequence": str(sb_path), "kind": "sleeping_beauty", "provirus": sb_range},
     }
     models = {name: _model(name, v) for name, v in vectors.items()}
     panel = Panel("demo", DEMO / "genome.fa", DEMO / "annotation.gtf", vectors, models)
@@ -233,6 +261,27 @@ def demo_panel(work: Path, seed: int) -> Panel:
         PanelSample("contamination", "demo_car", [], contamination=5.0),
         PanelSample("purity_20", "demo_car", picker.random(2, (0.2, 0.2), "clonal", unique=False), 0.2),
         PanelSample("repeats_cdna", "demo_car", repeat_and_homology_sites(picker, DEMO / "annotation.gtf")),
+    ]
+    # issue 14's samples, each with its own sites (separate tumours; the sites above stay the same);
+    # the 200 polyclonal sites keep 1 kb apart (more than a fragment) to fit the 1.2 Mb demo genome
+    pb63, sb = (SitePicker(genome, demo.repeats, seed + k) for k in (1, 2))
+    polyclonal = SitePicker(genome, demo.repeats, seed + 3, spacing=1000)
+    panel.samples += [
+        PanelSample(
+            "piggybac_itr63",
+            "pb63",
+            pb63.random(8, (1.0, 1.0), "clonal", unique=False, target="TTAA")
+            + pb63.random(10, (0.02, 0.1), "bystander", unique=False, target="TTAA"),
+        ),
+        PanelSample(
+            "sleeping_beauty",
+            "sb",
+            sb.random(6, (1.0, 1.0), "clonal", unique=False, target="TA")
+            + sb.random(10, (0.02, 0.1), "bystander", unique=False, target="TA"),
+        ),
+        PanelSample(
+            "polyclonal", "demo_car", polyclonal.random(200, (0.01, 0.05), "bystander", unique=False)
+        ),
     ]
     return panel
 
@@ -365,12 +414,13 @@ def _loci(call: dict[str, str]) -> list[tuple[str, int, str]]:
     return [(call["chrom"], int(call["position"]), call["orientation"])]
 
 
-def _distance(truth: dict[str, str], call: dict[str, str]) -> int | None:
-    """Smallest |position difference| over the call's loci on the truth's chromosome and orientation."""
+def _distance(truth: dict[str, str], call: dict[str, str], same: bool = True) -> int | None:
+    """Smallest |position difference| over the call's loci on the truth's chromosome and orientation
+    (``same`` False: the opposite orientation); a call of unknown orientation (``.``) matches either."""
     d = [
         abs(p - int(truth["position"]))
         for c, p, o in _loci(call)
-        if c == truth["chrom"] and o == truth["orientation"]
+        if c == truth["chrom"] and (o == "." or (o == truth["orientation"]) == same)
     ]
     return min(d, default=None)
 
@@ -397,6 +447,13 @@ class Score:
     cf_beyond_expected: float = 0.0
     clonal_flag_ok: int = 0
     other_flagged_clonal: int = 0
+    readable: int = 0  # physical limit: truth sites with a read crossing a junction, 12+ bases each side
+    readable_found: int = 0
+    single: int = 0
+    single_5bp: int = 0
+    phantoms: int = 0  # calls at a true site's position with the opposite orientation and no true match
+    unknown_orientation: int = 0
+    extra_calls: int = 0  # calls beyond the first matching the same true site within 5 bp
 
     def add(self, other: Score) -> None:
         for name, value in vars(other).items():
@@ -412,9 +469,20 @@ def score(truth: list[dict[str, str]], calls: list[dict[str, str]]) -> Score:
         d = [x for t in truth if (x := _distance(t, call)) is not None]
         s.calls_exact += 0 in d
         s.calls_5bp += any(x <= WITHIN for x in d)
+        single = call.get("support") == "single"
+        s.single += single
+        s.single_5bp += single and any(x <= WITHIN for x in d)
+        s.unknown_orientation += call["orientation"] == "."
+        s.phantoms += not any(x <= WITHIN for x in d) and any(
+            x is not None and x <= WITHIN for t in truth for x in [_distance(t, call, same=False)]
+        )
     for t in truth:
         near = [(x, c) for c in precise if (x := _distance(t, c)) is not None and x <= WITHIN]
         best = min(near, key=lambda xc: xc[0], default=None)
+        s.extra_calls += max(0, len(near) - 1)
+        if t.get("readable_fragments", "NA") not in {"NA", "0"}:
+            s.readable += 1
+            s.readable_found += best is not None
         if int(t["fragments"]) >= MIN_FRAGMENTS:
             s.truth_eligible += 1
             s.found_exact += best is not None and best[0] == 0
@@ -473,7 +541,9 @@ HEADER = (
     "| imprecise / multi-hit calls | 100% clone base-exact | breakpoint error mean / max (bp) "
     "| clonal-fraction error mean / max | error > 0.1: seen / expected from counting "
     "| clone-level error mean / max (sites) | 95% interval holds truth "
-    "| flagged clonal: 100% clone / others |"
+    "| flagged clonal: 100% clone / others "
+    "| physical limit (sites with a 12+12 read) | recall of the limit | single calls (within 5 bp) "
+    "| opposite-orientation phantoms | orientation unknown | extra calls per true site |"
 )
 
 
@@ -494,6 +564,12 @@ def row(name: str, s: Score) -> str:
         f"{_stat(s.clone_errors, '{:.3f}')} ({len(s.clone_errors)})",
         _ratio(s.interval_hits, len(s.cf_errors)),
         f"{_ratio(s.clonal_flag_ok, s.clone100)} / {s.other_flagged_clonal}",
+        str(s.readable),
+        _ratio(s.readable_found, s.readable),
+        f"{s.single} ({s.single_5bp})",
+        str(s.phantoms),
+        str(s.unknown_orientation),
+        str(s.extra_calls),
     ]
     return "| " + " | ".join(cells) + " |"
 
