@@ -398,6 +398,8 @@ def run_screen(
         log.info("screening %s: no sequence to screen for in %s, nothing kept", sample, pieces)
         for mate in ("R1", "R2"):
             Path(f"{prefix}_{mate}.fastq").write_text("")
+        if inputs_tsv is not None:  # the reads were not read: no file rows
+            write_input_reads(sample, ReadCounts((), 0), inputs_tsv)
         return _write_stats(stats_tsv, sample, 0, 0, 0, 0, 0.0)
     subsample = subsample_option(fraction, seed) if fraction else "0.0"
     mates = 2 if fastq_2 else 1
