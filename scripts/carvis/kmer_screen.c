@@ -248,8 +248,11 @@ static int next_record(reader_t *r) {
     r->counts[r->cur]++;
     if (r->line[0][0] != '@' || r->line[2][0] != '+')
         input_error("format", reader_file(r), reader_record(r), "not a FASTQ record (no @ line or no + line)");
-    if (r->len[1] != r->len[3])
+    if (r->len[1] != r->len[3]) {
+        if (!r->in && r->start == r->end) /* the last record of the file, its quality line cut */
+            input_error("cut", reader_file(r), reader_record(r), "the file ends inside a FASTQ record");
         input_error("format", reader_file(r), reader_record(r), "the sequence and quality lines differ in length");
+    }
     return 1;
 }
 

@@ -327,13 +327,17 @@ def read_input_reads(path: str | Path) -> list[tuple[str, int]]:
 
 
 def estimate_reads(files: Sequence[Path | str]) -> int:
-    """Reads in FASTQ files (gzipped or plain), from the record density of the first MB."""
+    """Reads in FASTQ files (gzipped or plain), from the record density of the first MB (0 for a file
+    that cannot be read)."""
     total = 0.0
     for path in files:
-        with open(path, "rb") as handle:
-            head = handle.read(_PROBE_BYTES)
-        gz = head[:2] == GZIP_MAGIC
-        text = zlib.decompressobj(31).decompress(head) if gz else head
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(_PROBE_BYTES)
+            gz = head[:2] == GZIP_MAGIC
+            text = zlib.decompressobj(31).decompress(head) if gz else head
+        except (OSError, zlib.error):
+            continue  # unreadable or damaged: the pass itself says so
         records = text.count(b"\n") / 4
         total += os.path.getsize(path) * records / max(1, len(head))
     return round(total)
