@@ -23,7 +23,7 @@ from carvis.bam_input import check_alignment_header, extract_command, genome_len
 from carvis.errors import InputError
 from carvis.inputs import DEFAULT_SCHEMAS, load_samples
 from carvis.io import read_tsv
-from carvis.screen import write_screen_reference
+from carvis.screen import parse_counts, write_screen_reference
 
 needs_tools = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("minimap2", "samtools")), reason="minimap2 and samtools are needed"
@@ -151,9 +151,12 @@ def test_extraction_takes_vector_reads_aligned_in_full_to_a_decoy(tmp_path: Path
     pieces, ends = tmp_path / "pieces.fa", tmp_path / "ends.fa"
     write_screen_reference([model], [], pieces, ends)
     names, r1, r2 = tmp_path / "names.txt", tmp_path / "x_R1.fq.gz", tmp_path / "x_R2.fq.gz"
-    command = extract_command(bam, clinical, names, r1, r2, 1, (kmer_screen, pieces, ends))
+    counts = tmp_path / "counts.tsv"
+    command = extract_command(bam, clinical, names, r1, r2, 1, (kmer_screen, pieces, ends), counts)
     subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True, capture_output=True)
     extracted = {r.name for r in pysam.FastxFile(str(r1))}
     assert hidden <= extracted
     host = {name for name, _, _ in pairs if name.startswith("host")}
     assert len(host & extracted) < 0.05 * len(host)  # only improper or clipped host pairs
+    primary = parse_counts(counts.read_text(), {"/dev/stdin": str(bam)})
+    assert primary.files == ((str(bam), 2 * len(pairs)),)  # every primary read of the BAM, counted once

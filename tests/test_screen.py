@@ -19,6 +19,7 @@ from helpers import (
 )
 from test_workflow import snakemake, write_config
 
+from carvis.errors import InputError
 from carvis.io import read_tsv
 from carvis.screen import (
     Progress,
@@ -147,7 +148,7 @@ def test_kmer_screen_names_the_fastq_with_a_broken_record(tmp_path: Path, kmer_s
     write_fastq_pairs(r1, r2, simulate_pairs(host[:20_000], 5, rng, "frag"))
     with gzip.open(r2, "at") as out:
         out.write("@extra/2\nACGT\n")
-    with pytest.raises(RuntimeError, match=r"truncated FASTQ record.*r_R2\.fastq\.gz"):
+    with pytest.raises(InputError, match=r"r_R2\.fastq\.gz, line \d+: record \d+: the file ends inside"):
         run_screen("s", kmer_screen, pieces, ends, [r1], [r2], tmp_path / "s", tmp_path / "s.t", fraction=0.5)
 
 
@@ -260,3 +261,39 @@ def test_second_pass_counts_the_reference_fragments_as_full_alignment_does(
     assert all(r["flags"] == "NA" or "spanning_modelled" not in r["flags"] for r in rows[1])
     second = read_tsv(counted / "screen" / "t1.site_reads.screen.tsv")[0]
     assert 0 < int(second["kept_reads"]) < 0.2 * int(second["reads"]) and second["sampled_reads"] == "0"
+
+
+def test_every_read_is_accounted_for_from_the_fastqs_to_the_bam(
+    screened_and_full: tuple[Path, Path, Path, Path],
+) -> None:
+    """qc/<sample>.read_counts.tsv: the input files' reads, what the screen kept and sampled, what the aligner
+    got and wrote; aligned in full, every read of the FASTQs is sent and comes out as one primary record."""
+    tmp, screened, full, counted = screened_and_full
+    reads = {
+        f: gzip.decompress((tmp / f).read_bytes()).count(b"\n") // 4
+        for f in ("t1_R1.fastq.gz", "t1_R2.fastq.gz")
+    }
+    inputs = [("input", str(tmp / f), str(n)) for f, n in reads.items()]
+    table = [(r["step"], r["file"], r["reads"]) for r in read_tsv(screened / "qc" / "t1.read_counts.tsv")]
+    stats = read_tsv(screened / "screen" / "t1.screen.tsv")[0]
+    assert table == [
+        *inputs,
+        ("screened", "NA", str(sum(reads.values()))),
+        ("kept", "NA", stats["kept_reads"]),
+        ("depth_sample", "NA", stats["sampled_reads"]),
+        ("sent_to_aligner", "NA", stats["written_reads"]),
+        ("primary_alignments", "NA", stats["written_reads"]),
+    ]
+    total = str(sum(reads.values()))
+    table = [(r["step"], r["file"], r["reads"]) for r in read_tsv(full / "qc" / "t1.read_counts.tsv")]
+    assert table == [*inputs, ("sent_to_aligner", "NA", total), ("primary_alignments", "NA", total)]
+    second = read_tsv(counted / "qc" / "t1.site_read_counts.tsv")
+    assert [r["step"] for r in second] == [
+        "input",
+        "input",
+        "screened",
+        "kept",
+        "sent_to_aligner",
+        "primary_alignments",
+    ]
+    assert [r["file"] for r in read_tsv(full / "qc" / "t1.inputs.tsv")] == [str(tmp / f) for f in reads]

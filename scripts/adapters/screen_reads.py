@@ -20,4 +20,5 @@ with log_to(snakemake.log[0]):
         snakemake.output.stats,
         fraction=snakemake.params.fraction,
         seed=snakemake.params.seed,
+        inputs_tsv=snakemake.output.inputs,
     )

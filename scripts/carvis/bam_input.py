@@ -95,11 +95,15 @@ def extract_command(
     r2: str | Path,
     threads: int,
     screen: tuple[str | Path, str | Path, str | Path],
+    counts: str | Path,
 ) -> str:
     """Passes over the BAM/CRAM: names of the selected reads and of the reads kmer_screen keeps (``screen``:
-    its binary, screening reference and vector ends), then both mates of each as FASTQ."""
+    its binary, screening reference and vector ends), then both mates of each as FASTQ.
+
+    kmer_screen's counts go to ``counts`` (:func:`carvis.screen.parse_counts`; its one file, ``/dev/stdin``,
+    holds the primary reads of the BAM/CRAM, counted without another pass)."""
     binary, pieces, ends = screen
-    paths = dict(bam=bam, ref=reference, names=names, r1=r1, r2=r2)
+    paths = dict(bam=bam, ref=reference, names=names, r1=r1, r2=r2, counts=counts)
     q = {k: shlex.quote(str(v)) for k, v in paths.items()}
     kmer = shlex.quote(f"{names}.kmer")
     view = f"samtools view -@ {threads} -T {q['ref']} -F 0x900"
@@ -107,7 +111,7 @@ def extract_command(
     fastq_all = f"samtools fastq -n -F 0x900 --reference {q['ref']} {q['bam']}"
     return (
         f"{{ {view} -e {shlex.quote(SELECT)} {q['bam']} | cut -f 1"
-        f" && {fastq_all} | {shlex.join(scan)} >/dev/null"
+        f" && {fastq_all} | {shlex.join(scan)} >{q['counts']}"
         f" && awk 'NR % 4 == 1 {{print substr($1, 2)}}' {kmer}_R1.fastq;"
         f" }} | sort -u -S 1G > {q['names']} && rm -f {kmer}_R1.fastq {kmer}_R2.fastq"
         f" && {view} -u -N {q['names']} {q['bam']}"

@@ -1,6 +1,7 @@
 /* kmer_screen: keep the read pairs that share a k-mer with the vector, plus a name-hash depth sample.
  *
  *   kmer_screen -k K -e E -s SEED.FRACTION -o PREFIX -1 R1 [-1 R1 ...] [-2 R2 ...] PIECES.fa ENDS.fa
+ *   kmer_screen -c -1 R1 [-1 R1 ...] [-2 R2 ...]      (check only: no screening, no output FASTQs)
  *
  * A pair is kept when either mate shares a K-mer with PIECES.fa (either strand) (the vector without its
  * host-homologous parts) or an E-mer with ENDS.fa (the provirus termini, so that junction
@@ -9,7 +10,13 @@
  * srand/rand as samtools does), so `samtools view -s` finds the same sample in the aligned BAM.
  * Inputs are FASTQ, plain or gzipped (zlib); several files per mate are read as lanes in order.
  * Kept or sampled pairs go to PREFIX_R1.fastq / PREFIX_R2.fastq (plain: they are small).
- * Progress lines go to stderr; the counts (pairs, kept, sampled) to stdout as one TSV line.
+ * Every record is checked: a damaged gzip, a record cut short, a record that is not FASTQ, mates whose
+ * names (first word, without /1 or /2) differ, or lanes of R1 and R2 holding different numbers of reads
+ * stop the run (exit 2) with one line on stderr, tab-separated for carvis.screen:
+ *   kmer_screen: error <kind> <file> <record (1-based in that file; 0: unknown)> <message>
+ * with kind one of open, gzip, cut, format, count, names. Progress lines go to stderr; the counts to
+ * stdout as TSV lines: `file <path> <records>` per input file (R1 files, then R2), then `pairs N`,
+ * and unless -c `kept N`, `sampled N`, `written N` (kept or sampled).
  * Built by the workflow's build_kmer_screen rule (cc -O3 ... -lz); carvis.screen drives it.
  */
 #include <stdint.h>
@@ -23,6 +30,12 @@
 
 static void die(const char *what, const char *file) {
     fprintf(stderr, "kmer_screen: %s: %s\n", what, file ? file : "");
+    exit(2);
+}
+
+/* A problem with an input file: the structured line described at the top, then exit 2. */
+static void input_error(const char *kind, const char *file, uint64_t record, const char *message) {
+    fprintf(stderr, "kmer_screen: error\t%s\t%s\t%llu\t%s\n", kind, file, (unsigned long long)record, message);
     exit(2);
 }
 
@@ -147,8 +160,8 @@ typedef struct {
     char *buf;
     size_t size, start, end; /* unread bytes: buf[start, end) */
     char *line[4];
-    long len[4]; /* line lengths without the line end */
-    uint64_t records;
+    long len[4];       /* line lengths without the line end */
+    uint64_t *counts;  /* records read from each file */
 } reader_t;
 
 static void reader_open(reader_t *r, char **files, int nfiles) {
@@ -158,7 +171,20 @@ static void reader_open(reader_t *r, char **files, int nfiles) {
     r->cur = -1;
     r->size = BUFFER_BYTES;
     r->buf = malloc(r->size + 1);
-    if (!r->buf) die("out of memory", NULL);
+    r->counts = calloc(nfiles ? nfiles : 1, sizeof(uint64_t));
+    if (!r->buf || !r->counts) die("out of memory", NULL);
+}
+
+/* The file the last record came from (the current one), and that record's number in it. */
+static const char *reader_file(const reader_t *r) { return r->files[r->cur]; }
+static uint64_t reader_record(const reader_t *r) { return r->counts[r->cur]; }
+
+/* A gzip stream that ended inside a member or held bad bytes (zlib reads plain files as they are). */
+static void check_gzip(reader_t *r) {
+    int err;
+    const char *message = gzerror(r->in, &err);
+    if (err == Z_BUF_ERROR) input_error("gzip", reader_file(r), 0, "the file ends inside a gzip member");
+    if (err != Z_OK) input_error("gzip", reader_file(r), 0, message);
 }
 
 /* Move the unread bytes to the front and read more: 1 if bytes came (or a missing last line end
@@ -174,23 +200,23 @@ static int refill(reader_t *r) {
     }
     for (;;) {
         if (!r->in) {
-            if (r->end) die("truncated FASTQ record at the end of", r->files[r->cur]);
-            if (++r->cur >= r->nfiles) return 0;
-            r->in = gzopen(r->files[r->cur], "rb");
-            if (!r->in) die("cannot open", r->files[r->cur]);
+            if (r->end)
+                input_error("cut", reader_file(r), reader_record(r) + 1, "the file ends inside a FASTQ record");
+            if (r->cur + 1 >= r->nfiles) return 0;
+            r->cur++;
+            r->in = gzopen(reader_file(r), "rb");
+            if (!r->in) input_error("open", reader_file(r), 0, "cannot open the file");
             gzbuffer(r->in, 1 << 20);
         }
         size_t room = r->size - r->end;
         int got = gzread(r->in, r->buf + r->end, (unsigned)(room < READ_BYTES ? room : READ_BYTES));
-        if (got < 0) {
-            int err;
-            die(gzerror(r->in, &err), r->files[r->cur]);
-        }
+        if (got < 0) check_gzip(r);
         if (got > 0) {
             r->end += (size_t)got;
             return 1;
         }
-        gzclose(r->in);
+        check_gzip(r);
+        if (gzclose(r->in) != Z_OK) input_error("gzip", reader_file(r), 0, "the file ends inside a gzip member");
         r->in = NULL;
         if (r->end && r->buf[r->end - 1] != '\n') {
             r->buf[r->end++] = '\n'; /* the buffer has one spare byte */
@@ -219,16 +245,57 @@ static int next_record(reader_t *r) {
         p = nl[i] + 1;
     }
     r->start = (size_t)(p - r->buf);
-    if (r->line[0][0] != '@' || r->line[2][0] != '+') die("not a FASTQ record (no @ or + line) in", r->files[r->cur]);
-    r->records++;
+    r->counts[r->cur]++;
+    if (r->line[0][0] != '@' || r->line[2][0] != '+')
+        input_error("format", reader_file(r), reader_record(r), "not a FASTQ record (no @ line or no + line)");
+    if (r->len[1] != r->len[3]) {
+        if (!r->in && r->start == r->end) /* the last record of the file, its quality line cut */
+            input_error("cut", reader_file(r), reader_record(r), "the file ends inside a FASTQ record");
+        input_error("format", reader_file(r), reader_record(r), "the sequence and quality lines differ in length");
+    }
     return 1;
+}
+
+/* Length of a read's name: the first word after '@', without a trailing /1 or /2. */
+static size_t name_length(const char *header) {
+    const char *s = header + 1;
+    size_t n = strcspn(s, " \t");
+    if (n > 2 && s[n - 2] == '/' && (s[n - 1] == '1' || s[n - 1] == '2')) n -= 2;
+    return n;
+}
+
+/* R1 and R2 must hold the same pairs in the same order, lane by lane. */
+static void check_mates(const reader_t *a, const reader_t *b) {
+    char message[1024];
+    if (a->cur != b->cur) {
+        const reader_t *early = a->cur > b->cur ? a : b, *late = a->cur > b->cur ? b : a;
+        int lane = late->cur;
+        snprintf(message, sizeof message, "holds %llu reads but its mate file %s holds more",
+                 (unsigned long long)early->counts[lane], late->files[lane]);
+        input_error("count", early->files[lane], 0, message);
+    }
+    size_t n = name_length(a->line[0]), m = name_length(b->line[0]);
+    if (n != m || memcmp(a->line[0] + 1, b->line[0] + 1, n)) {
+        snprintf(message, sizeof message, "mate %.*s does not match read %.*s, record %llu of %s: the mates are out of step",
+                 (int)(m < 400 ? m : 400), b->line[0] + 1, (int)(n < 400 ? n : 400), a->line[0] + 1,
+                 (unsigned long long)reader_record(a), reader_file(a));
+        input_error("names", reader_file(b), reader_record(b), message);
+    }
+}
+
+/* One mate ran out of reads before the other (`early` ended, `late` holds the record just read or more). */
+static void unequal_mates(const reader_t *early, const reader_t *late) {
+    char message[1024];
+    int lane = late->cur < early->nfiles ? late->cur : early->nfiles - 1;
+    snprintf(message, sizeof message, "holds %llu reads but its mate file %s holds more",
+             (unsigned long long)early->counts[lane], late->files[late->cur]);
+    input_error("count", early->files[lane], 0, message);
 }
 
 /* ---- samtools view -s: X31 hash of the name, Wang hash, seed ---- */
 static uint32_t name_hash(const char *header, uint32_t seed) {
     const char *s = header + 1;
-    size_t n = strcspn(s, " \t\r\n");
-    if (n > 2 && s[n - 2] == '/' && (s[n - 1] == '1' || s[n - 1] == '2')) n -= 2;
+    size_t n = name_length(header);
     uint32_t h = n ? (uint8_t)s[0] : 0;
     for (size_t i = 1; i < n; i++) h = (h << 5) - h + (uint8_t)s[i];
     uint32_t key = h ^ seed;
@@ -350,14 +417,45 @@ static void write_record(FILE *out, const reader_t *r) {
             die("cannot write", "output FASTQ");
 }
 
+/* Read every pair, checking the records and that the mates are in step; with `sc` also screen them. */
+static void scan(reader_t *a, reader_t *b, int paired, const screen_t *sc, uint32_t seed, double fraction,
+                 FILE *out1, FILE *out2, uint64_t count[4]) {
+    while (next_record(a)) {
+        if (paired) {
+            if (!next_record(b)) unequal_mates(b, a);
+            check_mates(a, b);
+        }
+        count[0]++;
+        if (sc) {
+            int in_sample = (double)(name_hash(a->line[0], seed) & 0xffffff) / 0x1000000 < fraction;
+            int keep = touches_vector(sc, a->line[1], a->len[1]) || (paired && touches_vector(sc, b->line[1], b->len[1]));
+            count[1] += keep;
+            count[2] += in_sample;
+            if (keep || in_sample) {
+                count[3]++;
+                write_record(out1, a);
+                if (paired) write_record(out2, b);
+            }
+        }
+        if (count[0] % PROGRESS_EVERY == 0) fprintf(stderr, "kmer_screen: %llu pairs\n", (unsigned long long)count[0]);
+    }
+    if (paired && next_record(b)) unequal_mates(a, b);
+}
+
+static void print_counts(const reader_t *r) {
+    for (int i = 0; i < r->nfiles; i++)
+        printf("file\t%s\t%llu\n", r->files[i], (unsigned long long)r->counts[i]);
+}
+
 int main(int argc, char **argv) {
-    int k = 16, e = 12, opt, n1 = 0, n2 = 0;
+    int k = 16, e = 12, opt, n1 = 0, n2 = 0, check_only = 0;
     const char *prefix = NULL, *sample = NULL;
     char **r1 = calloc(argc, sizeof(char *)), **r2 = calloc(argc, sizeof(char *));
     const char *usage = "usage: kmer_screen -k K(8-31) -e E(8-K) -s SEED.FRACTION -o PREFIX -1 R1.. [-2 R2..] "
-                        "PIECES.fa ENDS.fa";
-    while ((opt = getopt(argc, argv, "k:e:s:o:1:2:")) != -1) {
-        if (opt == 'k') k = atoi(optarg);
+                        "PIECES.fa ENDS.fa, or kmer_screen -c -1 R1.. [-2 R2..]";
+    while ((opt = getopt(argc, argv, "ck:e:s:o:1:2:")) != -1) {
+        if (opt == 'c') check_only = 1;
+        else if (opt == 'k') k = atoi(optarg);
         else if (opt == 'e') e = atoi(optarg);
         else if (opt == 's') sample = optarg;
         else if (opt == 'o') prefix = optarg;
@@ -365,8 +463,20 @@ int main(int argc, char **argv) {
         else if (opt == '2') r2[n2++] = optarg;
         else die(usage, NULL);
     }
-    if (!prefix || !sample || argc - optind != 2 || !n1 || (n2 && n2 != n1) || k < 8 || k > 31 || e < 8 || e > k)
+    if (!n1 || (n2 && n2 != n1)) die(usage, NULL);
+    if (!check_only && (!prefix || !sample || argc - optind != 2 || k < 8 || k > 31 || e < 8 || e > k))
         die(usage, NULL);
+    reader_t a, b;
+    reader_open(&a, r1, n1);
+    reader_open(&b, r2, n2);
+    uint64_t count[4] = {0, 0, 0, 0}; /* pairs, kept, sampled, written */
+    if (check_only) {
+        scan(&a, &b, n2 > 0, NULL, 0, 0.0, NULL, NULL, count);
+        print_counts(&a);
+        print_counts(&b);
+        printf("pairs\t%llu\n", (unsigned long long)count[0]);
+        return fflush(stdout) ? 2 : 0;
+    }
     /* samtools view -s SEED.FRACTION: a non-zero seed is scrambled with srand/rand. */
     char *rest;
     long seed_arg = strtol(sample, &rest, 10);
@@ -387,9 +497,6 @@ int main(int argc, char **argv) {
     sc.seen_k = prefilter(&sc.kmers, PREFILTER_BITS);
     sc.seen_e = prefilter(&sc.ends, 16);
 
-    reader_t a, b;
-    reader_open(&a, r1, n1);
-    reader_open(&b, r2, n2);
     char path[4096];
     snprintf(path, sizeof path, "%s_R1.fastq", prefix);
     FILE *out1 = fopen(path, "w");
@@ -397,24 +504,11 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s_R2.fastq", prefix);
     FILE *out2 = fopen(path, "w");
     if (!out2) die("cannot write", path);
-
-    uint64_t pairs = 0, kept = 0, sampled = 0;
-    while (next_record(&a)) {
-        if (n2 && !next_record(&b)) die("fewer reads than in R1 in", r2[n2 - 1]);
-        pairs++;
-        double h = (double)(name_hash(a.line[0], seed) & 0xffffff) / 0x1000000;
-        int in_sample = h < fraction;
-        int keep = touches_vector(&sc, a.line[1], a.len[1]) || (n2 && touches_vector(&sc, b.line[1], b.len[1]));
-        kept += keep;
-        sampled += in_sample;
-        if (keep || in_sample) {
-            write_record(out1, &a);
-            if (n2) write_record(out2, &b);
-        }
-        if (pairs % PROGRESS_EVERY == 0) fprintf(stderr, "kmer_screen: %llu pairs\n", (unsigned long long)pairs);
-    }
-    if (n2 && next_record(&b)) die("more reads than in R1 in", r2[b.cur]);
+    scan(&a, &b, n2 > 0, &sc, seed, fraction, out1, out2, count);
     if (fclose(out1) || fclose(out2)) die("cannot write", prefix);
-    printf("%llu\t%llu\t%llu\n", (unsigned long long)pairs, (unsigned long long)kept, (unsigned long long)sampled);
-    return 0;
+    print_counts(&a);
+    print_counts(&b);
+    printf("pairs\t%llu\nkept\t%llu\nsampled\t%llu\nwritten\t%llu\n", (unsigned long long)count[0],
+           (unsigned long long)count[1], (unsigned long long)count[2], (unsigned long long)count[3]);
+    return fflush(stdout) ? 2 : 0;
 }

@@ -6,8 +6,13 @@ the workflow's build_kmer_screen rule): a pair is kept when either mate shares a
 (masked) parts (:func:`write_screen_reference`), or an :data:`END_K`-mer with a provirus terminus
 (junction reads whose vector part is short). Every pair whose read name passes samtools'
 ``view -s SEED.FRACTION`` hash joins the depth sample. Only kept and sampled pairs are aligned.
-The FASTQs are decompressed by ``igzip``, ``pigz`` or ``gzip`` processes running beside the scan
-(:func:`decompressor`).
+The FASTQs are decompressed by ``igzip``, ``pigz`` or ``gzip`` processes (one per file) running beside
+the scan (:func:`decompressor`).
+
+Every record is checked on the way: a damaged gzip, a record cut short, a file that is not FASTQ, R1 and R2
+files of unequal length or with mates out of step stop the pass with an InputError naming the file
+(:func:`check_reads` runs the same checks without screening, for samples aligned in full). Each pass
+returns the records of every input file (:class:`ReadCounts`).
 
 Autosomal depth for VCN: the same hash subsample of the aligned BAM (kept pairs included, so it is a
 sample of all pairs) scaled by total reads / sampled reads (:func:`write_coverage`).
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import math
 import os
@@ -27,7 +33,7 @@ import shutil
 import subprocess
 import time
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +47,16 @@ from carvis.vectors import VectorModel
 log = logging.getLogger("carvis.screen")
 
 #: Columns of the per-sample screening table.
-SCREEN_COLUMNS = ("sample", "reads", "kept_reads", "sampled_reads", "depth_scale", "seconds")
+#: written_reads: kept or sampled, the reads handed to the aligner.
+SCREEN_COLUMNS = (
+    "sample",
+    "reads",
+    "kept_reads",
+    "sampled_reads",
+    "written_reads",
+    "depth_scale",
+    "seconds",
+)
 #: Unmasked vector pieces shorter than this (bp) are left out of the screening reference.
 MIN_PIECE = 30
 #: k-mer length of the screen. 16-mers met ~700 random matches per million simulated pairs; 20-mers none.
@@ -139,37 +154,190 @@ def kmer_screen_command(
 
 def _read_arguments(
     fastq_1: Sequence[Path | str], fastq_2: Sequence[Path | str]
-) -> tuple[list[str], list[subprocess.Popen[bytes]], dict[int, str]]:
-    """kmer_screen's ``-1``/``-2`` arguments, the decompressors feeding them, and pipe fd -> file names.
+) -> tuple[list[str], list[tuple[subprocess.Popen[bytes], str]], dict[str, str]]:
+    """kmer_screen's ``-1``/``-2`` arguments, the decompressors feeding them (with their file), and the
+    name kmer_screen sees -> the file as given.
 
-    A mate whose files are all gzipped is decompressed by one :func:`decompressor` process (lanes in
-    order) writing into a pipe; otherwise kmer_screen reads the files itself (zlib, plain or gzipped).
+    Each gzipped file is decompressed by its own :func:`decompressor` process writing into a pipe; plain
+    files are read by kmer_screen itself. One pipe per file lets kmer_screen count each file's records.
     """
     args: list[str] = []
-    feeders: list[subprocess.Popen[bytes]] = []
-    pipes: dict[int, str] = {}
+    feeders: list[tuple[subprocess.Popen[bytes], str]] = []
+    names: dict[str, str] = {}
     for flag, files in (("-1", fastq_1), ("-2", fastq_2)):
-        if files and all(is_gzipped(f) for f in files):
-            read_end, write_end = os.pipe()
-            _widen(write_end)
-            command = [decompressor(), "-dc", *map(str, files)]
-            feeders.append(subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE))
-            os.close(write_end)
-            args += [flag, f"/dev/fd/{read_end}"]
-            pipes[read_end] = " + ".join(map(str, files))
-        else:
-            args += [arg for f in files for arg in (flag, str(f))]
-    return args, feeders, pipes
+        for path in map(str, files):
+            seen = path
+            if is_gzipped(path):
+                read_end, write_end = os.pipe()
+                _widen(write_end)
+                command = [decompressor(), "-dc", path]
+                feeders.append((subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE), path))
+                os.close(write_end)
+                seen = f"/dev/fd/{read_end}"
+            names[seen] = path
+            args += [flag, seen]
+    return args, feeders, names
+
+
+@dataclass(frozen=True)
+class ReadCounts:
+    """What one kmer_screen pass read: records per input file (the files as given, R1 then R2) and pairs,
+    and of the pairs those kept, in the depth sample, and written (kept or sampled)."""
+
+    files: tuple[tuple[str, int], ...]
+    pairs: int
+    kept: int = 0
+    sampled: int = 0
+    written: int = 0
+
+    @property
+    def reads(self) -> int:
+        """Reads in all input files."""
+        return sum(n for _, n in self.files)
+
+
+def parse_counts(text: str, names: Mapping[str, str] | None = None) -> ReadCounts:
+    """kmer_screen's stdout (``file PATH N`` lines, then ``pairs``/``kept``/``sampled``/``written``);
+    ``names`` maps the names kmer_screen saw (``/dev/fd/N``) back to the files as given."""
+    files: list[tuple[str, int]] = []
+    totals: dict[str, int] = {}
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if fields[0] == "file" and len(fields) == 3:
+            files.append(((names or {}).get(fields[1], fields[1]), int(fields[2])))
+        elif len(fields) == 2:
+            totals[fields[0]] = int(fields[1])
+    if "pairs" not in totals:
+        raise RuntimeError(f"kmer_screen wrote no counts: {text[:200]!r}")
+    return ReadCounts(tuple(files), **totals)
+
+
+#: What to do about each kind of input problem kmer_screen reports.
+_COPY_AGAIN = "copy the file again from its source and compare its checksum (sha256sum) with the source's"
+_FIXES = {
+    "open": "check the path in the sample sheet and that the file can be read",
+    "gzip": _COPY_AGAIN,
+    "cut": _COPY_AGAIN,
+    "format": "give FASTQ files (4 lines a record: @name, bases, +, qualities), plain or gzipped",
+    "count": "R1 and R2 must hold the same reads in the same order, lane by lane: copy the shorter file "
+    "again (compare checksums), and list each lane's fastq_1 and fastq_2 in the same order",
+    "names": "give each lane's R1 and R2 files in the same order in fastq_1 and fastq_2; if a tool "
+    "filtered or sorted one mate, redo that step on both mates together",
+}
+_PROBLEMS = {
+    "gzip": "{message}: the gzip file is damaged (cut short or corrupted while copying)",
+    "cut": "{message}: the file was cut short",
+}
+_FD = re.compile(r"/dev/fd/\d+")
+
+
+def _input_error(line: str, names: Mapping[str, str]) -> InputError:
+    """The InputError of one ``kmer_screen: error`` line, naming the files as given."""
+    _, kind, file, record, message = line.split("\t", 4)
+    message = _FD.sub(lambda m: names.get(m.group(0), m.group(0)), message)
+    number = int(record)
+    where = f"record {number}: " if number and kind != "names" else ""
+    problem = where + _PROBLEMS.get(kind, "{message}").format(message=message)
+    line_number = 4 * (number - 1) + 1 if number else None
+    return InputError(names.get(file, file), problem, _FIXES.get(kind, _COPY_AGAIN), line=line_number)
+
+
+def _run_kmer_screen(
+    command: Callable[[list[str]], list[str]],
+    fastq_1: Sequence[Path | str],
+    fastq_2: Sequence[Path | str],
+    progress: Progress | None = None,
+) -> ReadCounts:
+    """Run kmer_screen (``command`` of its read arguments) with a decompressor per gzipped file.
+
+    A damaged input raises InputError naming the file as given; RuntimeError is left for internal
+    failures. A decompressor failing (or, like igzip on a cut file, complaining with exit 0) fails the
+    pass even when kmer_screen saw a clean end.
+    """
+    reads, feeders, names = _read_arguments(fastq_1, fastq_2)
+    fds = [int(seen.rsplit("/", 1)[1]) for seen in names if seen.startswith("/dev/fd/")]
+    try:
+        proc = subprocess.Popen(
+            command(reads),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            pass_fds=fds,
+        )
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert proc.stdout is not None and proc.stderr is not None
+    problems = []
+    for text in proc.stderr:
+        message = progress.line(text, time.monotonic()) if progress else None
+        if message:
+            log.info("%s", message)
+        elif not _BATCH.search(text):
+            problems.append(text.rstrip("\n"))
+    out = proc.stdout.read()
+    code = proc.wait()
+    for feeder, path in feeders:
+        error = feeder.stderr.read().decode(errors="replace").strip() if feeder.stderr else ""
+        if feeder.wait() < 0 and code:
+            continue  # stopped by a broken pipe after kmer_screen stopped
+        if feeder.returncode or error:
+            tool = Path(str(feeder.args[0])).name
+            raise InputError(
+                path,
+                f"{tool} cannot decompress it ({error or f'exit {feeder.returncode}'}): the gzip file is "
+                "damaged (cut short or corrupted while copying)",
+                _COPY_AGAIN,
+            )
+    if code:
+        for line in problems:
+            if line.startswith("kmer_screen: error\t"):
+                raise _input_error(line, names)
+        problem = _FD.sub(lambda m: names.get(m.group(0), m.group(0)), "; ".join(problems))
+        raise RuntimeError(f"kmer_screen failed (exit {code}): {problem}")
+    return parse_counts(out, names)
+
+
+def check_reads(
+    binary: str | Path, fastq_1: Sequence[Path | str], fastq_2: Sequence[Path | str]
+) -> ReadCounts:
+    """Read every record of a sample's FASTQs without screening (``kmer_screen -c``): gzip integrity, FASTQ
+    records, mates in step. Returns the records per file; bad input raises InputError."""
+    mates = 2 if fastq_2 else 1
+    progress = Progress(estimate_reads(fastq_1) * mates, time.monotonic(), mates)
+    counts = _run_kmer_screen(lambda reads: [str(binary), "-c", *reads], fastq_1, fastq_2, progress)
+    log.info("checked %s reads in %d files", f"{counts.reads:,}", len(counts.files))
+    return counts
+
+
+#: Columns of the per-file read counts table.
+INPUT_READS_COLUMNS = ("sample", "file", "reads")
+
+
+def write_input_reads(sample: str, counts: ReadCounts, out_tsv: str | Path) -> None:
+    """The records of each input file, one row a file (the file as given)."""
+    rows = [{"sample": sample, "file": f, "reads": n} for f, n in counts.files]
+    write_tsv(out_tsv, INPUT_READS_COLUMNS, rows)
+
+
+def read_input_reads(path: str | Path) -> list[tuple[str, int]]:
+    """(file, reads) rows of a table :func:`write_input_reads` wrote."""
+    return [(r["file"], int(r["reads"])) for r in read_tsv(path, INPUT_READS_COLUMNS, "rerun the sample")]
 
 
 def estimate_reads(files: Sequence[Path | str]) -> int:
-    """Reads in FASTQ files (gzipped or plain), from the record density of the first MB."""
+    """Reads in FASTQ files (gzipped or plain), from the record density of the first MB (0 for a file
+    that cannot be read)."""
     total = 0.0
     for path in files:
-        with open(path, "rb") as handle:
-            head = handle.read(_PROBE_BYTES)
-        gz = head[:2] == GZIP_MAGIC
-        text = zlib.decompressobj(31).decompress(head) if gz else head
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(_PROBE_BYTES)
+            gz = head[:2] == GZIP_MAGIC
+            text = zlib.decompressobj(31).decompress(head) if gz else head
+        except (OSError, zlib.error):
+            continue  # unreadable or damaged: the pass itself says so
         records = text.count(b"\n") / 4
         total += os.path.getsize(path) * records / max(1, len(head))
     return round(total)
@@ -219,8 +387,10 @@ def run_screen(
     *,
     fraction: float,
     seed: int = 7,
+    inputs_tsv: str | Path | None = None,
 ) -> dict[str, object]:
-    """Screen one sample: writes ``<out_prefix>_R1/_R2.fastq`` (kept pairs + depth sample) and stats.
+    """Screen one sample: writes ``<out_prefix>_R1/_R2.fastq`` (kept pairs + depth sample), the stats and,
+    given ``inputs_tsv``, the records of each input file (:func:`write_input_reads`).
 
     ``fraction`` 0: no depth sample (the second pass of :mod:`carvis.site_reads`). ``pieces`` without any
     sequence (no candidate site) keeps nothing: the FASTQs are written empty without reading the reads.
@@ -232,43 +402,18 @@ def run_screen(
         log.info("screening %s: no sequence to screen for in %s, nothing kept", sample, pieces)
         for mate in ("R1", "R2"):
             Path(f"{prefix}_{mate}.fastq").write_text("")
-        return _write_stats(stats_tsv, sample, 0, 0, 0, 0.0)
+        if inputs_tsv is not None:  # the reads were not read: no file rows
+            write_input_reads(sample, ReadCounts((), 0), inputs_tsv)
+        return _write_stats(stats_tsv, sample, 0, 0, 0, 0, 0.0)
     subsample = subsample_option(fraction, seed) if fraction else "0.0"
     mates = 2 if fastq_2 else 1
     progress = Progress(estimate_reads(fastq_1) * mates, time.monotonic(), mates)
     log.info("screening %s: ~%s reads, depth sample %s", sample, f"{progress.expected_reads:,}", subsample)
-    reads, feeders, pipes = _read_arguments(fastq_1, fastq_2)
-    command = kmer_screen_command(binary, pieces, ends, subsample, tmp, reads)
-    proc = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-        pass_fds=list(pipes),
+    command = functools.partial(kmer_screen_command, binary, pieces, ends, subsample, tmp)
+    counts = _run_kmer_screen(command, fastq_1, fastq_2, progress)
+    reads_screened, kept, sampled, written = (
+        n * mates for n in (counts.pairs, counts.kept, counts.sampled, counts.written)
     )
-    for fd in pipes:
-        os.close(fd)
-    assert proc.stdout is not None and proc.stderr is not None
-    problems = []
-    for text in proc.stderr:
-        message = progress.line(text, time.monotonic())
-        if message:
-            log.info("%s", message)
-        elif not _BATCH.search(text):
-            problems.append(text.rstrip())
-    counts = proc.stdout.read().split()
-    if proc.wait():
-        problem = "; ".join(problems)
-        for fd, files in pipes.items():
-            problem = problem.replace(f"/dev/fd/{fd}", files)
-        raise RuntimeError(f"screening {sample} failed (exit {proc.returncode}): {problem}")
-    for feeder in feeders:
-        if feeder.wait():
-            error = feeder.stderr.read().decode(errors="replace") if feeder.stderr else ""
-            command_line = " ".join(map(str, feeder.args))
-            raise RuntimeError(f"{command_line} failed (exit {feeder.returncode}): {error}")
-    reads_screened, kept, sampled = (int(c) * mates for c in counts)  # kmer_screen counts pairs
     progress.reads = reads_screened
     log.info("done: %s", progress.message(time.monotonic()))
     if fraction and not sampled:
@@ -279,8 +424,10 @@ def run_screen(
         )
     for mate in ("R1", "R2"):
         os.replace(f"{tmp}_{mate}.fastq", f"{prefix}_{mate}.fastq")
+    if inputs_tsv is not None:
+        write_input_reads(sample, counts, inputs_tsv)
     seconds = round(time.monotonic() - progress.started, 1)
-    return _write_stats(stats_tsv, sample, reads_screened, kept, sampled, seconds)
+    return _write_stats(stats_tsv, sample, reads_screened, kept, sampled, written, seconds)
 
 
 def _has_sequence(fasta: str | Path) -> bool:
@@ -289,13 +436,14 @@ def _has_sequence(fasta: str | Path) -> bool:
 
 
 def _write_stats(
-    stats_tsv: str | Path, sample: str, reads: int, kept: int, sampled: int, seconds: float
+    stats_tsv: str | Path, sample: str, reads: int, kept: int, sampled: int, written: int, seconds: float
 ) -> dict[str, object]:
     row: dict[str, object] = {
         "sample": sample,
         "reads": reads,
         "kept_reads": kept,
         "sampled_reads": sampled,
+        "written_reads": written,
         "depth_scale": reads / sampled if sampled else None,
         "seconds": seconds,
     }

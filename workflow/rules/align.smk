@@ -14,6 +14,7 @@ rule extract_reads:
         r1=temp(f"{OUT}/extract/{{sample}}_R1.fastq.gz"),
         r2=temp(f"{OUT}/extract/{{sample}}_R2.fastq.gz"),
         names=temp(f"{OUT}/extract/{{sample}}.names.txt"),
+        counts=f"{OUT}/extract/{{sample}}.primary_reads.txt",
     log:
         f"{LOGS}/extract_reads/{{sample}}.log",
     benchmark:
@@ -32,6 +33,7 @@ rule extract_reads:
             output.r2,
             threads,
             (input.binary[0], input.pieces, input.ends),
+            output.counts,
         ),
     shell:
         """
@@ -42,6 +44,7 @@ rule extract_reads:
 rule align_reads:
     input:
         fastq=lambda wc: reads_to_align(wc)["r1"] + reads_to_align(wc)["r2"],
+        checked=reads_checked,
         index=aligner_index,
         fasta=f"{REF}/combined.fa",
     output:
@@ -98,3 +101,35 @@ use rule align_reads as align_site_reads with:
             threads,
             CONFIG["align_extra"],
         ),
+
+
+# Every read sent to the aligner must come out as one primary alignment; the evidence stage waits for this.
+rule count_reads:
+    input:
+        unpack(count_inputs),
+        bam=f"{OUT}/align/{{sample}}.bam",
+    output:
+        f"{OUT}/qc/{{sample}}.read_counts.tsv",
+    log:
+        f"{LOGS}/count_reads/{{sample}}.log",
+    conda:
+        ENVS / "screen.yaml"
+    params:
+        align_log=f"{LOGS}/align_reads/{{sample}}.log",
+        input_bam=lambda wc: SAMPLES[wc.sample].bam,
+    script:
+        "../../scripts/adapters/count_reads.py"
+
+
+use rule count_reads as count_site_reads with:
+    input:
+        inputs=f"{OUT}/screen/{{sample}}.site_reads.input_reads.tsv",
+        stats=f"{OUT}/screen/{{sample}}.site_reads.screen.tsv",
+        bam=f"{OUT}/align/{{sample}}.site_reads.bam",
+    output:
+        f"{OUT}/qc/{{sample}}.site_read_counts.tsv",
+    log:
+        f"{LOGS}/count_site_reads/{{sample}}.log",
+    params:
+        align_log=f"{LOGS}/align_site_reads/{{sample}}.log",
+        input_bam=None,

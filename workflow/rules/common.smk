@@ -104,9 +104,13 @@ def final_outputs():
         "report.html",
     ]
     cohort = ["summary.tsv", "cohort_sites.tsv", "cohort.html"]
-    return [f"{OUT}/{s}/{name}" for s in SAMPLES for name in per_sample] + [
-        f"{OUT}/{name}" for name in cohort
-    ]
+    # read accounting and input checksums (the report should take these too)
+    qc = ["read_counts.tsv", "inputs.tsv"]
+    return (
+        [f"{OUT}/{s}/{name}" for s in SAMPLES for name in per_sample]
+        + [f"{OUT}/qc/{s}.{name}" for s in SAMPLES for name in qc]
+        + [f"{OUT}/{name}" for name in cohort]
+    )
 
 
 def aligner_index(wildcards):
@@ -150,6 +154,38 @@ def reads_to_align(wildcards):
         "r1": [f"{folder}_R1.{suffix}"],
         "r2": [f"{folder}_R2.{suffix}"] if paired else [],
     }
+
+
+def sample_files(wildcards):
+    """The sample's input files: its BAM/CRAM, or its FASTQs (R1 lanes, then R2)."""
+    s = SAMPLES[wildcards.sample]
+    return [s.bam] if s.bam is not None else s.fastq_1 + s.fastq_2
+
+
+def reads_checked(wildcards):
+    """FASTQs aligned in full are read through by check_reads before alignment; others need nothing."""
+    if SAMPLES[wildcards.sample].bam is not None or screened(wildcards):
+        return []
+    return [f"{OUT}/check/{wildcards.sample}.input_reads.tsv"]
+
+
+def count_inputs(wildcards):
+    """What count_reads reads besides the aligned BAM: records per input file, screening stats, or the
+    counts of a BAM/CRAM and the reads extracted from it."""
+    s = SAMPLES[wildcards.sample]
+    if s.bam is not None:
+        return {
+            "extract_counts": f"{OUT}/extract/{s.sample}.primary_reads.txt",
+            "r1": f"{OUT}/extract/{s.sample}_R1.fastq.gz",
+            "r2": f"{OUT}/extract/{s.sample}_R2.fastq.gz",
+            "binary": f"{OUT}/bin/kmer_screen",
+        }
+    if screened(wildcards):
+        return {
+            "inputs": f"{OUT}/screen/{s.sample}.input_reads.tsv",
+            "stats": f"{OUT}/screen/{s.sample}.screen.tsv",
+        }
+    return {"inputs": reads_checked(wildcards)[0]}
 
 
 def coverage_inputs(wildcards):

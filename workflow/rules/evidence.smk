@@ -11,6 +11,8 @@ rule extract_evidence:
         spanning_bam=lambda wc: SAMPLES[wc.sample].bam or [],
         fasta=f"{REF}/combined.fa",
         fai=f"{REF}/combined.fa.fai",
+        # a sample whose BAM lacks reads sent to the aligner stops here (count_reads)
+        read_counts=f"{OUT}/qc/{{sample}}.read_counts.tsv",
     output:
         evidence=f"{OUT}/evidence/{{sample}}.evidence.tsv",
         qc=f"{OUT}/evidence/{{sample}}.evidence_qc.tsv",
@@ -36,6 +38,7 @@ rule count_spanning:
         manifest=f"{REF}/vectors.json",
         bam=f"{OUT}/align/{{sample}}.site_reads.bam",
         bai=f"{OUT}/align/{{sample}}.site_reads.bam.bai",
+        read_counts=f"{OUT}/qc/{{sample}}.site_read_counts.tsv",
     output:
         f"{OUT}/evidence/{{sample}}.spanning.tsv",
     log:

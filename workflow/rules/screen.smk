@@ -43,6 +43,7 @@ rule screen_reads:
         r1=temp(f"{OUT}/screen/{{sample}}_R1.fastq"),
         r2=temp(f"{OUT}/screen/{{sample}}_R2.fastq"),
         stats=f"{OUT}/screen/{{sample}}.screen.tsv",
+        inputs=f"{OUT}/screen/{{sample}}.input_reads.tsv",
     log:
         f"{LOGS}/screen_reads/{{sample}}.log",
     benchmark:
@@ -60,6 +61,40 @@ rule screen_reads:
         seed=CONFIG["screen"]["seed"],
     script:
         "../../scripts/adapters/screen_reads.py"
+
+
+# Samples aligned in full (screen: enabled: false) are read through once before alignment: a damaged
+# FASTQ stops them with a clear message instead of a BAM made from part of the reads.
+rule check_reads:
+    input:
+        fastq=lambda wc: SAMPLES[wc.sample].fastq_1 + SAMPLES[wc.sample].fastq_2,
+        binary=rules.build_kmer_screen.output,
+    output:
+        f"{OUT}/check/{{sample}}.input_reads.tsv",
+    log:
+        f"{LOGS}/check_reads/{{sample}}.log",
+    conda:
+        ENVS / "screen.yaml"
+    threads: CONFIG["threads"]["screen"]
+    params:
+        fastq_1=lambda wc: SAMPLES[wc.sample].fastq_1,
+        fastq_2=lambda wc: SAMPLES[wc.sample].fastq_2,
+    script:
+        "../../scripts/adapters/check_reads.py"
+
+
+# What each input file was when the sample ran: size and SHA-256.
+rule checksum_inputs:
+    input:
+        sample_files,
+    output:
+        f"{OUT}/qc/{{sample}}.inputs.tsv",
+    log:
+        f"{LOGS}/checksum_inputs/{{sample}}.log",
+    conda:
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/checksum_inputs.py"
 
 
 # screen: count_spanning: a second pass keeps the pairs near each candidate site (reference fragments).
@@ -116,6 +151,7 @@ use rule screen_reads as screen_site_reads with:
         r1=temp(f"{OUT}/screen/{{sample}}.site_reads_R1.fastq"),
         r2=temp(f"{OUT}/screen/{{sample}}.site_reads_R2.fastq"),
         stats=f"{OUT}/screen/{{sample}}.site_reads.screen.tsv",
+        inputs=f"{OUT}/screen/{{sample}}.site_reads.input_reads.tsv",
     log:
         f"{LOGS}/screen_site_reads/{{sample}}.log",
     benchmark:

@@ -1,0 +1,24 @@
+"""Snakemake adapter: the read accounting of one aligned sample; stops a sample whose BAM lacks reads."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
+from carvis.accounting import count_reads
+from carvis.runlog import log_to
+
+i = snakemake.input
+with log_to(snakemake.log[0]):
+    extracted = (i.binary, [i.r1], [i.r2]) if i.get("extract_counts") else None
+    count_reads(
+        snakemake.wildcards.sample,
+        snakemake.output[0],
+        i.bam,
+        snakemake.params.align_log,
+        inputs_tsv=i.get("inputs"),
+        screen_stats=i.get("stats"),
+        extract_counts=i.get("extract_counts"),
+        input_bam=snakemake.params.input_bam,
+        extracted=extracted,
+    )
