@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 from helpers import require_tools
 
-from carvis.screen import SOURCE
+from carvis.screen import compile_kmer_screen
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -26,6 +25,4 @@ def shared_data() -> Path:
 def kmer_screen(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """kmer_screen compiled the way the build_kmer_screen rule does."""
     require_tools("cc")
-    binary = tmp_path_factory.mktemp("bin") / "kmer_screen"
-    subprocess.run(["cc", "-O3", "-o", str(binary), str(SOURCE), "-lz"], check=True)
-    return binary
+    return compile_kmer_screen(tmp_path_factory.mktemp("bin") / "kmer_screen")

@@ -12,6 +12,7 @@ import pytest
 from helpers import simulate_pairs, snakemake, write_fastq_pairs
 from test_workflow import DEMO, write_config
 
+from carvis.cli import main as carvis
 from carvis.simulate import read_genome
 
 PAIRS_DEPTH = 0.6  # ~2,400 pairs of the 1.2 Mb demo genome
@@ -94,7 +95,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
 @pytest.mark.parametrize("screen", [True, False], ids=["screened", "unscreened"])
 @pytest.mark.parametrize("case", CASES)
 def test_damaged_reads_stop_before_alignment(
-    case: str, screen: bool, built: tuple[Path, Path, Path], tmp_path: Path
+    case: str,
+    screen: bool,
+    built: tuple[Path, Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     out, r1, r2 = built
     shutil.copytree(out, tmp_path / "out")
@@ -111,3 +116,7 @@ def test_damaged_reads_stop_before_alignment(
     assert "Traceback" not in said
     assert not (tmp_path / "out" / "logs" / "align_reads" / "s.log").exists()
     assert not (tmp_path / "out" / "align" / "s.bam").exists()
+    if screen:  # validate reads every record, whatever the config says of screening
+        assert carvis(["validate", "--configfile", str(config)]) == 2
+        told = capsys.readouterr().err
+        assert str(bad) in told and "fix:" in told  # validate agrees with the run

@@ -18,7 +18,7 @@ from carvis.errors import InputError
 COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("carvis.simulate", "simulate a tumour's reads with chosen integrations, plus a truth table"),
     "make-demo": ("carvis.demo", "rebuild the bundled demo genome, annotation, vector and truth"),
-    "validate": ("carvis.inputs", "check a config and its sample sheet without running anything"),
+    "validate": ("carvis.validate", "check config, sheet, reference files and reads; run nothing"),
 }
 
 

@@ -5,7 +5,6 @@ Every problem is reported as an InputError that names the file, the line and the
 
 from __future__ import annotations
 
-import argparse
 import copy
 import difflib
 import gzip
@@ -25,7 +24,7 @@ from jsonschema.exceptions import ValidationError
 from carvis.bam_input import check_alignment_header, genome_lengths
 from carvis.errors import InputError
 from carvis.io import GZIP_MAGIC
-from carvis.preflight import check_reference, check_vectors
+from carvis.preflight import check_vectors
 
 #: Where the config and sample-sheet schemas live in a carvis checkout.
 DEFAULT_SCHEMAS = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
@@ -765,41 +764,3 @@ def validate_run(configfile: Path, schema_dir: Path = DEFAULT_SCHEMAS) -> tuple[
     )
     check_vectors(config["vectors"])
     return config, samples
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--configfile", type=Path, required=True, help="the run's YAML config")
-    parser.add_argument(
-        "--schemas",
-        type=Path,
-        default=DEFAULT_SCHEMAS,
-        help="folder with config/samples schemas (default: %(default)s)",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    config, samples = validate_run(args.configfile, args.schemas)
-    report = check_reference(config["reference"], config["gene_lists"])
-    print(f"config OK: {args.configfile}")
-    vectors = ", ".join(f"{name} ({v['kind']})" for name, v in config["vectors"].items())
-    print(f"vectors ({len(config['vectors'])}): {vectors}")
-    print(f"samples ({len(samples)}) from {config['samples']}:")
-    for s in samples:
-        reads = (
-            f"BAM/CRAM {s.bam}"
-            if s.bam
-            else f"{'paired' if s.paired else 'single-end'}, {len(s.fastq_1)} lane(s)"
-        )
-        purity = "unknown" if s.purity is None else f"{s.purity:g}"
-        print(f"  {s.sample}\t{reads}\tvector {s.vector}\tpurity {purity}\t{s.assay}")
-    print(
-        f"genome: {report.genome_contigs} contigs, {report.genome_length:,} bp; "
-        f"{report.annotated_share:.1%} of it on annotated contigs; {report.genes} genes"
-    )
-    print(
-        f"gene lists: {report.gene_list_known} of {report.gene_list_symbols} symbols known to the annotation"
-    )
-    print(f"warnings ({len(report.warnings)}):" if report.warnings else "warnings: none")
-    for warning in report.warnings:
-        print(f"  {warning}")
-    return 0

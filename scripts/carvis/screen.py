@@ -119,6 +119,25 @@ def write_screen_reference(
     return sum(len(s) for s in pieces.values())
 
 
+#: How the workflow (rule build_kmer_screen) and ``carvis validate`` compile kmer_screen:
+#: ``sh -c COMPILE sh OUT SOURCE`` (CC, CFLAGS and LDFLAGS as the environment sets them).
+COMPILE = '${CC:-cc} ${CFLAGS:-} -O3 -o "$1" "$2" ${LDFLAGS:-} -lz'
+
+
+def compile_kmer_screen(out: str | Path) -> Path:
+    """Compile :data:`SOURCE` into ``out`` with :data:`COMPILE`; InputError when no C compiler works."""
+    result = subprocess.run(
+        ["sh", "-c", COMPILE, "sh", str(out), str(SOURCE)], capture_output=True, text=True, check=False
+    )
+    if result.returncode:
+        raise InputError(
+            None,
+            f"kmer_screen (which reads every FASTQ record) could not be compiled: {result.stderr.strip()}",
+            "install a C compiler and zlib (bash scripts/setup.sh), or skip the reads with --no-reads",
+        )
+    return Path(out)
+
+
 def subsample_option(fraction: float, seed: int) -> str:
     """``samtools view -s`` argument: seed and fraction as ``SEED.FRACTION`` (e.g. 7.05)."""
     if not 0 < fraction < 1:

@@ -13,6 +13,8 @@ rule render_report:
         mask=f"{REF}/mask/homology_mask.bed",
         fai=f"{REF}/combined.fa.fai",
         depth=f"{OUT}/depth/{{sample}}.vector_depth.tsv",
+        inputs_table=f"{OUT}/qc/{{sample}}.inputs.tsv",
+        read_counts=f"{OUT}/qc/{{sample}}.read_counts.tsv",
     output:
         report(
             f"{OUT}/{{sample}}/report.html",
@@ -29,9 +31,6 @@ rule render_report:
         purity=sample_purity,
         # only the config values the report prints (and a digest of the rest): threads never rerun it
         settings=lambda wildcards: report_settings(CONFIG, sample_vector(wildcards)),
-        # written by the read-counting rules; they move to input: once those rules are here
-        inputs_table=f"{OUT}/qc/{{sample}}.inputs.tsv",
-        read_counts=f"{OUT}/qc/{{sample}}.read_counts.tsv",
     script:
         "../../scripts/adapters/render_report.py"
 

@@ -1,6 +1,6 @@
 # Screening stage: one streaming pass over each sample's FASTQs keeps the pairs touching the vector
 # (outside its host-homologous parts) plus a depth sample; only those are aligned.
-from carvis.screen import SOURCE as KMER_SCREEN_SOURCE
+from carvis.screen import COMPILE as KMER_SCREEN_COMPILE, SOURCE as KMER_SCREEN_SOURCE
 
 
 rule build_kmer_screen:
@@ -12,9 +12,11 @@ rule build_kmer_screen:
         f"{LOGS}/build_kmer_screen.log",
     conda:
         ENVS / "screen.yaml"
+    params:
+        compile=KMER_SCREEN_COMPILE,
     shell:
         """
-        ${{CC:-cc}} ${{CFLAGS:-}} -O3 -o {output:q} {input:q} ${{LDFLAGS:-}} -lz 2>{log:q}
+        sh -c {params.compile:q} sh {output:q} {input:q} 2>{log:q}
         """
 
 

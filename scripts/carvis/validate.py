@@ -1,0 +1,66 @@
+"""``carvis validate``: every check the workflow makes before alignment, without running it.
+
+The config, the sample sheet and the vector files (as at every workflow start), the genome, the
+annotation and the gene lists (as rule ``preflight``), and every record of every FASTQ (as the screening
+pass or rule ``check_reads``: gzip integrity, whole records, mates in step). ``--no-reads`` skips the
+reads, which take one decompression pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from carvis.inputs import DEFAULT_SCHEMAS, validate_run
+from carvis.preflight import check_reference
+from carvis.screen import check_reads, compile_kmer_screen
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--configfile", type=Path, required=True, help="the run's YAML config")
+    parser.add_argument(
+        "--schemas",
+        type=Path,
+        default=DEFAULT_SCHEMAS,
+        help="folder with config/samples schemas (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-reads",
+        action="store_true",
+        help="do not read every FASTQ record (the run still does, before aligning)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config, samples = validate_run(args.configfile, args.schemas)
+    report = check_reference(config["reference"], config["gene_lists"])
+    print(f"config OK: {args.configfile}")
+    vectors = ", ".join(f"{name} ({v['kind']})" for name, v in config["vectors"].items())
+    print(f"vectors ({len(config['vectors'])}): {vectors}")
+    print(
+        f"genome: {report.genome_contigs} contigs, {report.genome_length:,} bp; "
+        f"{report.annotated_share:.1%} of it on annotated contigs; {report.genes} genes"
+    )
+    print(
+        f"gene lists: {report.gene_list_known} of {report.gene_list_symbols} symbols known to the annotation"
+    )
+    print(f"samples ({len(samples)}) from {config['samples']}:")
+    with tempfile.TemporaryDirectory(prefix="carvis-validate-") as tmp:
+        binary = None
+        for s in samples:
+            reads = (
+                f"BAM/CRAM {s.bam}"
+                if s.bam
+                else f"{'paired' if s.paired else 'single-end'}, {len(s.fastq_1)} lane(s)"
+            )
+            if s.bam is None and not args.no_reads:
+                binary = binary or compile_kmer_screen(Path(tmp) / "kmer_screen")
+                counts = check_reads(binary, s.fastq_1, s.fastq_2)
+                reads += f", {counts.reads:,} reads, every record read"
+            purity = "unknown" if s.purity is None else f"{s.purity:g}"
+            print(f"  {s.sample}\t{reads}\tvector {s.vector}\tpurity {purity}\t{s.assay}")
+    print(f"warnings ({len(report.warnings)}):" if report.warnings else "warnings: none")
+    for warning in report.warnings:
+        print(f"  {warning}")
+    return 0
