@@ -7,20 +7,12 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
 from carvis.reference import build_combined_reference, write_vector_contigs_bed
 from carvis.runlog import log_to
-from carvis.vectors import build_vector, write_manifest
+from carvis.vectors import vector_from_config, write_manifest
 
 with log_to(snakemake.log[0]) as log:
     models = []
     for name, spec in snakemake.params.vectors.items():
-        model = build_vector(
-            name,
-            spec["sequence"],
-            spec["kind"],
-            spec.get("provirus"),
-            spec.get("five_prime_end"),
-            spec.get("three_prime_end"),
-            spec.get("tsd_length"),
-        )
+        model = vector_from_config(name, spec)
         log.info(
             "%s: %s; provirus %d bp, backbone %d bp",
             name,

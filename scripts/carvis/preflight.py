@@ -20,7 +20,7 @@ from carvis.annotate import GenomeAnnotation, load_gene_lists, read_gtf
 from carvis.errors import InputError
 from carvis.io import is_gzipped, write_tsv
 from carvis.seqs import read_single_record, sequence_format
-from carvis.vectors import VectorModel, build_vector, contig_owner
+from carvis.vectors import VectorModel, contig_owner, vector_from_config
 
 #: Sequence letters a vector may hold (IUPAC N stands for an unknown base).
 _DNA = frozenset("ACGTN")
@@ -136,15 +136,7 @@ def check_vectors(vectors: Mapping[str, Mapping[str, Any]]) -> dict[str, VectorM
     models = {}
     for name, spec in vectors.items():
         check_vector_file(spec["sequence"])
-        models[name] = build_vector(
-            name,
-            spec["sequence"],
-            spec["kind"],
-            spec.get("provirus"),
-            spec.get("five_prime_end"),
-            spec.get("three_prime_end"),
-            spec.get("tsd_length"),
-        )
+        models[name] = vector_from_config(name, spec)
     return models
 
 
