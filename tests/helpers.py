@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from carvis.cli import main as carvis
-from carvis.seqs import revcomp
-from carvis.vectors import KINDS, VectorKind, VectorModel, build_vector
+from carvis.core.seqs import revcomp
+from carvis.reference.vectors import KINDS, VectorKind, VectorModel, build_vector
 
 LENTI = KINDS["lentiviral"]
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from carvis.annotate import (
+from carvis.core.errors import InputError
+from carvis.core.io import read_tsv, write_tsv
+from carvis.core.tables import ANNOTATION, SITES
+from carvis.sites.annotate import (
     Annotator,
     Gene,
     GeneIndex,
@@ -17,9 +20,6 @@ from carvis.annotate import (
     load_gene_lists,
     read_gtf,
 )
-from carvis.errors import InputError
-from carvis.io import read_tsv, write_tsv
-from carvis.tables import ANNOTATION, SITES
 
 BUNDLED = Path(__file__).resolve().parents[1] / "resources" / "cancer_genes" / "cancer_genes.tsv"
 CATEGORIES = {"oncogene", "tumour_suppressor", "clonal_haematopoiesis", "insertional_event", "lymphoma"}

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from Bio import SeqIO
 
-from carvis import demo
 from carvis.cli import build_parser, main
-from carvis.io import read_tsv
-from carvis.seqs import revcomp
-from carvis.simulate import read_genome
-from carvis.vectors import build_vector
+from carvis.core.io import read_tsv
+from carvis.core.seqs import revcomp
+from carvis.reference.vectors import build_vector
+from carvis.sim import demo
+from carvis.sim.simulate import read_genome
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 FILES = ("genome.fa", "annotation.gtf", "vector.gb", "vector.fa", "design.tsv", "truth.tsv", "samples.tsv")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pysam
 import pytest
 
-from carvis.export import write_bed, write_vcf
-from carvis.io import write_tsv
-from carvis.tables import ANNOTATION, SITES
+from carvis.core.io import write_tsv
+from carvis.core.tables import ANNOTATION, SITES
+from carvis.report.export import write_bed, write_vcf
 
 PROVIRUS_LENGTH = 700
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pysam
 import pytest
 
-from carvis.errors import InputError
-from carvis.intervals import merge, read_bed
-from carvis.mask import (
+from carvis.core.errors import InputError
+from carvis.core.intervals import merge, read_bed
+from carvis.reference.mask import (
     MINIMAP2_ARGS,
     build_mask,
     footprint_intervals,
@@ -28,7 +28,7 @@ from carvis.mask import (
     read_mask,
     write_vector_tiles,
 )
-from carvis.vectors import VectorModel, build_vector
+from carvis.reference.vectors import VectorModel, build_vector
 
 needs_tools = pytest.mark.skipif(
     not (shutil.which("minimap2") and shutil.which("samtools")), reason="minimap2 and samtools are needed"

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from helpers import random_seq, transposon_plasmid, write_fasta
 
-from carvis.annotate import Annotator, GeneLists, read_gtf
-from carvis.errors import InputError
-from carvis.io import read_tsv
-from carvis.preflight import (
+from carvis.core.errors import InputError
+from carvis.core.io import read_tsv
+from carvis.reference.preflight import (
     Report,
     check_annotation,
     check_gene_lists,
@@ -23,7 +22,8 @@ from carvis.preflight import (
     genome_contigs,
     write_report,
 )
-from carvis.vectors import KINDS
+from carvis.reference.vectors import KINDS
+from carvis.sites.annotate import Annotator, GeneLists, read_gtf
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"

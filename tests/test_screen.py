@@ -19,9 +19,10 @@ from helpers import (
 )
 from test_workflow import snakemake, write_config
 
-from carvis.errors import InputError
-from carvis.io import read_tsv
-from carvis.screen import (
+from carvis.core.errors import InputError
+from carvis.core.io import read_tsv
+from carvis.core.seqs import revcomp
+from carvis.reads.screen import (
     Progress,
     _scaled_row,
     run_screen,
@@ -29,9 +30,8 @@ from carvis.screen import (
     subsample_option,
     write_screen_reference,
 )
-from carvis.seqs import revcomp
-from carvis.transgene import ContigCoverage
-from carvis.vectors import VectorModel
+from carvis.reference.vectors import VectorModel
+from carvis.transgene.call import ContigCoverage
 
 
 def test_screen_pieces_cut_out_masked_parts_and_keep_the_ltrs(tmp_path: Path) -> None:

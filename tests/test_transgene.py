@@ -16,14 +16,13 @@ import numpy as np
 import pytest
 from test_mask import World, make_world, run_tiles
 
-from carvis.coverage import coverage_svg, feature_coverage, provirus_depth
-from carvis.errors import InputError
-from carvis.intervals import read_bed
-from carvis.io import read_tsv
-from carvis.mask import footprint_intervals, read_mask
-from carvis.seqs import revcomp
-from carvis.tables import TRANSGENE
-from carvis.transgene import (
+from carvis.core.errors import InputError
+from carvis.core.intervals import read_bed
+from carvis.core.io import read_tsv
+from carvis.core.seqs import revcomp
+from carvis.core.tables import TRANSGENE
+from carvis.reference.mask import footprint_intervals, read_mask
+from carvis.transgene.call import (
     ContigCoverage,
     Evidence,
     autosomal_depth,
@@ -40,6 +39,7 @@ from carvis.transgene import (
     vcn_interval,
     write_transgene,
 )
+from carvis.transgene.vector_coverage import coverage_svg, feature_coverage, provirus_depth
 
 READ, FRAGMENT = 150, 320
 INSERT_AT = 45_000  # first base of the target site (1-based), provirus in + orientation

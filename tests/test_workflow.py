@@ -11,7 +11,7 @@ import yaml
 from helpers import snakemake
 
 from carvis.cli import main as carvis
-from carvis.io import read_tsv
+from carvis.core.io import read_tsv
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"
@@ -43,7 +43,7 @@ def write_config(tmp_path: Path, samples: Path, **overrides: object) -> Path:
 
 
 def demo_provirus_range() -> list[int]:
-    from carvis.vectors import build_vector
+    from carvis.reference.vectors import build_vector
 
     model = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
     return [int(x) for x in model.derivation.split()[2].split("-")]

@@ -5,9 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.reference import build_combined_reference, write_vector_contigs_bed
-from carvis.runlog import log_to
-from carvis.vectors import build_vector, write_manifest
+from carvis.core.runlog import log_to
+from carvis.reference.build import build_combined_reference, write_vector_contigs_bed
+from carvis.reference.vectors import build_vector, write_manifest
 
 with log_to(snakemake.log[0]) as log:
     models = []

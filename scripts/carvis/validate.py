@@ -12,9 +12,9 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from carvis.inputs import DEFAULT_SCHEMAS, validate_run
-from carvis.preflight import check_reference
-from carvis.screen import check_reads, compile_kmer_screen
+from carvis.inputs.checks import DEFAULT_SCHEMAS, validate_run
+from carvis.reads.screen import check_reads, compile_kmer_screen
+from carvis.reference.preflight import check_reference
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

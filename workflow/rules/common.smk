@@ -8,14 +8,14 @@ from snakemake.utils import update_config
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-from carvis import demo
-from carvis.errors import InputError
-from carvis.inputs import load_config, load_samples, read_yaml
-from carvis.preflight import check_vectors
-from carvis.align import align_command
-from carvis.bam_input import extract_command
-from carvis.reference import reference_key
-from carvis.screen import subsample_option
+from carvis.sim import demo
+from carvis.core.errors import InputError
+from carvis.inputs.checks import load_config, load_samples, read_yaml
+from carvis.reference.preflight import check_vectors
+from carvis.reads.align import align_command
+from carvis.reads.bam_input import extract_command
+from carvis.reference.build import reference_key
+from carvis.reads.screen import subsample_option
 
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 DEMO = Path(workflow.basedir) / "resources" / "demo"

@@ -1,6 +1,6 @@
 # Reference stage: integrated provirus + backbone per vector, combined with the genome,
 # indexed once per genome/vector set (the folder name is the cache key), and the homology mask.
-from carvis.mask import MINIMAP2_ARGS
+from carvis.reference.mask import MINIMAP2_ARGS
 
 
 rule preflight:

@@ -2,7 +2,7 @@
 # Final outputs carry report() so that `snakemake --report report.zip` gathers them with the
 # captions in workflow/report/.
 
-from carvis.provenance import report_settings
+from carvis.report.provenance import report_settings
 
 
 rule render_report:

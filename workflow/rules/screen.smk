@@ -1,6 +1,9 @@
 # Screening stage: one streaming pass over each sample's FASTQs keeps the pairs touching the vector
 # (outside its host-homologous parts) plus a depth sample; only those are aligned.
-from carvis.screen import COMPILE as KMER_SCREEN_COMPILE, SOURCE as KMER_SCREEN_SOURCE
+from carvis.reads.screen import (
+    COMPILE as KMER_SCREEN_COMPILE,
+    SOURCE as KMER_SCREEN_SOURCE,
+)
 
 
 rule build_kmer_screen:
