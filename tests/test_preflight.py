@@ -11,6 +11,7 @@ from helpers import random_seq, transposon_plasmid, write_fasta
 
 from carvis.core.errors import InputError
 from carvis.core.io import read_tsv
+from carvis.reference.genes import GeneLists, read_gtf
 from carvis.reference.preflight import (
     Report,
     check_annotation,
@@ -23,7 +24,7 @@ from carvis.reference.preflight import (
     write_report,
 )
 from carvis.reference.vectors import KINDS
-from carvis.sites.annotate import Annotator, GeneLists, read_gtf
+from carvis.sites.annotate import Annotator
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"

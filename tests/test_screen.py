@@ -22,6 +22,7 @@ from test_workflow import snakemake, write_config
 from carvis.core.errors import InputError
 from carvis.core.io import read_tsv
 from carvis.core.seqs import revcomp
+from carvis.reads.coverage import ContigCoverage
 from carvis.reads.screen import (
     Progress,
     _scaled_row,
@@ -31,7 +32,6 @@ from carvis.reads.screen import (
     write_screen_reference,
 )
 from carvis.reference.vectors import VectorModel
-from carvis.transgene.call import ContigCoverage
 
 
 def test_screen_pieces_cut_out_masked_parts_and_keep_the_ltrs(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ from helpers import (
     write_fastq_pairs,
 )
 
-from carvis.transgene.call import LTR_MARGIN, counted_intervals, read_depth
+from carvis.reads.coverage import read_depth
+from carvis.transgene.call import LTR_MARGIN, counted_intervals
 
 
 def test_both_ltr_copies_count_the_same_unmasked_bases(tmp_path: Path) -> None:

@@ -42,11 +42,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from carvis.core.intervals import read_bed  # noqa: E402
+from carvis.reads.coverage import read_depth  # noqa: E402
 from carvis.reference.build import build_combined_reference  # noqa: E402
 from carvis.reference.mask import MINIMAP2_ARGS, build_mask, masked_bp, read_mask, write_vector_tiles  # noqa: E402
 from carvis.reference.vectors import VectorModel, build_vector  # noqa: E402
 from carvis.sim.simulate import Insertion, read_genome, simulate_tumour  # noqa: E402
-from carvis.transgene.call import call_vectors, count_fragments, counted_intervals, read_depth  # noqa: E402
+from carvis.transgene.call import call_vectors, count_fragments, counted_intervals  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 DEMO = ROOT / "resources" / "demo"

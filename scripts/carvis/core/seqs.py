@@ -1,13 +1,18 @@
-"""Sequence helpers: reverse complement and FASTA/GenBank reading via Biopython."""
+"""Sequence helpers: reverse complement, FASTA/GenBank reading via Biopython, a genome's contigs and names."""
 
 from __future__ import annotations
 
+import gzip
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from Bio import SeqIO
 from Bio.SeqRecord import SeqRecord
 
 from carvis.core.errors import InputError
+from carvis.core.io import is_gzipped
 
 _COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
 
@@ -44,7 +49,7 @@ def read_single_record(path: str | Path) -> SeqRecord:
             f"holds {len(records)} sequences, expected exactly one",
             "put one plasmid per file (one FASTA record or one GenBank LOCUS)",
         )
-    record = records[0]
+    record: SeqRecord = records[0]
     seq = str(record.seq).upper()
     bad = set(seq) - set("ACGTN")
     if bad:
@@ -56,3 +61,73 @@ def read_single_record(path: str | Path) -> SeqRecord:
     if len(seq) < 200:
         raise InputError(path, f"sequence is only {len(seq)} bp", "give the full plasmid sequence")
     return record
+
+
+@dataclass(frozen=True)
+class Contig:
+    """A genome contig: name, length, and the line that names it (FASTA header or .fai line)."""
+
+    name: str
+    length: int
+    line: int
+
+
+def _fai_contigs(fai: Path) -> list[Contig]:
+    contigs = []
+    for number, line in enumerate(fai.read_text().splitlines(), start=1):
+        cells = line.split("\t")
+        if len(cells) < 2 or not cells[1].isdigit():
+            raise InputError(
+                fai, "not a FASTA index line", "delete the .fai and rerun: samtools faidx", number
+            )
+        contigs.append(Contig(cells[0], int(cells[1]), number))
+    return contigs
+
+
+def _streamed_contigs(path: Path) -> list[Contig]:
+    """Contig names and lengths from the FASTA's lines, without keeping any sequence."""
+    contigs: list[Contig] = []
+    name, at, length = "", 0, 0
+    opener: Any = gzip.open if is_gzipped(path) else open
+    try:
+        with opener(path, "rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.startswith(b">"):
+                    if at:
+                        contigs.append(Contig(name, length, at))
+                    name, at, length = (line[1:].decode("latin-1").split() or [""])[0], number, 0
+                elif not at and line.strip():
+                    raise InputError(
+                        path,
+                        "not a FASTA file: the first line should start with '>'",
+                        "give the genome as FASTA (plain, gzip or bgzip)",
+                        number,
+                    )
+                else:
+                    length += len(line.strip())
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(
+            path,
+            f"the gzip file is truncated or damaged ({exc})",
+            "copy the genome again from its source; 'gzip -t FILE' confirms a good copy",
+        ) from None
+    if at:
+        contigs.append(Contig(name, length, at))
+    return contigs
+
+
+def genome_contigs(fasta: str | Path) -> list[Contig]:
+    """The genome's contigs, from an up-to-date .fai when there is one, else by streaming the FASTA."""
+    fasta = Path(fasta)
+    if not fasta.is_file():
+        raise InputError(fasta, "genome FASTA not found", "check reference.genome in the config")
+    fai = Path(f"{fasta}.fai")
+    if fai.is_file() and fai.stat().st_mtime >= fasta.stat().st_mtime:
+        return _fai_contigs(fai)
+    return _streamed_contigs(fasta)
+
+
+def bare_name(contig: str) -> str:
+    """Contig name without a ``chr`` prefix, with ``M`` for ``MT`` (chr1 and 1 are the same contig)."""
+    bare = contig[3:] if contig.lower().startswith("chr") else contig
+    return "M" if bare.upper() == "MT" else bare

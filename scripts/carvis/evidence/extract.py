@@ -25,9 +25,8 @@ import pysam
 from carvis.core.errors import InputError
 from carvis.core.intervals import Interval, IntervalSet
 from carvis.core.io import write_tsv
-from carvis.core.seqs import revcomp
+from carvis.core.seqs import bare_name, revcomp
 from carvis.core.tables import EVIDENCE
-from carvis.reads.bam_input import bare_name
 from carvis.reference.vectors import VectorModel
 
 #: Soft clips at least this long inside the window disqualify a spanning fragment.
@@ -132,7 +131,9 @@ def parse_cigar(cigar: str) -> tuple[tuple[str, int], ...]:
 def from_record(rec: pysam.AlignedSegment) -> Alignment:
     ops = "MIDNSHP=X"
     cigar = tuple((ops[op], n) for op, n in rec.cigartuples or ())
-    return Alignment(rec.reference_name, rec.reference_start, rec.is_reverse, cigar, rec.mapping_quality)
+    return Alignment(
+        rec.reference_name or "*", rec.reference_start, rec.is_reverse, cigar, rec.mapping_quality
+    )
 
 
 def sa_alignments(rec: pysam.AlignedSegment) -> list[Alignment]:
@@ -725,7 +726,7 @@ def spanning_window(a: int, tsd: int) -> Interval:
 def spanning_fragments(bam: pysam.AlignmentFile, chrom: str, a: int, tsd: int, min_mapq: int) -> list[str]:
     """Names of reference-allele fragments covering :func:`spanning_window` (``chrom``: the BAM's name)."""
     window = spanning_window(a, tsd)
-    names = []
+    names: list[str] = []
     if chrom not in bam.references:
         return names
     for rec in bam.fetch(chrom, max(0, window[0] - 1 - MAX_TEMPLATE), window[1]):

@@ -23,8 +23,7 @@ from jsonschema.exceptions import ValidationError
 
 from carvis.core.errors import InputError
 from carvis.core.io import GZIP_MAGIC
-from carvis.reads.bam_input import check_alignment_header, genome_lengths
-from carvis.reference.preflight import check_vectors
+from carvis.inputs.alignment import check_alignment_header, genome_lengths
 
 #: Where the config and sample-sheet schemas live in a carvis checkout.
 DEFAULT_SCHEMAS = Path(__file__).resolve().parents[3] / "workflow" / "schemas"
@@ -68,7 +67,7 @@ def _load_schema(path: Path) -> dict[str, Any]:
     if not Path(path).is_file():
         raise InputError(path, "schema file not found", "point --schemas at carvis's workflow/schemas folder")
     with open(path) as handle:
-        schema = yaml.safe_load(handle)
+        schema: dict[str, Any] = yaml.safe_load(handle)
     Draft202012Validator.check_schema(schema)
     return schema
 
@@ -122,16 +121,17 @@ def _explain(
     """Turn a schema error into (key path, problem, fix)."""
     path: KeyPath = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
+    instance: Any = error.instance
     if "propertyNames" in error.relative_schema_path:
         name = name_of(path)
         about = schema.get("description", "")
         return (
-            (*path, error.instance),
-            f"the name {error.instance!r} in {name} is not allowed",
+            (*path, instance),
+            f"the name {instance!r} in {name} is not allowed",
             f"rename it: {about}",
         )
     if error.validator in {"additionalProperties", "required"}:
-        return _explain_key(error.validator, path, schema, error.instance, name_of, elsewhere)
+        return _explain_key(error.validator, path, schema, instance, name_of, elsewhere)
     problem, fix = _explain_value(str(error.validator), name_of(path), schema, error.instance)
     return path, problem, fix or f"{error.message}; fix {name_of(path)}"
 
@@ -341,7 +341,7 @@ def load_config(
     if error is not None:
         key, problem, fix = _explain(error, _dotted, _key_index(schema))
         raise source.error(key, problem, fix)
-    config = _fill_defaults(copy.deepcopy(typed), schema)
+    config: dict[str, Any] = _fill_defaults(copy.deepcopy(typed), schema)
     _check_vectors(config, source)
     _resolve_config_paths(config, _absolute(base_dir, Path.cwd()), source)
     return config
@@ -726,13 +726,14 @@ def load_samples(
         return lengths
 
     path = _absolute(path, Path.cwd())
-    validator = Draft202012Validator(_load_schema(schema_path))
+    schema = _load_schema(schema_path)
+    validator = Draft202012Validator(schema)
     names = list(vectors)
     made = {_absolute(p, Path.cwd()) for p in producible}
     seen: dict[str, int] = {}
     used: dict[Path, int] = {}
     samples = []
-    for number, row in _read_sheet(path, validator.schema):
+    for number, row in _read_sheet(path, schema):
         sample = _parse_row(path, number, row, validator, names, made, genome_contigs)
         if sample.sample in seen:
             raise InputError(
@@ -752,7 +753,10 @@ def load_samples(
 
 
 def validate_run(configfile: Path, schema_dir: Path = DEFAULT_SCHEMAS) -> tuple[dict[str, Any], list[Sample]]:
-    """Check a config file, its sample sheet and its vector files; paths are read from the current folder."""
+    """Check a config file and its sample sheet; paths are read from the current folder.
+
+    The vector files are checked by :func:`carvis.reference.preflight.check_vectors` (a later stage).
+    """
     configfile = Path(configfile)
     raw, lines = read_yaml(configfile)
     config = load_config(raw, Path.cwd(), schema_dir / "config.schema.yaml", configfile, lines)
@@ -762,5 +766,4 @@ def validate_run(configfile: Path, schema_dir: Path = DEFAULT_SCHEMAS) -> tuple[
         schema_dir / "samples.schema.yaml",
         genome=Path(config["reference"]["genome"]),
     )
-    check_vectors(config["vectors"])
     return config, samples

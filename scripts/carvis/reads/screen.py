@@ -40,9 +40,9 @@ from pathlib import Path
 from carvis.core.errors import InputError
 from carvis.core.intervals import subtract
 from carvis.core.io import GZIP_MAGIC, atomic_write, is_gzipped, read_tsv, write_fasta, write_tsv
+from carvis.reads.coverage import ContigCoverage
 from carvis.reference.mask import MaskRow
 from carvis.reference.vectors import VectorModel
-from carvis.transgene.call import ContigCoverage
 
 log = logging.getLogger("carvis.reads.screen")
 
@@ -302,7 +302,8 @@ def _run_kmer_screen(
         if feeder.wait() < 0 and code:
             continue  # stopped by a broken pipe after kmer_screen stopped
         if feeder.returncode or error:
-            tool = Path(str(feeder.args[0])).name
+            args = feeder.args
+            tool = Path(str(args[0] if isinstance(args, list) else args)).name
             raise InputError(
                 path,
                 f"{tool} cannot decompress it ({error or f'exit {feeder.returncode}'}): the gzip file is "

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import IO
 
 import pysam
 
@@ -35,7 +36,7 @@ def reference_key(genome: str | Path, vectors: Mapping[str, Mapping[str, object]
     return digest.hexdigest()[:12]
 
 
-def _write_record(out, name: str, seq: str) -> None:
+def _write_record(out: IO[str], name: str, seq: str) -> None:
     out.write(f">{name}\n")
     for i in range(0, len(seq), _LINE):
         out.write(seq[i : i + _LINE] + "\n")
@@ -63,15 +64,15 @@ def build_combined_reference(
         try:
             with pysam.FastxFile(str(genome)) as fasta:
                 for record in fasta:
-                    if contig_owner(record.name):
+                    name, seq = record.name or "", (record.sequence or "").upper()
+                    if contig_owner(name):
                         raise InputError(
                             genome,
                             f"genome contig {record.name!r} looks like a carvis vector contig",
                             "rename the contig: names ending in __provirus or __backbone are reserved",
                         )
-                    seen.add(record.name)
-                    seq = record.sequence.upper()
-                    _write_record(out, record.name, seq)
+                    seen.add(name)
+                    _write_record(out, name, seq)
                     bases.append(
                         {"contig": record.name, "length": len(seq), "called_bases": len(seq) - seq.count("N")}
                     )

@@ -114,7 +114,7 @@ def _hit(read: pysam.AlignedSegment, path: str | Path) -> tuple[Hit, float, int]
     aligned_query = sum(n for op, n in cigar if op in _QUERY)
     columns = sum(n for op, n in cigar if op in _ALIGNED)
     qstart = right if read.is_reverse else left
-    identity = 1.0 - read.get_tag("NM") / columns if columns else 0.0
+    identity = 1.0 - int(read.get_tag("NM")) / columns if columns else 0.0
     hit = Hit(
         contig,
         offset + qstart,
@@ -218,7 +218,7 @@ def mask_intervals(hits: Iterable[Hit], models: Iterable[VectorModel]) -> list[M
         label = _label(hit, owners)
         if label is not None:
             by_label[(hit.contig, label)].append(hit)
-    rows = []
+    rows: list[MaskRow] = []
     for (contig, label), group in by_label.items():
         if label == "genome":
             rows.extend((contig, s, e, lab) for s, e, lab in _genome_pieces(group))

@@ -8,19 +8,17 @@ cheap vector checks (:func:`check_vectors`) run when the workflow starts; the co
 
 from __future__ import annotations
 
-import gzip
 import re
-import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from carvis.core.errors import InputError
-from carvis.core.io import is_gzipped, write_tsv
-from carvis.core.seqs import read_single_record, sequence_format
+from carvis.core.io import write_tsv
+from carvis.core.seqs import Contig, genome_contigs, read_single_record, sequence_format
+from carvis.reference.genes import GenomeAnnotation, load_gene_lists, read_gtf
 from carvis.reference.vectors import VectorModel, build_vector, contig_owner
-from carvis.sites.annotate import GenomeAnnotation, load_gene_lists, read_gtf
 
 #: Sequence letters a vector may hold (IUPAC N stands for an unknown base).
 _DNA = frozenset("ACGTN")
@@ -32,15 +30,6 @@ MINOR_CONTIG = re.compile(
     r"(_alt|_fix|_random|_decoy)$|^(chrUn|Un_|HLA-|chrEBV$|EBV$|KI\d+\.\d+$|GL\d+\.\d+$|hs37d5$)"
 )
 _VECTOR_FIX = "give the plasmid as FASTA (a '>name' line, then its bases) or GenBank, one sequence per file"
-
-
-@dataclass(frozen=True)
-class Contig:
-    """A genome contig: name, length, and the line that names it (FASTA header or .fai line)."""
-
-    name: str
-    length: int
-    line: int
 
 
 @dataclass
@@ -80,7 +69,8 @@ class Report:
 
 def _fasta_records(path: Path, lines: Sequence[str]) -> Iterator[tuple[str, int, list[tuple[int, str]]]]:
     """(name, header line, [(line, bases)]) per record; text before the first header is an error."""
-    name, at, body = "", 0, []
+    name, at = "", 0
+    body: list[tuple[int, str]] = []
     for number, line in enumerate(lines, start=1):
         text = line.strip()
         if text.startswith(">"):
@@ -149,61 +139,6 @@ def check_vectors(vectors: Mapping[str, Mapping[str, Any]]) -> dict[str, VectorM
 
 
 # --------------------------------------------------------------------------- genome
-
-
-def _fai_contigs(fai: Path) -> list[Contig]:
-    contigs = []
-    for number, line in enumerate(fai.read_text().splitlines(), start=1):
-        cells = line.split("\t")
-        if len(cells) < 2 or not cells[1].isdigit():
-            raise InputError(
-                fai, "not a FASTA index line", "delete the .fai and rerun: samtools faidx", number
-            )
-        contigs.append(Contig(cells[0], int(cells[1]), number))
-    return contigs
-
-
-def _streamed_contigs(path: Path) -> list[Contig]:
-    """Contig names and lengths from the FASTA's lines, without keeping any sequence."""
-    contigs: list[Contig] = []
-    name, at, length = "", 0, 0
-    opener: Any = gzip.open if is_gzipped(path) else open
-    try:
-        with opener(path, "rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.startswith(b">"):
-                    if at:
-                        contigs.append(Contig(name, length, at))
-                    name, at, length = (line[1:].decode("latin-1").split() or [""])[0], number, 0
-                elif not at and line.strip():
-                    raise InputError(
-                        path,
-                        "not a FASTA file: the first line should start with '>'",
-                        "give the genome as FASTA (plain, gzip or bgzip)",
-                        number,
-                    )
-                else:
-                    length += len(line.strip())
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise InputError(
-            path,
-            f"the gzip file is truncated or damaged ({exc})",
-            "copy the genome again from its source; 'gzip -t FILE' confirms a good copy",
-        ) from None
-    if at:
-        contigs.append(Contig(name, length, at))
-    return contigs
-
-
-def genome_contigs(fasta: str | Path) -> list[Contig]:
-    """The genome's contigs, from an up-to-date .fai when there is one, else by streaming the FASTA."""
-    fasta = Path(fasta)
-    if not fasta.is_file():
-        raise InputError(fasta, "genome FASTA not found", "check reference.genome in the config")
-    fai = Path(f"{fasta}.fai")
-    if fai.is_file() and fai.stat().st_mtime >= fasta.stat().st_mtime:
-        return _fai_contigs(fai)
-    return _streamed_contigs(fasta)
 
 
 def check_genome(fasta: str | Path) -> list[Contig]:

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from carvis.core.io import atomic_write, read_tsv, write_tsv
 from carvis.core.tables import ANNOTATION, SITES, SUMMARY
@@ -141,7 +142,7 @@ def recurrent_genes(sites: Sequence[Row]) -> list[dict[str, object]]:
         for gene in _genes(site):
             samples[gene].add(str(site.get("sample")))
             counts[gene].append(site)
-    out = []
+    out: list[dict[str, Any]] = []
     for gene, hits in counts.items():
         if len(samples[gene]) < 2:
             continue

@@ -198,7 +198,7 @@ def write_vcf(
 def _bed_name(row: Row) -> str:
     gene = row.get("gene")
     name = f"{row['chrom']}:{row['position']}"
-    if _known(gene):
+    if gene is not None and _known(gene):
         name += f"_{_UNSAFE.sub('|', gene)}"
     if _known(row.get("clonal_fraction")):
         name += f"_CF{row['clonal_fraction']}"

@@ -348,8 +348,8 @@ def _build_genome(
         stop = (last[1] - 2, last[1]) if gene.strand == "+" else (last[0], last[0] + 2)
         for (a, b), codon in ((start, "ATG"), (stop, "TAA")):
             seqs[gene.chrom][a - 1 : b] = (codon if gene.strand == "+" else revcomp(codon)).encode()
-    for seq in seqs.values():
-        _scrub(seq)
+    for contig_seq in seqs.values():
+        _scrub(contig_seq)
     return {c: s.decode() for c, s in seqs.items()}, {c: sorted(r) for c, r in repeats.items()}
 
 

@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 from Bio.SeqIO.FastaIO import SimpleFastaParser
@@ -398,7 +398,7 @@ def _add_errors(rng: np.random.Generator, reads: np.ndarray, rate: float) -> Non
 
 
 @contextlib.contextmanager
-def _fastq_gz(path: Path) -> Iterator[IO[bytes]]:
+def _fastq_gz(path: Path) -> Iterator[gzip.GzipFile]:
     """A reproducible (mtime 0, no name) gzip stream written atomically."""
     with (
         atomic_write(path, "wb", compress=False) as raw,

@@ -24,8 +24,8 @@ import pyfaidx
 from carvis.core.io import read_tsv, write_tsv
 from carvis.core.tables import EVIDENCE, SITES
 from carvis.evidence.extract import outward_flank, spanning_window, tsd_partner
+from carvis.reads.coverage import autosomal_depth, mean_read_length
 from carvis.reference.vectors import VectorModel
-from carvis.transgene.call import autosomal_depth, mean_read_length
 
 #: Bases a discordant host mate may reach past its junction (microhomology: it aligns into the vector).
 DISCORDANT_OVERHANG = 5
@@ -476,9 +476,11 @@ class AlleleCounts:
         k = self.junctions
         if self.covering is None:
             p = k * q / (k * q + 1 - q)
-            return _xlogy(self.junction, p) + _xlogy(self.spanning or 0, 1 - p)
+            both: np.ndarray = _xlogy(self.junction, p) + _xlogy(self.spanning or 0, 1 - p)
+            return both
         mean = k * self.covering * q
-        return _xlogy(self.junction, mean) - mean
+        modelled: np.ndarray = _xlogy(self.junction, mean) - mean
+        return modelled
 
 
 def _xlogy(x: float, y: np.ndarray) -> np.ndarray:
@@ -486,7 +488,8 @@ def _xlogy(x: float, y: np.ndarray) -> np.ndarray:
     if x == 0:
         return np.zeros_like(y)
     with np.errstate(divide="ignore"):
-        return x * np.log(y)
+        product: np.ndarray = x * np.log(y)
+    return product
 
 
 def allele_fraction(counts: list[AlleleCounts]) -> tuple[float, float, float]:
@@ -499,7 +502,7 @@ def allele_fraction(counts: list[AlleleCounts]) -> tuple[float, float, float]:
     def ll(q: float) -> float:
         return float(sum(c.loglik(np.array([q]))[0] for c in counts))
 
-    values = sum(c.loglik(_GRID) for c in counts)
+    values = np.asarray(sum(c.loglik(_GRID) for c in counts))
     best = int(np.argmax(values))
     lo, hi = _GRID[max(best - 1, 0)], _GRID[min(best + 1, len(_GRID) - 1)]
     for _ in range(40):  # golden-section search on the bracket around the grid maximum
@@ -591,7 +594,8 @@ def _site_row(
     split = set().union(*(j.split for j in junctions))
     clip_only = split - set().union(*(j.aligned for j in junctions))
     paired = site.tsd_length is not None and site.left.split and site.right.split
-    q = low = high = clonal = span = None
+    q = low = high = clonal = None
+    span: float | None = None
     if counts is not None:
         span = counts.spanning
         if counts.covering is not None:
@@ -748,31 +752,32 @@ def call_sites(
             out.append(row)
     kept = [r for r in out if int(str(r["fragments"])) >= min_fragments or r["support"] == "single"]
     total = sum(int(str(r["fragments"])) for r in kept if r["support"] == "multiple")
-    for r in kept:
-        r["relative_abundance"] = int(str(r["fragments"])) / total if r["support"] == "multiple" else None
-        r["dominant"] = (
-            None if r["relative_abundance"] is None else r["relative_abundance"] >= dominant_fraction
-        )
+    for kept_row in kept:
+        abundance = int(str(kept_row["fragments"])) / total if kept_row["support"] == "multiple" else None
+        kept_row["relative_abundance"] = abundance
+        kept_row["dominant"] = None if abundance is None else abundance >= dominant_fraction
     reported = {id(r) for r in kept}
     clone = [c for r, c in zip(out, counts, strict=True) if r["clonal"] and c and id(r) in reported]
     if clone:
-        q, low, high = allele_fraction(clone)
         pooled = {
-            name: cell_fraction(x, purity) for name, x in zip(CLONE_COLUMNS, (q, low, high), strict=True)
+            name: cell_fraction(x, purity)
+            for name, x in zip(CLONE_COLUMNS, allele_fraction(clone), strict=True)
         }
-        for r in kept:
-            if r["clonal"]:
-                r.update(pooled)
+        for kept_row in kept:
+            if kept_row["clonal"]:
+                kept_row.update(pooled)
     kept.sort(key=lambda r: (-int(str(r["fragments"])), str(r["chrom"]), int(str(r["position"]))))
     write_tsv(out_tsv, SITES, kept)
     if qc_tsv is not None:
-        reported = [s for s, r in zip(sites, out, strict=True) if s.multi_hit and any(r is k for k in kept)]
-        multi_hit = {f for s in reported for f in s.fragments()}
-        counts = _qc(rows, reasons, multi_hit, rescued, len(out) - len(kept), kept)
-        counts["sites_absorbed_shadow"] = found - len(sites)
+        multi_reported = [
+            s for s, r in zip(sites, out, strict=True) if s.multi_hit and any(r is k for k in kept)
+        ]
+        multi_hit = {f for s in multi_reported for f in s.fragments()}
+        qc = _qc(rows, reasons, multi_hit, rescued, len(out) - len(kept), kept)
+        qc["sites_absorbed_shadow"] = found - len(sites)
         if evidence_qc_tsv is not None:
-            counts.update({ours: evidence_qc.get(theirs, 0) for theirs, ours in _EVIDENCE_QC.items()})
-        write_tsv(qc_tsv, ("metric", "count", "description"), _qc_rows(counts))
+            qc.update({ours: evidence_qc.get(theirs, 0) for theirs, ours in _EVIDENCE_QC.items()})
+        write_tsv(qc_tsv, ("metric", "count", "description"), _qc_rows(qc))
     return kept
 
 
