@@ -1,4 +1,4 @@
-"""Aligner command lines (the rules run them; this module only builds the strings)."""
+"""Alignment command lines (the rules and the tests run them; this module only builds the strings)."""
 
 from __future__ import annotations
 
@@ -42,3 +42,13 @@ def align_command(
     else:
         head = f"bwa mem -Y -t {threads} -R {read_group}"
     return f"{head} {extra} {shlex.quote(str(reference))} {reads}".replace("  ", " ")
+
+
+def bam_command(align: str, bam: str | Path, threads: int) -> str:
+    """The whole alignment pipe: ``align`` (:func:`align_command`) | samtools fixmate -m | sort |
+    markdup (duplicates marked, its statistics on stderr), then the BAM index."""
+    out = shlex.quote(str(bam))
+    return (
+        f"{align} | samtools fixmate -m -u - - | samtools sort -u -@ {threads} -T {out}.tmp -o - - "
+        f"| samtools markdup -s - {out} && samtools index {out}"
+    )
