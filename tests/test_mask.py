@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pysam
 import pytest
+from helpers import write_fasta
 
 from carvis.core.errors import InputError
 from carvis.core.intervals import merge, read_bed
@@ -56,15 +57,6 @@ class World:
     @property
     def a(self) -> VectorModel:
         return self.models[0]
-
-
-def write_fasta(path: Path, records: dict[str, str]) -> Path:
-    with open(path, "w") as out:
-        for name, seq in records.items():
-            out.write(f">{name}\n")
-            for i in range(0, len(seq), 60):
-                out.write(seq[i : i + 60] + "\n")
-    return path
 
 
 def _plasmid(rng: random.Random, internal: list[str], ltr: str, r_u5: str) -> tuple[str, list[int]]:

@@ -10,7 +10,7 @@ import pytest
 
 from carvis.cli import main
 from carvis.core.errors import InputError
-from carvis.core.io import read_tsv
+from carvis.core.io import read_tsv, write_fasta
 from carvis.core.seqs import revcomp
 from carvis.reference.vectors import VectorModel, build_vector
 from carvis.sim.simulate import Insertion, random_insertions, read_design, simulate_tumour
@@ -32,7 +32,7 @@ def genome(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     chr2 = _random_seq(rng, 10_000) + "N" * 5_000 + _random_seq(rng, 10_000)
     seqs = {"chr1": _random_seq(rng, 80_000), "chr2": chr2}
     path = tmp_path_factory.mktemp("genome") / "genome.fa"
-    path.write_text("".join(f">{name} test\n{seq}\n" for name, seq in seqs.items()))
+    write_fasta(path, ((f"{name} test", seq) for name, seq in seqs.items()))
     return path, seqs
 
 

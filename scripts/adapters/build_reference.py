@@ -7,20 +7,12 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
 from carvis.core.runlog import log_to
 from carvis.reference.build import build_combined_reference, write_vector_contigs_bed
-from carvis.reference.vectors import build_vector, write_manifest
+from carvis.reference.vectors import configured_vector, write_manifest
 
 with log_to(snakemake.log[0]) as log:
     models = []
     for name, spec in snakemake.params.vectors.items():
-        model = build_vector(
-            name,
-            spec["sequence"],
-            spec["kind"],
-            spec.get("provirus"),
-            spec.get("five_prime_end"),
-            spec.get("three_prime_end"),
-            spec.get("tsd_length"),
-        )
+        model = configured_vector(name, spec)
         log.info(
             "%s: %s; provirus %d bp, backbone %d bp",
             name,

@@ -18,7 +18,7 @@ from carvis.core.errors import InputError
 from carvis.core.io import write_tsv
 from carvis.core.seqs import Contig, genome_contigs, read_single_record, sequence_format
 from carvis.reference.genes import GenomeAnnotation, load_gene_lists, read_gtf
-from carvis.reference.vectors import VectorModel, build_vector, contig_owner
+from carvis.reference.vectors import VectorModel, configured_vector, contig_owner
 
 #: Sequence letters a vector may hold (IUPAC N stands for an unknown base).
 _DNA = frozenset("ACGTN")
@@ -126,15 +126,7 @@ def check_vectors(vectors: Mapping[str, Mapping[str, Any]]) -> dict[str, VectorM
     models = {}
     for name, spec in vectors.items():
         check_vector_file(spec["sequence"])
-        models[name] = build_vector(
-            name,
-            spec["sequence"],
-            spec["kind"],
-            spec.get("provirus"),
-            spec.get("five_prime_end"),
-            spec.get("three_prime_end"),
-            spec.get("tsd_length"),
-        )
+        models[name] = configured_vector(name, spec)
     return models
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -406,6 +407,19 @@ def build_vector(
     )
     model.features = _project_features(model, gb_features)
     return model
+
+
+def configured_vector(name: str, spec: Mapping[str, Any]) -> VectorModel:
+    """The model of the config's ``vectors.<name>`` entry ``spec``."""
+    return build_vector(
+        name,
+        spec["sequence"],
+        spec["kind"],
+        spec.get("provirus"),
+        spec.get("five_prime_end"),
+        spec.get("three_prime_end"),
+        spec.get("tsd_length"),
+    )
 
 
 def _project_features(model: VectorModel, features: list[tuple[str, int, int, str]]) -> list[Feature]:
