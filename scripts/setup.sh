@@ -33,7 +33,7 @@ if ! command -v igzip >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; the
         || echo "carvis setup: isal not installed; screening will decompress with pigz or gzip"
 fi
 
-if ! "$python" -c "import carvis, snakemake, pysam, Bio, pandas, pyfaidx, pytest, snakefmt" >/dev/null 2>&1 \
+if ! "$python" -c "import carvis, snakemake, pysam, Bio, pandas, pyfaidx, pytest, snakefmt, mypy" >/dev/null 2>&1 \
     || [ "$("$python" -c 'import carvis, pathlib; print(pathlib.Path(carvis.__file__).resolve().parents[1])' 2>/dev/null)" != "$here/scripts" ]; then
     echo "carvis setup: installing the carvis Python package and its dependencies (pip)"
     "$python" -m pip install -q --disable-pip-version-check -e "$here[test]"

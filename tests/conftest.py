@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers import require_tools
 
-from carvis.screen import compile_kmer_screen
+from carvis.reads.screen import compile_kmer_screen
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

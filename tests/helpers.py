@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 
 from carvis.cli import main as carvis
-from carvis.seqs import revcomp
-from carvis.vectors import KINDS, VectorKind, VectorModel, build_vector
+from carvis.core import io
+from carvis.core.seqs import revcomp
+from carvis.reads.align import align_command, bam_command
+from carvis.reference.vectors import KINDS, VectorKind, VectorModel, build_vector
 
 LENTI = KINDS["lentiviral"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,15 +43,10 @@ def random_genome(rng: random.Random, sizes: Mapping[str, int]) -> dict[str, str
     return {name: random_seq(rng, size, avoid) for name, size in sizes.items()}
 
 
-def write_fasta(path: str | Path, seqs: Mapping[str, str], width: int = 80) -> Path:
-    """Write sequences as FASTA."""
-    path = Path(path)
-    with open(path, "w") as out:
-        for name, seq in seqs.items():
-            out.write(f">{name}\n")
-            for i in range(0, len(seq), width):
-                out.write(seq[i : i + width] + "\n")
-    return path
+def write_fasta(path: str | Path, seqs: Mapping[str, str]) -> Path:
+    """Write sequences as FASTA with :func:`carvis.core.io.write_fasta`; return the path."""
+    io.write_fasta(path, seqs.items())
+    return Path(path)
 
 
 def lentiviral_plasmid(
@@ -145,18 +142,12 @@ def align_pairs(
     threads: int = 2,
     aligner: str = "minimap2",
 ) -> Path:
-    """Align with the workflow's exact command: aligner | fixmate -m | sort | markdup, then index."""
+    """Align with the workflow's command (:func:`carvis.reads.align.bam_command`)."""
     require_tools(aligner, "samtools")
-    rg = f"'@RG\\tID:{sample}\\tSM:{sample}'"
-    if aligner == "minimap2":
-        align = f"minimap2 -ax sr -Y -t {threads} -R {rg} {reference} {r1} {r2}"
-    else:
+    if aligner == "bwa":
         subprocess.run(["bwa", "index", str(reference)], check=True, capture_output=True)
-        align = f"bwa mem -Y -t {threads} -R {rg} {reference} {r1} {r2}"
-    cmd = (
-        f"{align} | samtools fixmate -m -u - - | samtools sort -u -o - - | samtools markdup - {out_bam}"
-        f" && samtools index {out_bam}"
-    )
+    align = align_command(aligner, reference, [r1], [r2], sample, threads)
+    cmd = bam_command(align, out_bam, threads)
     subprocess.run(["bash", "-o", "pipefail", "-c", cmd], check=True, capture_output=True)
     return Path(out_bam)
 

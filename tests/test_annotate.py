@@ -9,17 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from carvis.annotate import (
-    Annotator,
-    Gene,
-    GeneIndex,
-    annotate_sites,
-    load_gene_lists,
-    read_gtf,
-)
-from carvis.errors import InputError
-from carvis.io import read_tsv, write_tsv
-from carvis.tables import ANNOTATION, SITES
+from carvis.core.errors import InputError
+from carvis.core.io import read_tsv, write_tsv
+from carvis.core.tables import ANNOTATION, SITES
+from carvis.reference.genes import Gene, GeneIndex, load_gene_lists, read_gtf
+from carvis.sites.annotate import Annotator, annotate_sites
 
 BUNDLED = Path(__file__).resolve().parents[1] / "resources" / "cancer_genes" / "cancer_genes.tsv"
 CATEGORIES = {"oncogene", "tumour_suppressor", "clonal_haematopoiesis", "insertional_event", "lymphoma"}

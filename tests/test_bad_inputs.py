@@ -17,7 +17,7 @@ import yaml
 from helpers import snakemake
 
 from carvis.cli import main as carvis
-from carvis.io import read_tsv
+from carvis.core.io import read_tsv
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"

@@ -19,11 +19,12 @@ from helpers import (
 )
 from test_workflow import DEMO, snakemake, write_config
 
-from carvis.bam_input import check_alignment_header, extract_command, genome_lengths
-from carvis.errors import InputError
-from carvis.inputs import DEFAULT_SCHEMAS, load_samples
-from carvis.io import read_tsv
-from carvis.screen import parse_counts, write_screen_reference
+from carvis.core.errors import InputError
+from carvis.core.io import read_tsv
+from carvis.inputs.alignment import check_alignment_header, genome_lengths
+from carvis.inputs.checks import DEFAULT_SCHEMAS, load_samples
+from carvis.reads.bam_input import extract_command
+from carvis.reads.screen import parse_counts, write_screen_reference
 
 needs_tools = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("minimap2", "samtools")), reason="minimap2 and samtools are needed"

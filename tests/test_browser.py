@@ -15,10 +15,10 @@ from pathlib import Path
 import pysam
 import pytest
 
-from carvis.annotate import annotate_sites
-from carvis.io import read_tsv, write_tsv
-from carvis.report import render_sample_report
-from carvis.tables import SITES, TRANSGENE
+from carvis.core.io import read_tsv, write_tsv
+from carvis.core.tables import SITES, TRANSGENE
+from carvis.report.html import render_sample_report
+from carvis.sites.annotate import annotate_sites
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"

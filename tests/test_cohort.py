@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from carvis.cohort import COHORT_SITES, common_integration_sites, recurrent_genes, render_cohort
-from carvis.io import read_tsv, write_tsv
-from carvis.tables import ANNOTATION, SITES, SUMMARY
+from carvis.core.io import read_tsv, write_tsv
+from carvis.core.tables import ANNOTATION, SITES, SUMMARY
+from carvis.report.cohort import COHORT_SITES, common_integration_sites, recurrent_genes, render_cohort
 
 
 def _cis(*positions: int, chrom: str = "chr1") -> list[tuple[tuple[int, ...], tuple[str, ...]]]:

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from Bio import SeqIO
 
-from carvis import demo
 from carvis.cli import build_parser, main
-from carvis.io import read_tsv
-from carvis.seqs import revcomp
-from carvis.simulate import read_genome
-from carvis.vectors import build_vector
+from carvis.core.io import read_tsv, write_fasta
+from carvis.core.seqs import revcomp
+from carvis.reference.vectors import build_vector
+from carvis.sim import demo
+from carvis.sim.simulate import read_genome
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 FILES = ("genome.fa", "annotation.gtf", "vector.gb", "vector.fa", "design.tsv", "truth.tsv", "samples.tsv")
@@ -158,7 +158,7 @@ def test_design_sites_are_in_unique_sequence(genome, gtf, tmp_path):
     alus = [(a, b) for a, b, family in built.repeats["chr1"] if family == "Alu_like"][:10]
     windows |= {f"alu{i}": genome["chr1"][a:b] for i, (a, b) in enumerate(alus)}
     query = tmp_path / "windows.fa"
-    query.write_text("".join(f">{n}\n{s}\n" for n, s in windows.items()))
+    write_fasta(query, windows.items())
     sensitive = ["minimap2", "-c", "-k", "11", "-w", "5", "-N", "50", "-p", "0.2"]
     paf = subprocess.run(
         [*sensitive, str(DEMO / "genome.fa"), str(query)], capture_output=True, text=True, check=True

@@ -11,14 +11,14 @@ import pysam
 import pytest
 from helpers import IntegrationSample, build_integration_sample, random_seq, transposon_plasmid, write_fasta
 
-from carvis.errors import InputError
-from carvis.evidence import Alignment, _project_ltr, extract_evidence, match_clip, parse_cigar
-from carvis.intervals import read_bed
-from carvis.io import read_tsv
-from carvis.seqs import revcomp
-from carvis.sites import DISCORDANT_OVERHANG
-from carvis.tables import EVIDENCE
-from carvis.vectors import KINDS, build_vector
+from carvis.core.errors import InputError
+from carvis.core.intervals import read_bed
+from carvis.core.io import read_tsv
+from carvis.core.seqs import revcomp
+from carvis.core.tables import EVIDENCE
+from carvis.evidence.extract import Alignment, _project_ltr, extract_evidence, match_clip, parse_cigar
+from carvis.reference.vectors import KINDS, build_vector
+from carvis.sites.call import DISCORDANT_OVERHANG
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pysam
 import pytest
 
-from carvis.export import write_bed, write_vcf
-from carvis.io import write_tsv
-from carvis.tables import ANNOTATION, SITES
+from carvis.core.io import write_fasta, write_tsv
+from carvis.core.tables import ANNOTATION, SITES
+from carvis.report.export import write_bed, write_vcf
 
 PROVIRUS_LENGTH = 700
 
@@ -35,7 +35,7 @@ def _reference(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     seqs = {c: "".join(rng.choice("ACGT") for _ in range(n)) for c, n in (("chr1", 3000), ("chr2", 2000))}
     seqs["car__provirus"] = "TGGAAGGGCT" + "A" * (PROVIRUS_LENGTH - 10)
     fasta = tmp_path / "combined.fa"
-    fasta.write_text("".join(f">{c}\n{s}\n" for c, s in seqs.items()))
+    write_fasta(fasta, seqs.items())
     pysam.faidx(str(fasta))
     return fasta, seqs
 

@@ -12,9 +12,9 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from carvis import cli
-from carvis.errors import InputError
-from carvis.inputs import load_config, load_samples, validate_run
-from carvis.vectors import KINDS
+from carvis.core.errors import InputError
+from carvis.inputs.checks import load_config, load_samples, validate_run
+from carvis.reference.vectors import KINDS
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "workflow" / "schemas"
 CONFIG_SCHEMA = SCHEMAS / "config.schema.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from carvis.intervals import merge, subtract
+from carvis.core.intervals import merge, subtract
 
 
 def test_merge_joins_overlapping_and_touching_intervals() -> None:

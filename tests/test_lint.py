@@ -1,4 +1,4 @@
-"""The project's own checks: ruff, snakefmt and snakemake --lint stay clean."""
+"""The project's own checks: ruff, snakefmt, mypy and snakemake --lint stay clean."""
 
 from __future__ import annotations
 
@@ -34,3 +34,10 @@ def test_snakemake_lint_is_clean(tmp_path: Path) -> None:
     result = run(sys.executable, "-m", "snakemake", "--lint", "--directory", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Lints for" not in result.stdout, result.stdout
+
+
+@pytest.mark.skipif(shutil.which("mypy") is None, reason="mypy is installed by scripts/setup.sh")
+def test_mypy_is_clean() -> None:
+    result = run("mypy", "--cache-dir", "/dev/null")  # files and settings: [tool.mypy] in pyproject.toml
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found" in result.stdout, result.stdout

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pysam
 import pytest
+from helpers import write_fasta
 
-from carvis.errors import InputError
-from carvis.intervals import merge, read_bed
-from carvis.mask import (
+from carvis.core.errors import InputError
+from carvis.core.intervals import merge, read_bed
+from carvis.reference.mask import (
     MINIMAP2_ARGS,
     build_mask,
     footprint_intervals,
@@ -28,7 +29,7 @@ from carvis.mask import (
     read_mask,
     write_vector_tiles,
 )
-from carvis.vectors import VectorModel, build_vector
+from carvis.reference.vectors import VectorModel, build_vector
 
 needs_tools = pytest.mark.skipif(
     not (shutil.which("minimap2") and shutil.which("samtools")), reason="minimap2 and samtools are needed"
@@ -56,15 +57,6 @@ class World:
     @property
     def a(self) -> VectorModel:
         return self.models[0]
-
-
-def write_fasta(path: Path, records: dict[str, str]) -> Path:
-    with open(path, "w") as out:
-        for name, seq in records.items():
-            out.write(f">{name}\n")
-            for i in range(0, len(seq), 60):
-                out.write(seq[i : i + 60] + "\n")
-    return path
 
 
 def _plasmid(rng: random.Random, internal: list[str], ltr: str, r_u5: str) -> tuple[str, list[int]]:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from helpers import random_seq, transposon_plasmid, write_fasta
 
-from carvis.annotate import Annotator, GeneLists, read_gtf
-from carvis.errors import InputError
-from carvis.io import read_tsv
-from carvis.preflight import (
+from carvis.core.errors import InputError
+from carvis.core.io import read_tsv
+from carvis.reference.genes import GeneLists, read_gtf
+from carvis.reference.preflight import (
     Report,
     check_annotation,
     check_gene_lists,
@@ -23,7 +23,8 @@ from carvis.preflight import (
     genome_contigs,
     write_report,
 )
-from carvis.vectors import KINDS
+from carvis.reference.vectors import KINDS
+from carvis.sites.annotate import Annotator
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"
@@ -105,7 +106,8 @@ def test_kind_other_without_range_is_the_whole_sequence(tmp_path: Path) -> None:
 
 
 def test_genome_names_and_lengths_streamed_or_from_fai(tmp_path: Path) -> None:
-    fasta = write_fasta(tmp_path / "g.fa", {"chr1": "A" * 130, "chr2": "C" * 70}, width=60)
+    fasta = tmp_path / "g.fa"  # lines of 60 bases: chr2's header is line 5
+    fasta.write_text("\n".join([">chr1", "A" * 60, "A" * 60, "A" * 10, ">chr2", "C" * 60, "C" * 10]) + "\n")
     assert [(c.name, c.length, c.line) for c in check_genome(fasta)] == [("chr1", 130, 1), ("chr2", 70, 5)]
     packed = tmp_path / "g.fa.gz"
     packed.write_bytes(gzip.compress(fasta.read_bytes()))

@@ -14,10 +14,10 @@ import pytest
 from helpers import ROOT, random_seq, require_tools
 from test_screen import _screen_world
 
-from carvis.accounting import account_reads, write_checksums
-from carvis.errors import InputError
-from carvis.io import read_tsv
-from carvis.screen import check_reads, run_screen
+from carvis.core.errors import InputError
+from carvis.core.io import read_tsv
+from carvis.reads.accounting import account_reads, write_checksums
+from carvis.reads.screen import check_reads, run_screen
 
 N = 2000
 
@@ -152,7 +152,7 @@ def test_a_bad_fastq_stops_the_stage_with_a_message_not_a_traceback(
     r1, r2 = damage("gzip cut mid-record", *pair, random.Random(4))
     log = tmp_path / "check.log"
     code = (
-        "from carvis.runlog import log_to\nfrom carvis.screen import check_reads\n"
+        "from carvis.core.runlog import log_to\nfrom carvis.reads.screen import check_reads\n"
         f"with log_to({str(log)!r}):\n    check_reads({str(kmer_screen)!r}, [{str(r1)!r}], [{str(r2)!r}])\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "scripts")}

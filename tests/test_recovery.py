@@ -1,4 +1,5 @@
-"""A killed run resumes with no extra flags and byte-identical tables (carvis.runlock, profiles/default)."""
+"""A killed run resumes with no extra flags and byte-identical tables (carvis.core.runlock,
+profiles/default)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, require_tools, snakemake, without_scontrol
 
-from carvis.runlock import OrphanJobs, claim, processes_in
+from carvis.core.runlock import OrphanJobs, claim, processes_in
 
 TABLES = (
     "demo_tumour/integration_sites.tsv",
@@ -26,7 +27,7 @@ TABLES = (
 )
 
 HOLD = (
-    "import sys, time; from carvis.runlock import claim; "
+    "import sys, time; from carvis.core.runlock import claim; "
     "print(claim(sys.argv[1]).held, flush=True); time.sleep(60)"
 )
 

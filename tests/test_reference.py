@@ -11,10 +11,10 @@ import pysam
 import pytest
 from test_vectors import _plasmid
 
-from carvis.align import align_command
-from carvis.errors import InputError
-from carvis.reference import build_combined_reference, read_called_bases, reference_key
-from carvis.vectors import build_vector
+from carvis.core.errors import InputError
+from carvis.reads.align import align_command
+from carvis.reference.build import build_combined_reference, read_called_bases, reference_key
+from carvis.reference.vectors import build_vector
 
 
 @pytest.fixture

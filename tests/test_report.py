@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from carvis.errors import InputError
-from carvis.export import write_bed
-from carvis.io import read_tsv, write_tsv
-from carvis.plots import CLONAL_COLOUR, OTHER_COLOUR, clonal_bars
-from carvis.provenance import INPUTS, READ_COUNTS, report_settings
-from carvis.report import render_sample_report
-from carvis.summary import decide, interpret, limitations, summarise_sample, write_summary
-from carvis.tables import ANNOTATION, SITES, SUMMARY, TRANSGENE
+from carvis.core.errors import InputError
+from carvis.core.io import read_tsv, write_tsv
+from carvis.core.tables import ANNOTATION, SITES, SUMMARY, TRANSGENE
+from carvis.report.export import write_bed
+from carvis.report.html import render_sample_report
+from carvis.report.plots import CLONAL_COLOUR, OTHER_COLOUR, clonal_bars
+from carvis.report.provenance import INPUTS, READ_COUNTS, report_settings
+from carvis.report.summary import decide, interpret, limitations, summarise_sample, write_summary
 
 EVIL = '<script>alert("x")</script>&co'
 

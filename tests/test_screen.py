@@ -19,9 +19,11 @@ from helpers import (
 )
 from test_workflow import snakemake, write_config
 
-from carvis.errors import InputError
-from carvis.io import read_tsv
-from carvis.screen import (
+from carvis.core.errors import InputError
+from carvis.core.io import read_tsv
+from carvis.core.seqs import revcomp
+from carvis.reads.coverage import ContigCoverage
+from carvis.reads.screen import (
     Progress,
     _scaled_row,
     run_screen,
@@ -29,9 +31,7 @@ from carvis.screen import (
     subsample_option,
     write_screen_reference,
 )
-from carvis.seqs import revcomp
-from carvis.transgene import ContigCoverage
-from carvis.vectors import VectorModel
+from carvis.reference.vectors import VectorModel
 
 
 def test_screen_pieces_cut_out_masked_parts_and_keep_the_ltrs(tmp_path: Path) -> None:

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from carvis.cli import main
-from carvis.errors import InputError
-from carvis.io import read_tsv
-from carvis.seqs import revcomp
-from carvis.simulate import Insertion, random_insertions, read_design, simulate_tumour
-from carvis.vectors import VectorModel, build_vector
+from carvis.core.errors import InputError
+from carvis.core.io import read_tsv, write_fasta
+from carvis.core.seqs import revcomp
+from carvis.reference.vectors import VectorModel, build_vector
+from carvis.sim.simulate import Insertion, random_insertions, read_design, simulate_tumour
 
 DEMO_VECTOR = Path(__file__).resolve().parents[1] / "resources" / "demo" / "vector.gb"
 # chr1 sites: four carried by every cell (g = 0.5) and one by a quarter of the cells (g = 0.125)
@@ -32,7 +32,7 @@ def genome(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     chr2 = _random_seq(rng, 10_000) + "N" * 5_000 + _random_seq(rng, 10_000)
     seqs = {"chr1": _random_seq(rng, 80_000), "chr2": chr2}
     path = tmp_path_factory.mktemp("genome") / "genome.fa"
-    path.write_text("".join(f">{name} test\n{seq}\n" for name, seq in seqs.items()))
+    write_fasta(path, ((f"{name} test", seq) for name, seq in seqs.items()))
     return path, seqs
 
 

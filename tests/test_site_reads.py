@@ -8,11 +8,11 @@ from pathlib import Path
 import pysam
 from helpers import build_test_vector, random_seq, write_fasta
 
-from carvis.io import read_tsv, write_tsv
-from carvis.screen import run_screen
-from carvis.site_reads import mask_site_flanks, site_regions, write_site_flanks
-from carvis.tables import EVIDENCE
-from carvis.vectors import VectorModel
+from carvis.core.io import read_tsv, write_tsv
+from carvis.core.tables import EVIDENCE
+from carvis.reads.screen import run_screen
+from carvis.reference.vectors import VectorModel
+from carvis.sites.site_reads import mask_site_flanks, site_regions, write_site_flanks
 
 
 def _model(tmp_path: Path) -> VectorModel:

@@ -18,14 +18,14 @@ from helpers import (
     write_fasta,
 )
 
-from carvis.errors import InputError
-from carvis.evidence import extract_evidence
-from carvis.intervals import read_bed
-from carvis.io import read_tsv, write_tsv
-from carvis.seqs import revcomp
-from carvis.sites import AlleleCounts, allele_fraction, call_sites
-from carvis.tables import EVIDENCE, SITES
-from carvis.vectors import KINDS, VectorModel, build_vector
+from carvis.core.errors import InputError
+from carvis.core.intervals import read_bed
+from carvis.core.io import read_tsv, write_tsv
+from carvis.core.seqs import revcomp
+from carvis.core.tables import EVIDENCE, SITES
+from carvis.evidence.extract import extract_evidence
+from carvis.reference.vectors import KINDS, VectorModel, build_vector
+from carvis.sites.call import AlleleCounts, allele_fraction, call_sites
 
 
 @pytest.fixture(scope="module")

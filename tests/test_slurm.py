@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from helpers import snakemake
 
-from carvis.io import read_tsv
+from carvis.core.io import read_tsv
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"

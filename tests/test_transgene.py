@@ -16,30 +16,28 @@ import numpy as np
 import pytest
 from test_mask import World, make_world, run_tiles
 
-from carvis.coverage import coverage_svg, feature_coverage, provirus_depth
-from carvis.errors import InputError
-from carvis.intervals import read_bed
-from carvis.io import read_tsv
-from carvis.mask import footprint_intervals, read_mask
-from carvis.seqs import revcomp
-from carvis.tables import TRANSGENE
-from carvis.transgene import (
-    ContigCoverage,
+from carvis.core.errors import InputError
+from carvis.core.intervals import read_bed
+from carvis.core.io import read_tsv
+from carvis.core.seqs import revcomp
+from carvis.core.tables import TRANSGENE
+from carvis.reads.coverage import ContigCoverage, autosomal_depth, mean_read_length, read_depth
+from carvis.reference.mask import footprint_intervals, read_mask
+from carvis.report.coverage_plot import coverage_svg
+from carvis.transgene.call import (
     Evidence,
-    autosomal_depth,
     call_transgene,
     call_vectors,
     decide,
     dispersion,
     fragment_dispersion,
-    mean_read_length,
     poisson_cdf,
     poisson_interval,
     poisson_sf,
-    read_depth,
     vcn_interval,
     write_transgene,
 )
+from carvis.transgene.vector_coverage import feature_coverage, provirus_depth
 
 READ, FRAGMENT = 150, 320
 INSERT_AT = 45_000  # first base of the target site (1-based), provirus in + orientation

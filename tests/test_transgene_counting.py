@@ -13,11 +13,15 @@ from helpers import (
     modified_allele,
     random_seq,
     simulate_pairs,
+    transposon_plasmid,
     write_combined_reference,
+    write_fasta,
     write_fastq_pairs,
 )
 
-from carvis.transgene import LTR_MARGIN, counted_intervals, read_depth
+from carvis.reads.coverage import read_depth
+from carvis.reference.vectors import KINDS, build_vector
+from carvis.transgene.call import LTR_MARGIN, counted_intervals
 
 
 def test_both_ltr_copies_count_the_same_unmasked_bases(tmp_path: Path) -> None:
@@ -33,8 +37,16 @@ def test_both_ltr_copies_count_the_same_unmasked_bases(tmp_path: Path) -> None:
         *[(three + s, three + e) for s, e in kept],
         (ltr, n - ltr),
     ]
-    # without LTRs (transposons) only the footprint counts
-    assert counted_intervals(model, footprint, mask)[-1] == (ltr, n - ltr)
+
+
+def test_a_transposon_counts_only_its_footprint(tmp_path: Path) -> None:
+    plasmid, span = transposon_plasmid(random.Random(3), KINDS["piggybac"])
+    model = build_vector("pb", write_fasta(tmp_path / "pb.fa", {"pb": plasmid}), "piggybac", provirus=span)
+    assert model.ltr_length == 0
+    contig = model.provirus_contig
+    footprint = {contig: [(400, 900), (100, 500)]}
+    mask = [(contig, 600, 700, "genome:chr1:1-100")]  # the mask acts through the footprint only
+    assert counted_intervals(model, footprint, mask) == [(100, 900)]
 
 
 def test_counted_ltr_bases_carry_one_copy_depth_like_the_footprint(tmp_path: Path) -> None:

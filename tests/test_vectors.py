@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from carvis.errors import InputError
-from carvis.seqs import revcomp
-from carvis.vectors import KINDS, build_vector, contig_owner, load_manifest, write_manifest
+from carvis.core.errors import InputError
+from carvis.core.seqs import revcomp
+from carvis.reference.vectors import KINDS, build_vector, contig_owner, load_manifest, write_manifest
 
 LENTI = KINDS["lentiviral"]
 

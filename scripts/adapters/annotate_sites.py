@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.annotate import annotate_sites
-from carvis.runlog import log_to
+from carvis.core.runlog import log_to
+from carvis.sites.annotate import annotate_sites
 
 with log_to(snakemake.log[0]):
     annotate_sites(

@@ -5,14 +5,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.reference import build_combined_reference, write_vector_contigs_bed
-from carvis.runlog import log_to
-from carvis.vectors import vector_from_config, write_manifest
+from carvis.core.runlog import log_to
+from carvis.reference.build import build_combined_reference, write_vector_contigs_bed
+from carvis.reference.vectors import configured_vector, write_manifest
 
 with log_to(snakemake.log[0]) as log:
     models = []
     for name, spec in snakemake.params.vectors.items():
-        model = vector_from_config(name, spec)
+        model = configured_vector(name, spec)
         log.info(
             "%s: %s; provirus %d bp, backbone %d bp",
             name,

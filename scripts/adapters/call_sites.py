@@ -5,9 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.runlog import log_to
-from carvis.sites import call_sites
-from carvis.vectors import load_manifest
+from carvis.core.runlog import log_to
+from carvis.reference.vectors import load_manifest
+from carvis.sites.call import call_sites
 
 with log_to(snakemake.log[0]) as log:
     settings = dict(snakemake.params.settings)

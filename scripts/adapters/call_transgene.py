@@ -5,12 +5,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.coverage import feature_coverage, provirus_depth, write_vector_coverage
-from carvis.intervals import read_bed
-from carvis.mask import read_mask
-from carvis.runlog import log_to
-from carvis.transgene import call_vectors, write_transgene
-from carvis.vectors import load_manifest
+from carvis.core.intervals import read_bed
+from carvis.core.runlog import log_to
+from carvis.reference.mask import read_mask
+from carvis.reference.vectors import load_manifest
+from carvis.transgene.call import call_vectors, write_transgene
+from carvis.transgene.vector_coverage import feature_coverage, provirus_depth, write_vector_coverage
 
 with log_to(snakemake.log[0]) as log:
     sample = snakemake.wildcards.sample

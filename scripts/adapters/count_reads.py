@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.accounting import count_reads
-from carvis.runlog import log_to
+from carvis.core.runlog import log_to
+from carvis.reads.accounting import count_reads
 
 i = snakemake.input
 with log_to(snakemake.log[0]):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.export import write_bed, write_vcf
-from carvis.runlog import log_to
+from carvis.core.runlog import log_to
+from carvis.report.export import write_bed, write_vcf
 
 with log_to(snakemake.log[0]):
     sample = snakemake.wildcards.sample

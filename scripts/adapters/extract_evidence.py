@@ -5,10 +5,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.evidence import extract_evidence
-from carvis.intervals import read_bed
-from carvis.runlog import log_to
-from carvis.vectors import load_manifest
+from carvis.core.intervals import read_bed
+from carvis.core.runlog import log_to
+from carvis.evidence.extract import extract_evidence
+from carvis.reference.vectors import load_manifest
 
 with log_to(snakemake.log[0]) as log:
     qc = extract_evidence(

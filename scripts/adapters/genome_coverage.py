@@ -5,9 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.reference import read_called_bases
-from carvis.runlog import log_to
-from carvis.screen import depth_scale, write_coverage
+from carvis.core.runlog import log_to
+from carvis.reads.screen import depth_scale, write_coverage
+from carvis.reference.build import read_called_bases
 
 with log_to(snakemake.log[0]) as log:
     stats, bases = snakemake.input.get("stats"), snakemake.input.get("bases")

@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.runlog import log_to
-from carvis.site_reads import mask_site_flanks
+from carvis.core.runlog import log_to
+from carvis.sites.site_reads import mask_site_flanks
 
 with log_to(snakemake.log[0]) as log:
     kept, total = mask_site_flanks(snakemake.input.flanks, snakemake.input.alignments, snakemake.output[0])

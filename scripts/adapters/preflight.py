@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.preflight import check_reference, write_report
-from carvis.runlog import log_to
+from carvis.core.runlog import log_to
+from carvis.reference.preflight import check_reference, write_report
 
 with log_to(snakemake.log[0]) as log:
     report = check_reference(snakemake.params.reference, snakemake.input.gene_lists)

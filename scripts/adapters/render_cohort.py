@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.cohort import render_cohort
-from carvis.runlog import log_to
+from carvis.core.runlog import log_to
+from carvis.report.cohort import render_cohort
 
 with log_to(snakemake.log[0]):
     render_cohort(

@@ -5,12 +5,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.coverage import coverage_svg, homology_masking, provirus_depth
-from carvis.mask import read_mask
-from carvis.provenance import run_metadata
-from carvis.report import render_sample_report
-from carvis.runlog import log_to
-from carvis.vectors import load_manifest
+from carvis.core.runlog import log_to
+from carvis.reference.mask import read_mask
+from carvis.reference.vectors import load_manifest
+from carvis.report.coverage_plot import coverage_svg
+from carvis.report.html import render_sample_report
+from carvis.report.provenance import run_metadata
+from carvis.transgene.vector_coverage import homology_masking, provirus_depth
 
 with log_to(snakemake.log[0]):
     sample, settings, purity = snakemake.wildcards.sample, snakemake.params.settings, snakemake.params.purity

@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.runlog import log_to
-from carvis.screen import run_screen
+from carvis.core.runlog import log_to
+from carvis.reads.screen import run_screen
 
 with log_to(snakemake.log[0]):
     run_screen(

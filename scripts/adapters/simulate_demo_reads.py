@@ -6,8 +6,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
 from carvis.cli import main
-from carvis.demo import simulate_args
-from carvis.runlog import log_to
+from carvis.core.runlog import log_to
+from carvis.sim.demo import simulate_args
 
 with log_to(snakemake.log[0]):
     demo_dir = Path(snakemake.input.design).parent

@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.runlog import log_to
-from carvis.summary import summarise_sample, write_summary
+from carvis.core.runlog import log_to
+from carvis.report.summary import summarise_sample, write_summary
 
 with log_to(snakemake.log[0]):
     rows = [

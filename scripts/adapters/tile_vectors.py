@@ -5,9 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.mask import write_vector_tiles
-from carvis.runlog import log_to
-from carvis.vectors import load_manifest
+from carvis.core.runlog import log_to
+from carvis.reference.mask import write_vector_tiles
+from carvis.reference.vectors import load_manifest
 
 with log_to(snakemake.log[0]) as log:
     n = write_vector_tiles(load_manifest(snakemake.input.manifest).values(), snakemake.output[0])

@@ -5,10 +5,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.mask import read_mask
-from carvis.runlog import log_to
-from carvis.screen import write_screen_reference
-from carvis.vectors import load_manifest
+from carvis.core.runlog import log_to
+from carvis.reads.screen import write_screen_reference
+from carvis.reference.mask import read_mask
+from carvis.reference.vectors import load_manifest
 
 with log_to(snakemake.log[0]) as log:
     bases = write_screen_reference(

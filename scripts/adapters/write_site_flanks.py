@@ -5,9 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from carvis.runlog import log_to
-from carvis.site_reads import write_site_flanks
-from carvis.vectors import load_manifest
+from carvis.core.runlog import log_to
+from carvis.reference.vectors import load_manifest
+from carvis.sites.site_reads import write_site_flanks
 
 with log_to(snakemake.log[0]) as log:
     n = write_site_flanks(

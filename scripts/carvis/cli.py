@@ -12,12 +12,15 @@ import sys
 from collections.abc import Sequence
 
 from carvis import __version__
-from carvis.errors import InputError
+from carvis.core.errors import InputError
 
 #: command name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "simulate": ("carvis.simulate", "simulate a tumour's reads with chosen integrations, plus a truth table"),
-    "make-demo": ("carvis.demo", "rebuild the bundled demo genome, annotation, vector and truth"),
+    "simulate": (
+        "carvis.sim.simulate",
+        "simulate a tumour's reads with chosen integrations, plus a truth table",
+    ),
+    "make-demo": ("carvis.sim.demo", "rebuild the bundled demo genome, annotation, vector and truth"),
     "validate": ("carvis.validate", "check config, sheet, reference files and reads; run nothing"),
 }
 

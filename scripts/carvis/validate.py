@@ -12,9 +12,9 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from carvis.inputs import DEFAULT_SCHEMAS, validate_run
-from carvis.preflight import check_reference
-from carvis.screen import check_reads, compile_kmer_screen
+from carvis.inputs.checks import DEFAULT_SCHEMAS, validate_run
+from carvis.reads.screen import check_reads, compile_kmer_screen
+from carvis.reference.preflight import check_reference, check_vectors
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config, samples = validate_run(args.configfile, args.schemas)
+    check_vectors(config["vectors"])
     report = check_reference(config["reference"], config["gene_lists"])
     print(f"config OK: {args.configfile}")
     vectors = ", ".join(f"{name} ({v['kind']})" for name, v in config["vectors"].items())

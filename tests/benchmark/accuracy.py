@@ -45,12 +45,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers import snakemake  # noqa: E402
 
-from carvis.demo import build_demo  # noqa: E402
-from carvis.errors import InputError  # noqa: E402
-from carvis.io import read_tsv  # noqa: E402
-from carvis.seqs import revcomp  # noqa: E402
-from carvis.simulate import Insertion, random_insertions, read_genome, simulate_tumour  # noqa: E402
-from carvis.vectors import KINDS, VectorModel, build_vector  # noqa: E402
+from carvis.core.errors import InputError  # noqa: E402
+from carvis.core.io import read_tsv  # noqa: E402
+from carvis.core.seqs import revcomp  # noqa: E402
+from carvis.reference.vectors import KINDS, VectorModel, build_vector  # noqa: E402
+from carvis.sim.demo import build_demo  # noqa: E402
+from carvis.sim.simulate import Insertion, random_insertions, read_genome, simulate_tumour  # noqa: E402
 
 DEMO = ROOT / "resources" / "demo"
 SHARED = ROOT.parent / "shared" / "data"

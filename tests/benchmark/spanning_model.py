@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers import snakemake  # noqa: E402
 
-from carvis import demo  # noqa: E402
 from carvis.cli import main  # noqa: E402
-from carvis.io import read_tsv  # noqa: E402
+from carvis.core.io import read_tsv  # noqa: E402
+from carvis.sim import demo  # noqa: E402
 
 DEMO = ROOT / "resources" / "demo"
 

@@ -6,7 +6,7 @@
 
 Each case simulates a tumour with ``carvis simulate``, aligns it the way the workflow does
 (minimap2 -ax sr -Y | samtools fixmate | sort | markdup), measures ``samtools coverage`` and
-``samtools depth`` and calls every configured vector with carvis.transgene.call_vectors.
+``samtools depth`` and calls every configured vector with carvis.transgene.call.call_vectors.
 Worlds: the bundled demo genome + demo CAR (the genome carries EEF1A1, CD8A, CD28, TNFRSF9 and
 CD247, copied into the vector), and real GRCh38 pieces (chr9:1-1 Mb, chr21:22-23 Mb) from
 ../shared/data with the real CD19 CAR plasmid vector_CART19.fa (skipped when absent).
@@ -41,12 +41,13 @@ import pysam
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from carvis.intervals import read_bed  # noqa: E402
-from carvis.mask import MINIMAP2_ARGS, build_mask, masked_bp, read_mask, write_vector_tiles  # noqa: E402
-from carvis.reference import build_combined_reference  # noqa: E402
-from carvis.simulate import Insertion, read_genome, simulate_tumour  # noqa: E402
-from carvis.transgene import call_vectors, count_fragments, counted_intervals, read_depth  # noqa: E402
-from carvis.vectors import VectorModel, build_vector  # noqa: E402
+from carvis.core.intervals import read_bed  # noqa: E402
+from carvis.reads.coverage import read_depth  # noqa: E402
+from carvis.reference.build import build_combined_reference  # noqa: E402
+from carvis.reference.mask import MINIMAP2_ARGS, build_mask, masked_bp, read_mask, write_vector_tiles  # noqa: E402
+from carvis.reference.vectors import VectorModel, build_vector  # noqa: E402
+from carvis.sim.simulate import Insertion, read_genome, simulate_tumour  # noqa: E402
+from carvis.transgene.call import call_vectors, count_fragments, counted_intervals  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 DEMO = ROOT / "resources" / "demo"

@@ -4,7 +4,7 @@
 
 rule extract_reads:
     input:
-        bam=lambda wc: SAMPLES[wc.sample].bam,
+        bam=sample_bam,
         fasta=f"{REF}/combined.fa",
         fai=f"{REF}/combined.fa.fai",
         binary=rules.build_kmer_screen.output,
@@ -18,23 +18,14 @@ rule extract_reads:
     log:
         f"{LOGS}/extract_reads/{{sample}}.log",
     benchmark:
-        f"{OUT}/benchmarks/extract_reads/{{sample}}.tsv"
+        f"{BENCHMARKS}/extract_reads/{{sample}}.tsv"
     conda:
         ENVS / "samtools.yaml"
     threads: CONFIG["threads"]["screen"]
     resources:
-        mem_mb=lambda wc, attempt: CONFIG["mem_mb"]["screen"] * attempt,
+        mem_mb=screen_mem_mb,
     params:
-        extract=lambda wc, input, output, threads: extract_command(
-            input.bam,
-            input.fasta,
-            output.names,
-            output.r1,
-            output.r2,
-            threads,
-            (input.binary[0], input.pieces, input.ends),
-            output.counts,
-        ),
+        extract=extract_params,
     shell:
         """
         ({params.extract}) 2>{log:q}
@@ -43,7 +34,7 @@ rule extract_reads:
 
 rule align_reads:
     input:
-        fastq=lambda wc: reads_to_align(wc)["r1"] + reads_to_align(wc)["r2"],
+        fastq=aligned_fastqs,
         checked=reads_checked,
         index=aligner_index,
         fasta=f"{REF}/combined.fa",
@@ -53,35 +44,23 @@ rule align_reads:
     log:
         f"{LOGS}/align_reads/{{sample}}.log",
     benchmark:
-        f"{OUT}/benchmarks/align_reads/{{sample}}.tsv"
+        f"{BENCHMARKS}/align_reads/{{sample}}.tsv"
     conda:
         ENVS / "align.yaml"
     threads: CONFIG["threads"]["align"]
     resources:
-        mem_mb=lambda wc, attempt: CONFIG["mem_mb"]["align"] * attempt,
+        mem_mb=align_mem_mb,
     params:
-        align=lambda wc, input, threads: align_command(
-            CONFIG["aligner"],
-            input.fasta if CONFIG["aligner"] == "bwa" else input.index,
-            reads_to_align(wc)["r1"],
-            reads_to_align(wc)["r2"],
-            wc.sample,
-            threads,
-            CONFIG["align_extra"],
-        ),
+        align=align_reads_params,
     shell:
         """
-        ({params.align} \
-            | samtools fixmate -m -u - - \
-            | samtools sort -u -@ {threads} -T {output.bam:q}.tmp -o - - \
-            | samtools markdup -s - {output.bam:q} \
-            && samtools index {output.bam:q}) 2>{log:q}
+        ({params.align}) 2>{log:q}
         """
 
 
 use rule align_reads as align_site_reads with:
     input:
-        fastq=lambda wc: site_reads(wc)["r1"] + site_reads(wc)["r2"],
+        fastq=site_fastqs,
         index=aligner_index,
         fasta=f"{REF}/combined.fa",
     output:
@@ -90,17 +69,9 @@ use rule align_reads as align_site_reads with:
     log:
         f"{LOGS}/align_site_reads/{{sample}}.log",
     benchmark:
-        f"{OUT}/benchmarks/align_site_reads/{{sample}}.tsv"
+        f"{BENCHMARKS}/align_site_reads/{{sample}}.tsv"
     params:
-        align=lambda wc, input, threads: align_command(
-            CONFIG["aligner"],
-            input.fasta if CONFIG["aligner"] == "bwa" else input.index,
-            site_reads(wc)["r1"],
-            site_reads(wc)["r2"],
-            wc.sample,
-            threads,
-            CONFIG["align_extra"],
-        ),
+        align=align_site_reads_params,
 
 
 # Every read sent to the aligner must come out as one primary alignment; the evidence stage waits for this.
@@ -112,11 +83,13 @@ rule count_reads:
         f"{OUT}/qc/{{sample}}.read_counts.tsv",
     log:
         f"{LOGS}/count_reads/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/count_reads/{{sample}}.tsv"
     conda:
         ENVS / "screen.yaml"
     params:
         align_log=f"{LOGS}/align_reads/{{sample}}.log",
-        input_bam=lambda wc: SAMPLES[wc.sample].bam,
+        input_bam=sample_bam,
     script:
         "../../scripts/adapters/count_reads.py"
 
@@ -130,6 +103,8 @@ use rule count_reads as count_site_reads with:
         f"{OUT}/qc/{{sample}}.site_read_counts.tsv",
     log:
         f"{LOGS}/count_site_reads/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/count_site_reads/{{sample}}.tsv"
     params:
         align_log=f"{LOGS}/align_site_reads/{{sample}}.log",
         input_bam=None,

@@ -8,14 +8,15 @@ from snakemake.utils import update_config
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-from carvis import demo
-from carvis.errors import InputError
-from carvis.inputs import load_config, load_samples, read_yaml
-from carvis.preflight import check_vectors
-from carvis.align import align_command
-from carvis.bam_input import extract_command
-from carvis.reference import reference_key
-from carvis.screen import subsample_option
+from carvis.sim import demo
+from carvis.core.errors import InputError
+from carvis.inputs.checks import load_config, load_samples, read_yaml
+from carvis.reference.preflight import check_vectors
+from carvis.reads.align import align_command, bam_command
+from carvis.reads.bam_input import extract_command
+from carvis.reference.build import reference_key
+from carvis.reads.screen import subsample_option
+from carvis.report.provenance import report_settings
 
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 DEMO = Path(workflow.basedir) / "resources" / "demo"
@@ -75,10 +76,13 @@ except InputError as exc:
     raise WorkflowError(f"carvis: bad input\n{exc}") from None
 
 OUT = CONFIG["outdir"]
-REF = (
-    f"{OUT}/reference/{reference_key(CONFIG['reference']['genome'], CONFIG['vectors'])}"
-)
+REF_KEY = reference_key(CONFIG["reference"]["genome"], CONFIG["vectors"])
+REF = f"{OUT}/reference/{REF_KEY}"
+# One log tree and one benchmark tree; the reference's (one per genome + vector set) inside them.
 LOGS = f"{OUT}/logs"
+BENCHMARKS = f"{OUT}/benchmarks"
+REF_LOGS = f"{LOGS}/reference/{REF_KEY}"
+REF_BENCHMARKS = f"{BENCHMARKS}/reference/{REF_KEY}"
 PREFLIGHT = f"{OUT}/preflight/preflight.tsv"
 ENVS = Path(workflow.basedir) / "envs"
 
@@ -93,6 +97,36 @@ def sample_vector(wildcards):
 
 def sample_purity(wildcards):
     return SAMPLES[wildcards.sample].purity
+
+
+def sample_bam(wildcards):
+    """The sample's BAM/CRAM (None for a FASTQ sample)."""
+    return SAMPLES[wildcards.sample].bam
+
+
+def sample_bam_or_nothing(wildcards):
+    return SAMPLES[wildcards.sample].bam or []
+
+
+def sample_fastq_1(wildcards):
+    return SAMPLES[wildcards.sample].fastq_1
+
+
+def sample_fastq_2(wildcards):
+    return SAMPLES[wildcards.sample].fastq_2
+
+
+def sample_fastqs(wildcards):
+    """The sample's FASTQs: R1 lanes, then R2."""
+    return sample_fastq_1(wildcards) + sample_fastq_2(wildcards)
+
+
+def screen_mem_mb(wildcards, attempt):
+    return CONFIG["mem_mb"]["screen"] * attempt
+
+
+def align_mem_mb(wildcards, attempt):
+    return CONFIG["mem_mb"]["align"] * attempt
 
 
 def final_outputs():
@@ -156,6 +190,32 @@ def reads_to_align(wildcards):
     }
 
 
+def aligned_fastqs(wildcards):
+    reads = reads_to_align(wildcards)
+    return reads["r1"] + reads["r2"]
+
+
+def site_fastqs(wildcards):
+    reads = site_reads(wildcards)
+    return reads["r1"] + reads["r2"]
+
+
+def spanning_counts(wildcards):
+    """The second pass's spanning rows, when it counts them."""
+    return (
+        f"{OUT}/evidence/{wildcards.sample}.spanning.tsv"
+        if count_spanning(wildcards)
+        else []
+    )
+
+
+def modelled_coverage(wildcards):
+    """Screened samples without a second pass: the depth from which spanning fragments are modelled."""
+    if screened(wildcards) and not count_spanning(wildcards):
+        return f"{OUT}/depth/{wildcards.sample}.coverage.tsv"
+    return []
+
+
 def sample_files(wildcards):
     """The sample's input files: its BAM/CRAM, or its FASTQs (R1 lanes, then R2)."""
     s = SAMPLES[wildcards.sample]
@@ -211,3 +271,44 @@ def coverage_subsample(wildcards):
     return subsample_option(
         CONFIG["screen"]["depth_sample_fraction"], CONFIG["screen"]["seed"]
     )
+
+
+def extract_params(wildcards, input, output, threads):
+    screen = (input.binary[0], input.pieces, input.ends)
+    return extract_command(
+        input.bam,
+        input.fasta,
+        output.names,
+        output.r1,
+        output.r2,
+        threads,
+        screen,
+        output.counts,
+    )
+
+
+def _align(reads, wildcards, input, output, threads):
+    index = input.fasta if CONFIG["aligner"] == "bwa" else input.index
+    align = align_command(
+        CONFIG["aligner"],
+        index,
+        reads["r1"],
+        reads["r2"],
+        wildcards.sample,
+        threads,
+        CONFIG["align_extra"],
+    )
+    return bam_command(align, output.bam, threads)
+
+
+def align_reads_params(wildcards, input, output, threads):
+    return _align(reads_to_align(wildcards), wildcards, input, output, threads)
+
+
+def align_site_reads_params(wildcards, input, output, threads):
+    return _align(site_reads(wildcards), wildcards, input, output, threads)
+
+
+def report_params(wildcards):
+    """Only the config values the report prints (and a digest of the rest)."""
+    return report_settings(CONFIG, sample_vector(wildcards))

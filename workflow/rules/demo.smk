@@ -10,6 +10,8 @@ rule simulate_demo_reads:
         **DEMO_READS,
     log:
         f"{LOGS}/simulate_demo_reads/demo.log",
+    benchmark:
+        f"{BENCHMARKS}/simulate_demo_reads/demo.tsv"
     conda:
         ENVS / "carvis.yaml"
     params:

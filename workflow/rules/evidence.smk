@@ -8,7 +8,7 @@ rule extract_evidence:
         manifest=f"{REF}/vectors.json",
         mask=f"{REF}/mask/homology_mask.bed",
         # reference fragments are counted in the user's full BAM/CRAM (decoded with fasta)
-        spanning_bam=lambda wc: SAMPLES[wc.sample].bam or [],
+        spanning_bam=sample_bam_or_nothing,
         fasta=f"{REF}/combined.fa",
         fai=f"{REF}/combined.fa.fai",
         # a sample whose BAM lacks reads sent to the aligner stops here (count_reads)
@@ -19,7 +19,7 @@ rule extract_evidence:
     log:
         f"{LOGS}/extract_evidence/{{sample}}.log",
     benchmark:
-        f"{OUT}/benchmarks/extract_evidence/{{sample}}.tsv"
+        f"{BENCHMARKS}/extract_evidence/{{sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
     params:
@@ -43,6 +43,8 @@ rule count_spanning:
         f"{OUT}/evidence/{{sample}}.spanning.tsv",
     log:
         f"{LOGS}/count_spanning/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/count_spanning/{{sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
     params:
@@ -60,6 +62,8 @@ rule vector_depth:
         f"{OUT}/depth/{{sample}}.vector_depth.tsv",
     log:
         f"{LOGS}/vector_depth/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/vector_depth/{{sample}}.tsv"
     conda:
         ENVS / "samtools.yaml"
     shell:
@@ -76,6 +80,8 @@ rule genome_coverage:
         f"{OUT}/depth/{{sample}}.coverage.tsv",
     log:
         f"{LOGS}/genome_coverage/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/genome_coverage/{{sample}}.tsv"
     conda:
         ENVS / "screen.yaml"
     params:

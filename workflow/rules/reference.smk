@@ -1,6 +1,6 @@
 # Reference stage: integrated provirus + backbone per vector, combined with the genome,
 # indexed once per genome/vector set (the folder name is the cache key), and the homology mask.
-from carvis.mask import MINIMAP2_ARGS
+from carvis.reference.mask import MINIMAP2_ARGS
 
 
 rule preflight:
@@ -12,6 +12,8 @@ rule preflight:
         PREFLIGHT,
     log:
         f"{LOGS}/preflight.log",
+    benchmark:
+        f"{BENCHMARKS}/preflight.tsv"
     conda:
         ENVS / "carvis.yaml"
     params:
@@ -32,7 +34,9 @@ rule build_reference:
         contigs=f"{REF}/vector_contigs.bed",
         bases=f"{REF}/contig_bases.tsv",
     log:
-        f"{REF}/logs/build_reference.log",
+        f"{REF_LOGS}/build_reference.log",
+    benchmark:
+        f"{REF_BENCHMARKS}/build_reference.tsv"
     conda:
         ENVS / "carvis.yaml"
     params:
@@ -47,7 +51,9 @@ rule index_fasta:
     output:
         f"{REF}/combined.fa.fai",
     log:
-        f"{REF}/logs/index_fasta.log",
+        f"{REF_LOGS}/index_fasta.log",
+    benchmark:
+        f"{REF_BENCHMARKS}/index_fasta.tsv"
     conda:
         ENVS / "samtools.yaml"
     shell:
@@ -62,7 +68,9 @@ rule index_minimap2:
     output:
         f"{REF}/combined.mmi",
     log:
-        f"{REF}/logs/index_minimap2.log",
+        f"{REF_LOGS}/index_minimap2.log",
+    benchmark:
+        f"{REF_BENCHMARKS}/index_minimap2.tsv"
     conda:
         ENVS / "minimap2.yaml"
     threads: 2
@@ -80,7 +88,9 @@ rule index_bwa:
     output:
         multiext(f"{REF}/combined.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"),
     log:
-        f"{REF}/logs/index_bwa.log",
+        f"{REF_LOGS}/index_bwa.log",
+    benchmark:
+        f"{REF_BENCHMARKS}/index_bwa.tsv"
     conda:
         ENVS / "bwa.yaml"
     resources:
@@ -97,7 +107,7 @@ rule tile_vectors:
     output:
         f"{REF}/mask/vector_tiles.fa",
     log:
-        f"{REF}/logs/tile_vectors.log",
+        f"{REF_LOGS}/tile_vectors.log",
     conda:
         ENVS / "carvis.yaml"
     script:
@@ -111,7 +121,9 @@ rule align_tiles:
     output:
         f"{REF}/mask/vector_tiles.sam",
     log:
-        f"{REF}/logs/align_tiles.log",
+        f"{REF_LOGS}/align_tiles.log",
+    benchmark:
+        f"{REF_BENCHMARKS}/align_tiles.tsv"
     conda:
         ENVS / "minimap2.yaml"
     threads: 2
@@ -134,7 +146,9 @@ rule build_mask:
         mask=f"{REF}/mask/homology_mask.bed",
         footprint=f"{REF}/mask/footprint.bed",
     log:
-        f"{REF}/logs/build_mask.log",
+        f"{REF_LOGS}/build_mask.log",
+    benchmark:
+        f"{REF_BENCHMARKS}/build_mask.tsv"
     conda:
         ENVS / "carvis.yaml"
     script:

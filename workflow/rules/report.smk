@@ -2,8 +2,6 @@
 # Final outputs carry report() so that `snakemake --report report.zip` gathers them with the
 # captions in workflow/report/.
 
-from carvis.provenance import report_settings
-
 
 rule render_report:
     input:
@@ -25,12 +23,14 @@ rule render_report:
         ),
     log:
         f"{LOGS}/render_report/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/render_report/{{sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
     params:
         purity=sample_purity,
         # only the config values the report prints (and a digest of the rest): threads never rerun it
-        settings=lambda wildcards: report_settings(CONFIG, sample_vector(wildcards)),
+        settings=report_params,
     script:
         "../../scripts/adapters/render_report.py"
 

@@ -1,6 +1,6 @@
 # Resume after a killed run: the main process holds carvis' kernel lock on the working folder and clears
-# the snakemake locks a killed run left behind (carvis.runlock); profiles/default reruns incomplete jobs.
-from carvis.runlock import OrphanJobs, claim
+# the snakemake locks a killed run left behind (carvis.core.runlock); profiles/default reruns incomplete jobs.
+from carvis.core.runlock import OrphanJobs, claim
 
 if workflow.is_main_process:
     try:

@@ -1,6 +1,9 @@
 # Screening stage: one streaming pass over each sample's FASTQs keeps the pairs touching the vector
 # (outside its host-homologous parts) plus a depth sample; only those are aligned.
-from carvis.screen import COMPILE as KMER_SCREEN_COMPILE, SOURCE as KMER_SCREEN_SOURCE
+from carvis.reads.screen import (
+    COMPILE as KMER_SCREEN_COMPILE,
+    SOURCE as KMER_SCREEN_SOURCE,
+)
 
 
 rule build_kmer_screen:
@@ -10,6 +13,8 @@ rule build_kmer_screen:
         f"{OUT}/bin/kmer_screen",
     log:
         f"{LOGS}/build_kmer_screen.log",
+    benchmark:
+        f"{BENCHMARKS}/build_kmer_screen.tsv"
     conda:
         ENVS / "screen.yaml"
     params:
@@ -28,7 +33,7 @@ rule write_screen_reference:
         pieces=f"{REF}/screen/vector_pieces.fa",
         ends=f"{REF}/screen/vector_ends.fa",
     log:
-        f"{REF}/logs/write_screen_reference.log",
+        f"{REF_LOGS}/write_screen_reference.log",
     conda:
         ENVS / "carvis.yaml"
     script:
@@ -37,7 +42,7 @@ rule write_screen_reference:
 
 rule screen_reads:
     input:
-        fastq=lambda wc: SAMPLES[wc.sample].fastq_1 + SAMPLES[wc.sample].fastq_2,
+        fastq=sample_fastqs,
         binary=rules.build_kmer_screen.output,
         pieces=rules.write_screen_reference.output.pieces,
         ends=rules.write_screen_reference.output.ends,
@@ -49,15 +54,15 @@ rule screen_reads:
     log:
         f"{LOGS}/screen_reads/{{sample}}.log",
     benchmark:
-        f"{OUT}/benchmarks/screen_reads/{{sample}}.tsv"
+        f"{BENCHMARKS}/screen_reads/{{sample}}.tsv"
     conda:
         ENVS / "screen.yaml"
     threads: CONFIG["threads"]["screen"]
     resources:
-        mem_mb=lambda wc, attempt: CONFIG["mem_mb"]["screen"] * attempt,
+        mem_mb=screen_mem_mb,
     params:
-        fastq_1=lambda wc: SAMPLES[wc.sample].fastq_1,
-        fastq_2=lambda wc: SAMPLES[wc.sample].fastq_2,
+        fastq_1=sample_fastq_1,
+        fastq_2=sample_fastq_2,
         prefix=f"{OUT}/screen/{{sample}}",
         fraction=CONFIG["screen"]["depth_sample_fraction"],
         seed=CONFIG["screen"]["seed"],
@@ -69,18 +74,20 @@ rule screen_reads:
 # FASTQ stops them with a clear message instead of a BAM made from part of the reads.
 rule check_reads:
     input:
-        fastq=lambda wc: SAMPLES[wc.sample].fastq_1 + SAMPLES[wc.sample].fastq_2,
+        fastq=sample_fastqs,
         binary=rules.build_kmer_screen.output,
     output:
         f"{OUT}/check/{{sample}}.input_reads.tsv",
     log:
         f"{LOGS}/check_reads/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/check_reads/{{sample}}.tsv"
     conda:
         ENVS / "screen.yaml"
     threads: CONFIG["threads"]["screen"]
     params:
-        fastq_1=lambda wc: SAMPLES[wc.sample].fastq_1,
-        fastq_2=lambda wc: SAMPLES[wc.sample].fastq_2,
+        fastq_1=sample_fastq_1,
+        fastq_2=sample_fastq_2,
     script:
         "../../scripts/adapters/check_reads.py"
 
@@ -93,6 +100,8 @@ rule checksum_inputs:
         f"{OUT}/qc/{{sample}}.inputs.tsv",
     log:
         f"{LOGS}/checksum_inputs/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/checksum_inputs/{{sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
     script:
@@ -125,6 +134,8 @@ use rule align_tiles as align_site_tiles with:
         f"{OUT}/screen/{{sample}}.site_tiles.sam",
     log:
         f"{LOGS}/align_site_tiles/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/align_site_tiles/{{sample}}.tsv"
     params:
         args="-ax sr",
 
@@ -145,7 +156,7 @@ rule mask_site_flanks:
 
 use rule screen_reads as screen_site_reads with:
     input:
-        fastq=lambda wc: SAMPLES[wc.sample].fastq_1 + SAMPLES[wc.sample].fastq_2,
+        fastq=sample_fastqs,
         binary=rules.build_kmer_screen.output,
         pieces=rules.mask_site_flanks.output[0],
         ends=rules.write_screen_reference.output.ends,
@@ -157,10 +168,10 @@ use rule screen_reads as screen_site_reads with:
     log:
         f"{LOGS}/screen_site_reads/{{sample}}.log",
     benchmark:
-        f"{OUT}/benchmarks/screen_site_reads/{{sample}}.tsv"
+        f"{BENCHMARKS}/screen_site_reads/{{sample}}.tsv"
     params:
-        fastq_1=lambda wc: SAMPLES[wc.sample].fastq_1,
-        fastq_2=lambda wc: SAMPLES[wc.sample].fastq_2,
+        fastq_1=sample_fastq_1,
+        fastq_2=sample_fastq_2,
         prefix=f"{OUT}/screen/{{sample}}.site_reads",
         fraction=0.0,
         seed=CONFIG["screen"]["seed"],

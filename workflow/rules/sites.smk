@@ -10,19 +10,15 @@ rule call_sites:
         fai=f"{REF}/combined.fa.fai",
         # screened FASTQs: reference fragments counted in a second pass, or else modelled from
         # the depth and read length
-        spanning=lambda wc: (
-            f"{OUT}/evidence/{wc.sample}.spanning.tsv" if count_spanning(wc) else []
-        ),
-        coverage=lambda wc: (
-            f"{OUT}/depth/{wc.sample}.coverage.tsv"
-            if screened(wc) and not count_spanning(wc)
-            else []
-        ),
+        spanning=spanning_counts,
+        coverage=modelled_coverage,
     output:
         sites=f"{OUT}/calls/{{sample}}.sites.tsv",
         qc=f"{OUT}/calls/{{sample}}.sites_qc.tsv",
     log:
         f"{LOGS}/call_sites/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/call_sites/{{sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
     params:
@@ -43,6 +39,8 @@ rule annotate_sites:
         f"{OUT}/{{sample}}/integration_sites.tsv",
     log:
         f"{LOGS}/annotate_sites/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/annotate_sites/{{sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
     script:

@@ -16,6 +16,8 @@ rule call_transgene:
         vector_coverage=f"{OUT}/{{sample}}/vector_coverage.tsv",
     log:
         f"{LOGS}/call_transgene/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/call_transgene/{{sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
     params:

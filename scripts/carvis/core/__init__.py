@@ -1,0 +1,1 @@
+"""Shared building blocks: tables, intervals, errors, files, sequences, logs, the run lock."""

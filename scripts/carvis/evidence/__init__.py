@@ -1,0 +1,1 @@
+"""Stage evidence: vector-host junction evidence from the alignments."""

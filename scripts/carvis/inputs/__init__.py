@@ -1,0 +1,1 @@
+"""Stage inputs: the config, the sample sheet and the FASTQ/BAM inputs, checked before any work."""

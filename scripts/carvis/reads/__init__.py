@@ -1,0 +1,1 @@
+"""Stage reads: k-mer screening, BAM/CRAM extraction, alignment commands, read accounting."""

@@ -1,0 +1,54 @@
+"""Alignment command lines (the rules and the tests run them; this module only builds the strings)."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+
+ALIGNERS = ("minimap2", "bwa")
+
+
+def reads_argument(files: Sequence[Path | str]) -> str:
+    """One FASTQ argument; several lanes are concatenated on the fly (gzip members concatenate)."""
+    quoted = " ".join(shlex.quote(str(f)) for f in files)
+    return quoted if len(files) == 1 else f"<(cat {quoted})"
+
+
+def reads_arguments(fastq_1: Sequence[Path | str], fastq_2: Sequence[Path | str]) -> str:
+    """The read arguments of an aligner: R1, then R2 when paired."""
+    return reads_argument(fastq_1) + (" " + reads_argument(fastq_2) if fastq_2 else "")
+
+
+def align_command(
+    aligner: str,
+    reference: str | Path,
+    fastq_1: Sequence[Path | str],
+    fastq_2: Sequence[Path | str],
+    sample: str,
+    threads: int,
+    extra: str = "",
+) -> str:
+    """The aligner part of the alignment pipe: SAM with soft-clipped supplementaries (-Y) on stdout.
+
+    ``reference`` is the minimap2 index (.mmi) or, for bwa, the indexed FASTA.
+    """
+    if aligner not in ALIGNERS:
+        raise ValueError(f"unknown aligner {aligner!r}; use one of {ALIGNERS}")
+    read_group = shlex.quote(f"@RG\\tID:{sample}\\tSM:{sample}")
+    reads = reads_arguments(fastq_1, fastq_2)
+    if aligner == "minimap2":
+        head = f"minimap2 -ax sr -Y -t {threads} -R {read_group}"
+    else:
+        head = f"bwa mem -Y -t {threads} -R {read_group}"
+    return f"{head} {extra} {shlex.quote(str(reference))} {reads}".replace("  ", " ")
+
+
+def bam_command(align: str, bam: str | Path, threads: int) -> str:
+    """The whole alignment pipe: ``align`` (:func:`align_command`) | samtools fixmate -m | sort |
+    markdup (duplicates marked, its statistics on stderr), then the BAM index."""
+    out = shlex.quote(str(bam))
+    return (
+        f"{align} | samtools fixmate -m -u - - | samtools sort -u -@ {threads} -T {out}.tmp -o - - "
+        f"| samtools markdup -s - {out} && samtools index {out}"
+    )

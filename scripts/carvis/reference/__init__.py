@@ -1,0 +1,1 @@
+"""Stage reference: the vector model, the combined reference, the homology mask, preflight."""

@@ -1,0 +1,104 @@
+"""The combined reference: genome contigs plus each vector's provirus and backbone contigs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import IO
+
+import pysam
+
+from carvis.core.errors import InputError
+from carvis.core.io import atomic_write, read_tsv, write_tsv
+from carvis.reference.vectors import VectorModel, contig_owner
+
+_LINE = 60
+
+
+def reference_key(genome: str | Path, vectors: Mapping[str, Mapping[str, object]]) -> str:
+    """A short cache key for one genome + vector set.
+
+    The genome is identified by its resolved path, size and modification time (hashing a
+    3 GB FASTA at every start would be slow); each vector by its file content and settings.
+    Changing a vector, or pointing to another genome, gives a new key; nothing else does.
+    """
+    digest = hashlib.sha256()
+    genome = Path(genome).resolve()
+    stat = genome.stat()
+    digest.update(f"{genome}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    for name in sorted(vectors):
+        spec = dict(vectors[name])
+        digest.update(hashlib.sha256(Path(str(spec["sequence"])).read_bytes()).digest())
+        spec.pop("sequence")
+        digest.update(json.dumps([name, spec], sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:12]
+
+
+def _write_record(out: IO[str], name: str, seq: str) -> None:
+    out.write(f">{name}\n")
+    for i in range(0, len(seq), _LINE):
+        out.write(seq[i : i + _LINE] + "\n")
+
+
+#: Columns of the contig bases table written beside the combined reference.
+BASES_COLUMNS = ("contig", "length", "called_bases")
+
+
+def build_combined_reference(
+    genome: str | Path,
+    models: Iterable[VectorModel],
+    out_fasta: str | Path,
+    bases_tsv: str | Path | None = None,
+) -> None:
+    """Stream the genome (plain or gzipped FASTA) and append every vector contig, atomically.
+
+    ``bases_tsv`` gets each contig's length and called (non-N) bases: the length a read can cover, which
+    scales a depth sample's coverage (carvis.reads.screen.write_coverage).
+    """
+    models = list(models)
+    seen: set[str] = set()
+    bases: list[dict[str, object]] = []
+    with atomic_write(out_fasta) as out:
+        try:
+            with pysam.FastxFile(str(genome)) as fasta:
+                for record in fasta:
+                    name, seq = record.name or "", (record.sequence or "").upper()
+                    if contig_owner(name):
+                        raise InputError(
+                            genome,
+                            f"genome contig {record.name!r} looks like a carvis vector contig",
+                            "rename the contig: names ending in __provirus or __backbone are reserved",
+                        )
+                    seen.add(name)
+                    _write_record(out, name, seq)
+                    bases.append(
+                        {"contig": record.name, "length": len(seq), "called_bases": len(seq) - seq.count("N")}
+                    )
+        except OSError as exc:
+            raise InputError(
+                genome, f"cannot read the genome FASTA: {exc}", "give a FASTA or .fa.gz"
+            ) from exc
+        if not seen:
+            raise InputError(genome, "no sequences in the genome FASTA", "check reference.genome")
+        for model in models:
+            for name, seq in model.contigs().items():
+                _write_record(out, name, seq)
+                bases.append({"contig": name, "length": len(seq), "called_bases": len(seq)})
+    if bases_tsv is not None:
+        write_tsv(bases_tsv, BASES_COLUMNS, bases)
+
+
+def read_called_bases(path: str | Path) -> dict[str, int]:
+    """Contig -> called (non-N) bases, from the table of :func:`build_combined_reference`."""
+    rows = read_tsv(path, BASES_COLUMNS, "rebuild the reference (delete the reference folder and rerun)")
+    return {r["contig"]: int(r["called_bases"]) for r in rows}
+
+
+def write_vector_contigs_bed(models: Iterable[VectorModel], out_bed: str | Path) -> None:
+    """One BED line per vector contig (for samtools depth -b)."""
+    with atomic_write(out_bed) as out:
+        for model in models:
+            for name, seq in model.contigs().items():
+                out.write(f"{name}\t0\t{len(seq)}\n")

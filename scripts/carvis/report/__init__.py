@@ -1,0 +1,1 @@
+"""Stage report: interpretation, HTML, VCF/BED, summary and cohort view."""

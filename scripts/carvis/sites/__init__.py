@@ -1,0 +1,1 @@
+"""Stage sites: integration sites, clonal fraction and gene annotation."""

@@ -1,0 +1,1 @@
+"""Stage transgene: detection and vector copy number."""
