@@ -29,6 +29,7 @@ from carvis.summary import (
     as_float,
     decide,
     is_clonal,
+    is_single,
     known,
     limitations,
     load_sample,
@@ -93,12 +94,15 @@ footer{margin-top:2em;color:#666;font-size:.82em;border-top:1px solid #e3e6ea;pa
 """
 
 
+#: Orientation ``.`` in words.
+ORIENTATION_UNKNOWN = "orientation unknown (the vector part lies in the stretch both ends share)"
 #: Site flags in words.
 FLAG_WORDS = {
     "one_sided": "one junction seen",
     "multi_hit": "host side maps equally well to several places",
     "spanning_modelled": "reference fragments modelled",
     "low_mapq": "low host mapping quality",
+    "orientation_unknown": "orientation unknown",
 }
 
 
@@ -190,7 +194,9 @@ def _tiles(transgene: Row, sites: Sequence[Row]) -> str:
     tiles = [
         _tile("CAR vector DNA", text(transgene.get("detected")), text(transgene.get("reason"), "")),
         _vcn_tile(transgene),
-        _tile("Integration sites", len(sites), f"{len(clonal)} clonal"),
+        _tile(
+            "Integration sites", len(sites), f"{len(clonal)} clonal; {_single_count(sites)} with one fragment"
+        ),
     ]
     if sites:
         top = sites[0]
@@ -353,7 +359,31 @@ def fragments_html(site: Row) -> str:
     return junction + f"<div class='small'>{count(spanning)} reference fragments counted</div>"
 
 
+def _single_count(sites: Sequence[Row]) -> int:
+    return sum(1 for s in sites if is_single(s))
+
+
+def single_text(sites: Sequence[Row]) -> str:
+    """The single-fragment sites in words, or '' when there are none."""
+    single = _single_count(sites)
+    if not single:
+        return ""
+    each = " each" if single > 1 else ""
+    return (
+        f"{single} further site{'s' if single > 1 else ''} with one fragment{each}: insertions carried "
+        "by few cells, as in a polyclonal CAR T-cell population. One fragment gives no clonal fraction, "
+        "so these sites never count for clonality or the verdict."
+    )
+
+
+def orientation_text(site: Row) -> str:
+    """The orientation cell: + or -, or why it is unknown."""
+    return ORIENTATION_UNKNOWN if site.get("orientation") == "." else text(site.get("orientation"))
+
+
 def _fraction_html(site: Row) -> str:
+    if is_single(site):
+        return "not estimated <div class='small'>(one fragment)</div>"
     if not known(site.get("clonal_fraction")):
         why = "several candidate places" if _has_flag(site, "multi_hit") else "no junction base seen"
         return f"not estimated <div class='small'>({why})</div>"
@@ -386,7 +416,7 @@ def _flags_html(site: Row) -> str:
 def _site_row(site: Row) -> str:
     cells = [
         f'<td class="nowrap"><b>{esc(site_name(site))}</b></td>',
-        f"<td>{esc(site.get('orientation'))}</td>",
+        f"<td>{esc(orientation_text(site))}</td>",
         f'<td class="nowrap">{esc(site.get("left_junction"), "not seen")} / '
         f"{esc(site.get('right_junction'), 'not seen')}</td>",
         f"<td>{esc(tsd_text(site))}</td>",
@@ -431,14 +461,16 @@ def _sites_section(sites: Sequence[Row], lists: Sequence[str]) -> str:
         "flags",
     )
     clonal = sum(1 for s in sites if is_clonal(s))
+    multiple = len(sites) - _single_count(sites)
     ths = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = "".join(_site_row(s) for s in sites)
     used = "; ".join(lists) or "none named in the sites table"
     return (
         f"<section><h2>Integration sites (all {len(sites)}, largest first)</h2>"
-        f"<p>{clonal} of {len(sites)} site(s) are clonal and highlighted: the sites stage flags a site "
-        "clonal when its cell fraction reaches the configured minimum (sites: clonal_min_fraction) and "
-        "its 95% interval is consistent with every tumour cell carrying it.</p>"
+        f"<p>{clonal} of {multiple} site(s) with two or more fragments are clonal and highlighted: the "
+        "sites stage flags a site clonal when its cell fraction reaches the configured minimum (sites: "
+        "clonal_min_fraction) and its 95% interval is consistent with every tumour cell carrying it. "
+        f"{esc(single_text(sites))}</p>"
         f'<div class="figure"><table class="sites"><thead><tr>{ths}</tr></thead>'
         f"<tbody>{body}</tbody></table></div>"
         "<p class='note'>Site: chromosome and the first base of the target-site duplication (TSD). "
