@@ -607,3 +607,48 @@ def test_one_fragment_is_a_single_site_only_when_exact_unique_and_long_enough(
     assert metrics["sites_dropped_few_fragments"] == 4  # n1, n2, n3, n6 (n4 and n5 are rejected rows)
     strict = call_sites(evidence, model, fasta, "X", tmp_path / "t.tsv", single_min_host_bases=61)
     assert [s["support"] for s in strict] == ["multiple"]
+
+
+def test_junctions_across_a_host_deletion_are_one_insertion(
+    small: tuple[VectorModel, Path, str], tmp_path: Path
+) -> None:
+    """A left-only and a right-only junction of one orientation up to max_host_deletion apart are one
+    site with host_deletion; the TSD pairing keeps priority; other orientations or gaps stay apart."""
+    model, fasta, _ = small
+    rows = [
+        *(_row(f"a{i}", "split", 1500, "left", "5p") for i in range(3)),  # 37 host bases lost
+        *(_row(f"b{i}", "split", 1538, "right", "3p") for i in range(2)),
+        *(_row(f"c{i}", "split", 2002, "left", "5p") for i in range(2)),  # 2 bases on both sides
+        *(_row(f"d{i}", "split", 2001, "right", "3p") for i in range(2)),
+        *(_row(f"e{i}", "split", 3004, "left", "5p") for i in range(2)),  # a TSD pair ...
+        *(_row(f"f{i}", "split", 3000, "right", "3p") for i in range(2)),
+        *(_row(f"g{i}", "split", 3040, "right", "3p") for i in range(2)),  # ... keeps its right junction
+        *(_row(f"h{i}", "split", 4000, "left", "5p") for i in range(2)),  # 149 bases apart
+        *(_row(f"i{i}", "split", 4150, "right", "3p") for i in range(2)),
+        *(_row(f"j{i}", "split", 4500, "left", "5p") for i in range(2)),  # + and - never pair
+        *(_row(f"k{i}", "split", 4520, "right", "5p") for i in range(2)),
+    ]
+    evidence = tmp_path / "ev.tsv"
+    write_tsv(evidence, EVIDENCE, rows)
+    sites = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv")
+    by_pos = {s["position"]: s for s in sites}
+    deletion = by_pos[1538]
+    assert (deletion["left_junction"], deletion["right_junction"], deletion["host_deletion"]) == (
+        1500,
+        1538,
+        37,
+    )
+    assert (deletion["fragments"], deletion["flags"], deletion["tsd"], deletion["orientation"]) == (
+        5,
+        None,
+        None,
+        "+",
+    )
+    assert by_pos[2001]["host_deletion"] == -2 and by_pos[2001]["left_junction"] == 2002
+    assert by_pos[3000]["tsd_length"] == 5 and by_pos[3000]["host_deletion"] is None
+    assert by_pos[3040]["flags"] == "one_sided" and by_pos[3040]["left_junction"] is None
+    assert {4150, 4520}.issubset(by_pos) and by_pos[4150]["flags"] == "one_sided"
+    assert len(sites) == 8  # 1538, 2001, 3000, 3040, 4000's and 4500's left-only, 4150, 4520
+    wide = call_sites(evidence, model, fasta, "X", tmp_path / "w.tsv", max_host_deletion=149)
+    assert {s["position"]: s["host_deletion"] for s in wide}[4150] == 149 and len(wide) == 7
+    assert read_tsv(tmp_path / "w.tsv")[0].keys() == set(SITES)

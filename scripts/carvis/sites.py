@@ -41,6 +41,9 @@ CLONAL_TOLERANCE = 0.1
 #: unit, a nearby copy): its fragments are merged into the paired site.
 SHADOW_WINDOW = 500
 SHADOW_RATIO = 0.25
+#: Most host bases the two junctions of one insertion may both keep (microhomology, or a short
+#: duplication that is not the vector's TSD) when :func:`pair_host_deletions` joins them.
+MAX_HOST_OVERLAP = 10
 #: Allele fractions at which a site's log-likelihood is evaluated before refinement.
 _GRID = np.linspace(0.0, 1.0, 2001)
 #: Log-likelihood drop bounding a 95% likelihood-ratio interval (chi-square, 1 df, 0.95 quantile / 2).
@@ -140,7 +143,13 @@ class Site:
     precise: bool = True
     multi_hit: bool = False  # host side placed with low MAPQ
     orientation_known: bool = True  # False: every junction read lies inside the ends' shared stretch
+    host_deletion: int | None = None  # junctions paired across a host deletion (bp; < 0: overlap)
     copies: list[Site] = field(default_factory=list)  # other loci of a multi-hit site
+
+    @property
+    def paired(self) -> bool:
+        """Both junctions joined: by the TSD or across a host deletion."""
+        return self.tsd_length is not None or self.host_deletion is not None
 
     def junctions_seen(self) -> int:
         return sum(1 for j in (self.left, self.right) if j.fragments)
@@ -269,6 +278,52 @@ def pair_junctions(junctions: list[Junction], tsd_length: int) -> list[Site]:
             left = Junction(right.chrom, "left", x, _END[("left", right.orientation)])
             sites.append(Site(right.chrom, right.orientation, right.host_pos, left, right, None))
     return sites
+
+
+def _one_sided(site: Site, side: str) -> bool:
+    """A uniquely placed precise site with only its ``side`` junction seen."""
+    seen = site.left if side == "left" else site.right
+    other = site.right if side == "left" else site.left
+    return (
+        site.precise
+        and not site.multi_hit
+        and not site.copies
+        and not site.paired
+        and bool(seen.split)
+        and not other.split
+    )
+
+
+def pair_host_deletions(sites: list[Site], max_deletion: int) -> list[Site]:
+    """Join a left-only and a right-only site of one orientation whose junctions the host coordinates
+    put at most ``max_deletion`` bases apart (a host deletion or gap: right junction - left junction -
+    1, down to -MAX_HOST_OVERLAP for host bases kept on both sides) into one site with
+    ``host_deletion``; the closest pairs first. Run after TSD pairing, which keeps priority."""
+    lefts = [s for s in sites if _one_sided(s, "left")]
+    rights = [s for s in sites if _one_sided(s, "right")]
+    candidates = sorted(
+        (
+            (abs(gap), gap, i, j)
+            for i, left in enumerate(lefts)
+            for j, right in enumerate(rights)
+            if (left.chrom, left.orientation) == (right.chrom, right.orientation)
+            and -MAX_HOST_OVERLAP <= (gap := right.right.host_pos - left.left.host_pos - 1) <= max_deletion
+        ),
+    )
+    used_left: set[int] = set()
+    used_right: set[int] = set()
+    joined = []
+    for _, gap, i, j in candidates:
+        if i in used_left or j in used_right:
+            continue
+        used_left.add(i)
+        used_right.add(j)
+        left, right = lefts[i].left, rights[j].right
+        joined.append(
+            Site(left.chrom, lefts[i].orientation, right.host_pos, left, right, None, host_deletion=gap)
+        )
+    gone = {id(lefts[i]) for i in used_left} | {id(rights[j]) for j in used_right}
+    return [s for s in sites if id(s) not in gone] + joined
 
 
 def rescue(sites: list[Site], rows: list[dict[str, str]], tsd_length: int) -> list[dict[str, str]]:
@@ -434,10 +489,10 @@ def absorb_shadows(sites: list[Site]) -> list[Site]:
     See SHADOW_WINDOW. An imprecise shadow is a few discordant pairs whose host mate aligned a few
     vector bases past the junction (mismatches instead of a clip), beyond its DISCORDANT_OVERHANG.
     """
-    paired = [s for s in sites if s.precise and not s.multi_hit and s.tsd_length is not None]
+    paired = [s for s in sites if s.precise and not s.multi_hit and s.paired]
     kept = []
     for site in sites:
-        weak = not site.copies and (not site.precise or site.multi_hit or site.tsd_length is None)
+        weak = not site.copies and (not site.precise or site.multi_hit or not site.paired)
         strong = [
             p
             for p in paired
@@ -590,7 +645,7 @@ def _site_row(
     junctions = site.junctions()
     split = set().union(*(j.split for j in junctions))
     clip_only = split - set().union(*(j.aligned for j in junctions))
-    paired = site.tsd_length is not None and site.left.split and site.right.split
+    paired = site.paired and site.left.split and site.right.split
     q = low = high = clonal = span = None
     if counts is not None:
         span = counts.spanning
@@ -601,7 +656,7 @@ def _site_row(
             cell_fraction(q, purity) or 0.0, cell_fraction(high, purity) or 0.0, clonal_min_fraction
         )
     tsd = None
-    if paired:
+    if paired and site.tsd_length is not None:
         tsd = str(genome[site.chrom][site.right.host_pos - 1 : site.left.host_pos]).upper()
     return {
         "vector": model.name,
@@ -611,6 +666,7 @@ def _site_row(
         "left_junction": site.left.host_pos if site.left.split else None,
         "right_junction": site.right.host_pos if site.right.split else None,
         "tsd_length": site.tsd_length if paired else None,
+        "host_deletion": site.host_deletion if paired else None,
         "tsd": tsd,
         "fragments": len(fragments),
         "split_fragments": len(split),
@@ -674,6 +730,7 @@ def call_sites(
     dominant_fraction: float = 0.2,
     clonal_min_fraction: float = 0.5,
     discordant_window: int = 1000,
+    max_host_deletion: int = 100,
     single_min_mapq: int = 30,
     single_min_host_bases: int = 20,
     qc_tsv: str | Path | None = None,
@@ -693,6 +750,8 @@ def call_sites(
     :func:`single_fragment` holds (``single_min_mapq``, ``single_min_host_bases``); it gets no allele
     or clonal fraction, relative abundance or dominance. Reads that cannot tell the provirus ends apart
     are oriented by :func:`orient_shared_ends`; a site that nothing orients has orientation ``.``.
+    A left-only and a right-only junction at most ``max_host_deletion`` host bases apart are one
+    insertion (:func:`pair_host_deletions`, after the TSD pairing).
     Each precise, uniquely placed site gets the maximum-likelihood allele fraction of its counts
     (:class:`AlleleCounts`) with a 95% interval, scaled to cells; the sites flagged clonal are taken as
     one clone and share the pooled estimate over their counts (``clone_fraction``, with its interval).
@@ -712,6 +771,7 @@ def call_sites(
     junctions = list(cluster_junctions(usable).values())
     sites = pair_junctions(junctions, model.tsd_length)
     unrescued = rescue(sites, weak, model.tsd_length)
+    sites = pair_host_deletions(sites, max_host_deletion)
     rescued = {id(r) for r in weak} - {id(r) for r in unrescued}
     leftovers = attach_discordant(sites, [r for r in usable if r["kind"] == "discordant"], discordant_window)
     sites += imprecise_sites(leftovers, discordant_window, min_fragments, model.tsd_length)
@@ -744,7 +804,8 @@ def call_sites(
                 "support": "single" if one else "multiple",
             }
             modelled = covering is not None and row["spanning_fragments"] is not None
-            row["flags"] = _site_flags(site, row["tsd_length"] is not None, modelled)
+            paired = row["tsd_length"] is not None or row["host_deletion"] is not None
+            row["flags"] = _site_flags(site, paired, modelled)
             out.append(row)
     kept = [r for r in out if int(str(r["fragments"])) >= min_fragments or r["support"] == "single"]
     total = sum(int(str(r["fragments"])) for r in kept if r["support"] == "multiple")

@@ -59,6 +59,7 @@ SITES = (
     "clone_fraction_low",  # its 95% interval
     "clone_fraction_high",
     "support",  # multiple (>= min_fragments fragments) | single (one placeable fragment; never clonal)
+    "host_deletion",  # junctions paired across a host deletion: host bases lost (< 0: kept on both sides)
 )
 
 #: Annotation columns appended to SITES in integration_sites.tsv.

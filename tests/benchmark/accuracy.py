@@ -130,6 +130,35 @@ def shared_itr_plasmid(
     return path, [len(left) + 1, len(left) + len(transposon)]
 
 
+def aav_like_plasmid(path: Path, rng: np.random.Generator) -> tuple[Path, list[int]]:
+    """An AAV-like vector (kind other): ITR + 2.4 kb cassette + inverted ITR; what integrates is a partial
+    insert, the last 60 bases of the left ITR and the first 1.8 kb of the cassette."""
+    itr = _random_dna(rng, 145, _avoid())
+    left = _random_dna(rng, 1500, _avoid()) + itr
+    seq = left + _random_dna(rng, 2400, _avoid()) + revcomp(itr) + _random_dna(rng, 1500, _avoid())
+    _write_fasta(path, "aav", seq)
+    return path, [len(left) - 59, len(left) + 1800]
+
+
+def aav_like_sites(
+    picker: SitePicker, model: VectorModel, n: int, fraction: tuple[float, float], label: str
+) -> list[Insertion]:
+    """Sites with host deletions of 0-100 bp and no TSD; every other one with 2 bp of microhomology (the
+    first deleted host bases are the insert's first bases, so the left junction could be read 2 bp
+    later)."""
+    out = []
+    for k, ins in enumerate(picker.random(n, fraction, label, unique=False)):
+        deletion = int(picker.rng.integers(2, 101)) if k % 3 else 0
+        left = ins.position - 1
+        if k % 2 and deletion:
+            insert = model.provirus if ins.orientation == "+" else revcomp(model.provirus)
+            host = picker.genome[ins.chrom]
+            left = next((x for x in range(left, left + 200) if host[x : x + 2] == insert[:2]), left)
+        ins.position, ins.tsd_length, ins.host_deletion = left + deletion + 1, 0, deletion
+        out.append(ins)
+    return out
+
+
 def gammaretroviral_plasmid(path: Path, rng: np.random.Generator) -> Path:
     """GINAKIT2 (real MSCV-LTR CAR vector) when ../shared/data is present, else a synthetic one."""
     real = SHARED / "vectors" / "GINAKIT2_DL.fasta"
@@ -228,12 +257,14 @@ def demo_panel(work: Path, seed: int) -> Panel:
     gamma_path = gammaretroviral_plasmid(work / "gamma.fa", rng)
     pb63_path, pb63_range = shared_itr_plasmid(work / "pb63.fa", rng, "piggybac", 63)
     sb_path, sb_range = shared_itr_plasmid(work / "sb.fa", rng, "sleeping_beauty", 80)
+    aav_path, aav_range = aav_like_plasmid(work / "aav.fa", np.random.default_rng(seed + 4))
     vectors: dict[str, dict[str, object]] = {
         "demo_car": {"sequence": str(DEMO / "vector.gb"), "kind": "lentiviral"},
         "pb": {"sequence": str(pb_path), "kind": "piggybac", "provirus": pb_range},
         "gamma": {"sequence": str(gamma_path), "kind": "gammaretroviral"},
         "pb63": {"sequence": str(pb63_path), "kind": "piggybac", "provirus": pb63_range},
         "sb": {"sequence": str(sb_path), "kind": "sleeping_beauty", "provirus": sb_range},
+        "aav": {"sequence": str(aav_path), "kind": "other", "provirus": aav_range},
     }
     models = {name: _model(name, v) for name, v in vectors.items()}
     panel = Panel("demo", DEMO / "genome.fa", DEMO / "annotation.gtf", vectors, models)
@@ -264,7 +295,7 @@ def demo_panel(work: Path, seed: int) -> Panel:
     ]
     # issue 14's samples, each with its own sites (separate tumours; the sites above stay the same);
     # the 200 polyclonal sites keep 1 kb apart (more than a fragment) to fit the 1.2 Mb demo genome
-    pb63, sb = (SitePicker(genome, demo.repeats, seed + k) for k in (1, 2))
+    pb63, sb, aav = (SitePicker(genome, demo.repeats, seed + k) for k in (1, 2, 4))
     polyclonal = SitePicker(genome, demo.repeats, seed + 3, spacing=1000)
     panel.samples += [
         PanelSample(
@@ -281,6 +312,12 @@ def demo_panel(work: Path, seed: int) -> Panel:
         ),
         PanelSample(
             "polyclonal", "demo_car", polyclonal.random(200, (0.01, 0.05), "bystander", unique=False)
+        ),
+        PanelSample(
+            "aav_like",
+            "aav",
+            aav_like_sites(aav, models["aav"], 6, (1.0, 1.0), "clonal")
+            + aav_like_sites(aav, models["aav"], 10, (0.05, 0.2), "bystander"),
         ),
     ]
     return panel
