@@ -26,6 +26,7 @@ with log_to(snakemake.log[0]):
         contigs_fai=snakemake.input.fai,
         coverage_svg=coverage_svg(model, provirus_depth(model, snakemake.input.depth), mask),
         masking=homology_masking(model, mask),
+        census_tsv=snakemake.input.census,
         # qc tables: inputs once their rules are in the workflow, else params (read when present)
         inputs_tsv=snakemake.input.get("inputs_table", snakemake.params.get("inputs_table")),
         read_counts_tsv=snakemake.input.get("read_counts", snakemake.params.get("read_counts")),

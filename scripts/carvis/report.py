@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from carvis import __version__
+from carvis.census import census_text
 from carvis.export import read_fai
-from carvis.io import atomic_write
+from carvis.io import atomic_write, read_tsv
 from carvis.plots import (
     CLONAL_COLOUR,
     OTHER_COLOUR,
@@ -35,6 +36,7 @@ from carvis.summary import (
     load_sample,
     ranked_sites,
 )
+from carvis.tables import CENSUS
 
 VERDICT_TITLES = {
     "car_derived": "CAR-derived clonal tumour",
@@ -485,6 +487,13 @@ def _sites_section(sites: Sequence[Row], lists: Sequence[str]) -> str:
     )
 
 
+def _census_section(census_tsv: str | Path | None) -> str:
+    if census_tsv is None:
+        return ""
+    rows = read_tsv(census_tsv, CENSUS, "give the census table written by carvis.census")
+    return f"<section><h2>Clone census</h2><p>{esc(census_text(rows[0]))}</p></section>" if rows else ""
+
+
 def _qc_tables(inputs: list[dict[str, str]] | None, counts: list[dict[str, str]] | None) -> str:
     """The input files with size and SHA-256, and the reads counted at each step, or why they are absent."""
     parts = []
@@ -541,6 +550,7 @@ def render_sample_report(
     masking: tuple[int, int, Sequence[str]] | None = None,
     inputs_tsv: str | Path | None = None,
     read_counts_tsv: str | Path | None = None,
+    census_tsv: str | Path | None = None,
 ) -> None:
     """Write the sample's self-contained HTML report.
 
@@ -549,7 +559,8 @@ def render_sample_report(
     already carry the purity-corrected values.
     ``contigs_fai`` (the reference's .fai) draws the genome-wide site map; ``coverage_svg`` is an
     inline SVG of the vector coverage; ``masking`` is :func:`carvis.coverage.homology_masking`;
-    ``inputs_tsv`` and ``read_counts_tsv`` are the qc tables (INPUTS, READ_COUNTS), when written.
+    ``inputs_tsv`` and ``read_counts_tsv`` are the qc tables (INPUTS, READ_COUNTS), when written;
+    ``census_tsv`` is the clone census (:mod:`carvis.census`), shown in words under the sites.
     """
     transgene, site_rows = load_sample(sample, transgene_tsv, sites_tsv)
     verdict = decide(transgene, site_rows, purity)
@@ -566,6 +577,7 @@ def render_sample_report(
         )
         + _figures(sites, contigs, coverage_svg)
         + _sites_section(sites, lists)
+        + _census_section(census_tsv)
         + _transgene_section(transgene, purity)
         + f"<section><h2>Specimen and method</h2>{kv_table(list(meta.items()))}{qc}</section>"
     )

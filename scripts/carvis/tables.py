@@ -121,6 +121,26 @@ SUMMARY = (
     "rule",  # the rule that produced the interpretation
 )
 
+#: The clone census of one sample (calls/<sample>.census.tsv; :mod:`carvis.census`).
+CENSUS = (
+    "sample",
+    "vector",
+    "sites_observed",  # sites in the sites table
+    "sites_one_fragment",  # f1
+    "sites_two_fragments",  # f2
+    "sites_estimated",  # distinct sites in the sample (Chao1)
+    "sites_estimated_low",  # its 95% interval (log-normal)
+    "sites_estimated_high",
+    "estimator",
+    "vcn",  # copies per diploid genome (transgene table)
+    "clonal_sites",
+    "clonal_copies",  # copies per diploid genome the clonal sites explain: sum(clonal_fraction) x purity
+    "unexplained_copies",  # vcn - clonal_copies (>= 0)
+    "unexplained_share",  # unexplained_copies / vcn
+    "unexplained_share_low",  # the same at vcn_low and vcn_high
+    "unexplained_share_high",
+)
+
 #: The simulator's truth: SITES' first eleven columns plus what was simulated.
 #: ``readable_fragments``: fragments with a read crossing a junction with 12 or more bases on each side.
 TRUTH = (*SITES[:11], "cell_fraction", "class", "readable_fragments")

@@ -13,6 +13,7 @@ rule render_report:
         mask=f"{REF}/mask/homology_mask.bed",
         fai=f"{REF}/combined.fa.fai",
         depth=f"{OUT}/depth/{{sample}}.vector_depth.tsv",
+        census=f"{OUT}/calls/{{sample}}.census.tsv",
     output:
         report(
             f"{OUT}/{{sample}}/report.html",
