@@ -50,7 +50,10 @@ def test_census_row_and_the_copies_the_clonal_sites_do_not_explain(tmp_path: Pat
     assert row["sites_estimated"] == pytest.approx(9 + 6 * 5 / 4, abs=0.05)
     assert (row["clonal_copies"], row["unexplained_copies"]) == (1.0, 0.6)
     assert row["unexplained_share"] == pytest.approx(0.375)
-    assert (row["unexplained_share_low"], row["unexplained_share_high"]) == (pytest.approx(1 / 6, abs=1e-4), 0.5)
+    assert (row["unexplained_share_low"], row["unexplained_share_high"]) == (
+        pytest.approx(1 / 6, abs=1e-4),
+        0.5,
+    )
     paths = tmp_path / "t.tsv", tmp_path / "s.tsv", tmp_path / "c.tsv"
     write_tsv(paths[0], TRANSGENE, [transgene])
     write_tsv(paths[1], SITES, sites)
@@ -59,6 +62,9 @@ def test_census_row_and_the_copies_the_clonal_sites_do_not_explain(tmp_path: Pat
     assert list(written[0]) == list(CENSUS) and written[0]["unexplained_share"] == "0.375"
     words = census_text(written[0])
     assert "9 integration site(s) seen, 6 of them with one fragment and 1 with two" in words
-    assert "The 2 clonal site(s) explain 1.0 of 1.6 vector copies per diploid genome; 38% of" in words
+    assert (
+        "The 2 clonal site(s) explain 1 of 1.6 vector copies per diploid genome; 38% of the copies (17%–50% "
+        in words
+    )
     transgene["vcn"] = "NA"
     assert census(sites, transgene, 0.5)["unexplained_share"] is None

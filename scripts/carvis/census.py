@@ -95,6 +95,11 @@ def write_census(
     return row
 
 
+def _percent(value: object) -> str:
+    share = as_float(value)
+    return "unknown" if share is None else f"{share:.0%}"
+
+
 def census_text(row: Row) -> str:
     """The census in words for the report."""
     seen, estimate = row.get("sites_observed"), row.get("sites_estimated")
@@ -111,6 +116,7 @@ def census_text(row: Row) -> str:
     return words + (
         f" The {row.get('clonal_sites')} clonal site(s) explain {row.get('clonal_copies')} of "
         f"{row.get('vcn')} vector copies per diploid genome; {share:.0%} of the copies "
-        f"({row.get('unexplained_share_low')}–{row.get('unexplained_share_high')} over the VCN interval) "
+        f"({_percent(row.get('unexplained_share_low'))}–{_percent(row.get('unexplained_share_high'))} over "
+        "the VCN interval) "
         "come from other sites: other cells such as a polyclonal CAR T-cell infiltrate, or sites not called."
     )

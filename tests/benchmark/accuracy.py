@@ -2,6 +2,7 @@
 
     python tests/benchmark/accuracy.py [--workdir DIR] [--cores 2] [--coverage 30] [--no-real]
         [--screened [--count-spanning]]
+    python tests/benchmark/accuracy.py --census-seeds 10 [--workdir DIR]
 
 Simulates a panel with the project's simulator on the demo genome (clonal lentiviral sites with 50
 bystanders, a piggyBac tumour with two clones of 10 and 5 copies, a gammaretroviral tumour, a CAR-negative
@@ -622,6 +623,9 @@ def report(panel: Panel, work: Path, outdir: str = "out") -> Score:
         print(row(sample.name, s))
     print(row("**all**", total))
     for sample in panel.samples:
+        truth = read_tsv(work / "reads" / f"{sample.name}.truth.tsv")
+        print(f"- {sample.name}: {census_line(truth, work / outdir / 'calls' / f'{sample.name}.census.tsv')}")
+    for sample in panel.samples:
         qc = {
             r["metric"]: r["count"] for r in read_tsv(work / outdir / "calls" / f"{sample.name}.sites_qc.tsv")
         }
@@ -630,6 +634,48 @@ def report(panel: Panel, work: Path, outdir: str = "out") -> Score:
         )
         print(f"- {sample.name}: rejected rows: {rejected or 'none'}")
     return total
+
+
+def census_line(truth: list[dict[str, str]], census_tsv: Path) -> str:
+    """The census against the truth: true sites, those with a simulated junction fragment, the estimate."""
+    (c,) = read_tsv(census_tsv)
+    n = len(truth)
+    crossing = sum(int(t["fragments"]) > 0 for t in truth)
+    held = float(c["sites_estimated_low"]) <= n <= float(c["sites_estimated_high"])
+    return (
+        f"census: {n} true sites ({crossing} with a junction fragment), {c['sites_observed']} seen "
+        f"(f1 {c['sites_one_fragment']}, f2 {c['sites_two_fragments']}), estimated {c['sites_estimated']} "
+        f"({c['sites_estimated_low']}-{c['sites_estimated_high']}): holds the truth "
+        f"{'yes' if held else 'no'}; unexplained share of the VCN {c['unexplained_share']}"
+    )
+
+
+def census_seeds(args: argparse.Namespace) -> None:
+    """Only the polyclonal sample (200 sites at 1-5% of cells), once per seed, in one workflow run."""
+    work = args.workdir.resolve() / "census"
+    work.mkdir(parents=True, exist_ok=True)
+    panel = demo_panel(work, args.seed)
+    genome = read_genome(panel.genome)
+    repeats = build_demo().repeats
+    panel.samples = [
+        PanelSample(
+            f"polyclonal_{k}",
+            "demo_car",
+            SitePicker(genome, repeats, args.seed + 3 + 100 * k, spacing=1000).random(
+                200, (0.01, 0.05), "bystander", unique=False
+            ),
+        )
+        for k in range(args.census_seeds)
+    ]
+    simulate_panel(panel, work, args.coverage, args.seed)
+    run_panel(panel, work, args.cores, "out", screen=False)
+    held = 0
+    for sample in panel.samples:
+        truth = read_tsv(work / "reads" / f"{sample.name}.truth.tsv")
+        line = census_line(truth, work / "out" / "calls" / f"{sample.name}.census.tsv")
+        held += "holds the truth yes" in line
+        print(f"- {sample.name}: {line}")
+    print(f"\ncensus 95% interval holds the true number of sites in {held} of {len(panel.samples)} seeds")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -652,8 +698,19 @@ def main(argv: list[str] | None = None) -> int:
         help="with --screened: count the reference fragments in a second pass (screen: count_spanning) "
         "and compare the whole sites table, clonal fractions included",
     )
+    parser.add_argument(
+        "--census-seeds",
+        type=int,
+        default=0,
+        help="simulate only the polyclonal sample this many times (other sites each time) and print the "
+        "clone census against the true number of sites",
+    )
     args = parser.parse_args(argv)
     started = time.time()
+    if args.census_seeds:
+        census_seeds(args)
+        print(f"\n{args.coverage:g}x, {args.cores} cores, {time.time() - started:.0f} s")
+        return 0
     panels = [demo_panel]
     if not args.no_real:
         panels.append(real_panel)
