@@ -77,6 +77,8 @@ QC_METRICS = {
     "sites_single_fragment": "reported sites with one fragment (support single; not used for clonality)",
     "sites_orientation_unknown": "reported sites whose junction reads lie inside the stretch both provirus "
     "ends share, with no longer read or discordant mate to orient them",
+    "mate_placed_rows": "junction rows whose fragment's other read is placed on the host beside the "
+    "junction; the higher of the two host MAPQs places them",
     "sites_called": "sites reported",
     "sites_multi_hit": "reported sites flagged multi_hit",
     "sites_one_sided": "reported precise sites with one junction seen",
@@ -171,15 +173,47 @@ def load_evidence(path: str | Path, vector: str) -> list[dict[str, str]]:
     return [r for r in rows if r["vector"] == vector]
 
 
+def placed_mapq(row: dict[str, str]) -> int | None:
+    """Host MAPQ of a row, or of its fragment's host mate when that confirms the placement (see
+    :func:`confirm_by_mate`)."""
+    own = None if row["host_mapq"] == "NA" else int(row["host_mapq"])
+    mate = row.get("mate_mapq")
+    return own if mate is None else max(own or 0, int(mate))
+
+
+def confirm_by_mate(rows: list[dict[str, str]], window: int) -> int:
+    """Give each precise row whose fragment's other read is placed on the host, on the host side of
+    its junction (a discordant row of the same fragment, side and vector end, at most ``window``
+    inward), that mate's MAPQ as ``mate_mapq``: a short host part that the aligner placed with a low
+    MAPQ is then placed by its uniquely aligned mate. Return the rows confirmed."""
+    mates: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        if row["kind"] == "discordant" and row["host_mapq"] != "NA":
+            mates[row["fragment"]].append(row)
+    confirmed = 0
+    for row in rows:
+        if row["precise"] != "yes" or row["kind"] == "host_clip" or row["fragment"] not in mates:
+            continue
+        junction = Junction(row["chrom"], row["side"], int(row["host_pos"]), row["vector_end"])
+        fits = [
+            int(m["host_mapq"]) for m in mates[row["fragment"]] if _accepts(junction, m, window) is not None
+        ]
+        if fits:
+            row["mate_mapq"] = str(max(fits))
+            confirmed += 1
+    return confirmed
+
+
 def rejection(row: dict[str, str], min_mapq: int) -> str | None:
-    """The first reason (:data:`REASONS`, then any other flag) not to use a row, or None."""
+    """The first reason (:data:`REASONS`, then any other flag) not to use a row, or None (host MAPQ:
+    :func:`placed_mapq`)."""
     flags = set() if row["flags"] == "NA" else set(row["flags"].split(","))
     if row["duplicate"] == "yes":
         flags.add("duplicate")
     flags.discard("low_mapq")  # judged with this stage's min_mapq
     if row["kind"] == "host_clip":
         flags.add("unanchored")  # no host placement of its own: used only by :func:`rescue`
-    elif row["kind"] != "spanning" and (row["host_mapq"] == "NA" or int(row["host_mapq"]) < min_mapq):
+    elif row["kind"] != "spanning" and ((mapq := placed_mapq(row)) is None or mapq < min_mapq):
         flags.add("low_mapq")
     return next((r for r in REASONS if r in flags), min(flags, default=None))
 
@@ -684,21 +718,23 @@ def _site_row(
     }
 
 
-def single_fragment(site: Site, min_mapq: int, min_host_bases: int) -> bool:
+def single_fragment(site: Site, min_mapq: int, min_host_bases: int, max_offset: int = 0) -> bool:
     """Is a site of one fragment placeable: a precise, uniquely placed site whose junction reads all end
-    exactly at a provirus terminus and have at least ``min_host_bases`` host bases placed with host MAPQ
-    at least ``min_mapq``, with no flag (homologous, backbone) and no duplicate?"""
+    at most ``max_offset`` bases from a provirus terminus and have at least ``min_host_bases`` host
+    bases placed with host MAPQ (or their mate's, :func:`placed_mapq`) at least ``min_mapq``, with no
+    flag (homologous, backbone) and no duplicate?"""
     if not site.precise or site.multi_hit or site.copies or len(site.fragments()) != 1:
         return False
     rows = [r for j in (site.left, site.right) for r in j.rows]
     return bool(rows) and all(
         r["kind"] in {"split", "clip"}
-        and r["anchor_offset"] == "0"
-        and r["host_mapq"] != "NA"
-        and int(r["host_mapq"]) >= min_mapq
+        and r["anchor_offset"] != "NA"
+        and int(r["anchor_offset"]) <= max_offset
+        and (mapq := placed_mapq(r)) is not None
+        and mapq >= min_mapq
         and r["host_bases"] != "NA"
         and int(r["host_bases"]) >= min_host_bases
-        and r["flags"] == "NA"
+        and r["flags"] in {"NA", "low_mapq"}  # low_mapq: judged on placed_mapq above
         and r["duplicate"] == "no"
         for r in rows
     )
@@ -731,8 +767,9 @@ def call_sites(
     clonal_min_fraction: float = 0.5,
     discordant_window: int = 1000,
     max_host_deletion: int = 100,
-    single_min_mapq: int = 30,
+    single_min_mapq: int = 20,
     single_min_host_bases: int = 20,
+    single_max_offset: int = 2,
     qc_tsv: str | Path | None = None,
     evidence_qc_tsv: str | Path | None = None,
     coverage_tsv: str | Path | None = None,
@@ -747,7 +784,8 @@ def call_sites(
     ``spanning_modelled``. The allele fraction is then junction fragments per junction / T.
     ``spanning_tsv``: spanning rows counted apart (:mod:`carvis.site_reads`), added to the evidence.
     A site with fewer than ``min_fragments`` fragments is reported with ``support`` = single when
-    :func:`single_fragment` holds (``single_min_mapq``, ``single_min_host_bases``); it gets no allele
+    :func:`single_fragment` holds (``single_min_mapq``, ``single_min_host_bases``,
+    ``single_max_offset``); it gets no allele
     or clonal fraction, relative abundance or dominance. Reads that cannot tell the provirus ends apart
     are oriented by :func:`orient_shared_ends`; a site that nothing orients has orientation ``.``.
     A left-only and a right-only junction at most ``max_host_deletion`` host bases apart are one
@@ -764,6 +802,7 @@ def call_sites(
     rows = load_evidence(evidence_tsv, model.name)
     if spanning_tsv is not None:
         rows += load_evidence(spanning_tsv, model.name)
+    confirmed = confirm_by_mate(rows, discordant_window)
     reasons = [rejection(r, min_mapq) for r in rows]
     unoriented = orient_shared_ends(rows, reasons, model, discordant_window)
     usable = [r for r, why in zip(rows, reasons, strict=True) if why is None]
@@ -789,7 +828,9 @@ def call_sites(
         out = []
         single = [
             len(site.fragments()) < min_fragments
-            and single_fragment(site, max(min_mapq, single_min_mapq), single_min_host_bases)
+            and single_fragment(
+                site, max(min_mapq, single_min_mapq), single_min_host_bases, single_max_offset
+            )
             for site in sites
         ]
         counts = [
@@ -831,6 +872,7 @@ def call_sites(
         multi_hit = {f for s in reported for f in s.fragments()}
         counts = _qc(rows, reasons, multi_hit, rescued, len(out) - len(kept), kept)
         counts["sites_absorbed_shadow"] = found - len(sites)
+        counts["mate_placed_rows"] = confirmed
         if evidence_qc_tsv is not None:
             counts.update({ours: evidence_qc.get(theirs, 0) for theirs, ours in _EVIDENCE_QC.items()})
         write_tsv(qc_tsv, ("metric", "count", "description"), _qc_rows(counts))
