@@ -77,8 +77,8 @@ QC_METRICS = {
     "sites_single_fragment": "reported sites with one fragment (support single; not used for clonality)",
     "sites_orientation_unknown": "reported sites whose junction reads lie inside the stretch both provirus "
     "ends share, with no longer read or discordant mate to orient them",
-    "mate_placed_rows": "junction rows whose fragment's other read is placed on the host beside the "
-    "junction; the higher of the two host MAPQs places them",
+    "mate_placed_rows": "junction rows with host MAPQ < min_mapq reported as single-fragment sites "
+    "because their fragment's other read is placed on the host beside the junction",
     "sites_called": "sites reported",
     "sites_multi_hit": "reported sites flagged multi_hit",
     "sites_one_sided": "reported precise sites with one junction seen",
@@ -181,16 +181,16 @@ def placed_mapq(row: dict[str, str]) -> int | None:
     return own if mate is None else max(own or 0, int(mate))
 
 
-def confirm_by_mate(rows: list[dict[str, str]], window: int) -> int:
+def confirm_by_mate(rows: list[dict[str, str]], window: int) -> None:
     """Give each precise row whose fragment's other read is placed on the host, on the host side of
     its junction (a discordant row of the same fragment, side and vector end, at most ``window``
     inward), that mate's MAPQ as ``mate_mapq``: a short host part that the aligner placed with a low
-    MAPQ is then placed by its uniquely aligned mate. Return the rows confirmed."""
+    MAPQ is then placed by its uniquely aligned mate (used only for single-fragment sites, see
+    :func:`mate_placed_sites`)."""
     mates: dict[str, list[dict[str, str]]] = defaultdict(list)
     for row in rows:
         if row["kind"] == "discordant" and row["host_mapq"] != "NA":
             mates[row["fragment"]].append(row)
-    confirmed = 0
     for row in rows:
         if row["precise"] != "yes" or row["kind"] == "host_clip" or row["fragment"] not in mates:
             continue
@@ -200,20 +200,38 @@ def confirm_by_mate(rows: list[dict[str, str]], window: int) -> int:
         ]
         if fits:
             row["mate_mapq"] = str(max(fits))
-            confirmed += 1
-    return confirmed
+
+
+def mate_placed_sites(
+    low: list[dict[str, str]], multi: list[Site], tsd_length: int, min_mapq: int, min_fragments: int
+) -> tuple[list[Site], list[Site]]:
+    """Sites of one fragment from low-MAPQ rows that their mate places (``mate_mapq`` >= ``min_mapq``),
+    and the multi-hit sites without the too-small ones those fragments formed.
+
+    Only single-fragment sites are made this way: a site of several such fragments lies in a repeat
+    whose reference fragments are not placed either, so it stays a multi-hit site.
+    """
+    kept = {f for s in multi if len(s.fragments()) >= min_fragments for f in s.fragments()}
+    placed = [
+        r
+        for r in low
+        if int(r.get("mate_mapq", -1)) >= min_mapq and r["fragment"] not in kept and r["kind"] != "host_clip"
+    ]
+    junctions = list(cluster_junctions(placed).values())
+    sites = [s for s in pair_junctions(junctions, tsd_length) if len(s.fragments()) == 1]
+    taken = {f for s in sites for f in s.fragments()}
+    return sites, [s for s in multi if len(s.fragments()) >= min_fragments or not s.fragments() & taken]
 
 
 def rejection(row: dict[str, str], min_mapq: int) -> str | None:
-    """The first reason (:data:`REASONS`, then any other flag) not to use a row, or None (host MAPQ:
-    :func:`placed_mapq`)."""
+    """The first reason (:data:`REASONS`, then any other flag) not to use a row, or None."""
     flags = set() if row["flags"] == "NA" else set(row["flags"].split(","))
     if row["duplicate"] == "yes":
         flags.add("duplicate")
     flags.discard("low_mapq")  # judged with this stage's min_mapq
     if row["kind"] == "host_clip":
         flags.add("unanchored")  # no host placement of its own: used only by :func:`rescue`
-    elif row["kind"] != "spanning" and ((mapq := placed_mapq(row)) is None or mapq < min_mapq):
+    elif row["kind"] != "spanning" and (row["host_mapq"] == "NA" or int(row["host_mapq"]) < min_mapq):
         flags.add("low_mapq")
     return next((r for r in REASONS if r in flags), min(flags, default=None))
 
@@ -802,7 +820,7 @@ def call_sites(
     rows = load_evidence(evidence_tsv, model.name)
     if spanning_tsv is not None:
         rows += load_evidence(spanning_tsv, model.name)
-    confirmed = confirm_by_mate(rows, discordant_window)
+    confirm_by_mate(rows, discordant_window)
     reasons = [rejection(r, min_mapq) for r in rows]
     unoriented = orient_shared_ends(rows, reasons, model, discordant_window)
     usable = [r for r, why in zip(rows, reasons, strict=True) if why is None]
@@ -812,17 +830,32 @@ def call_sites(
     unrescued = rescue(sites, weak, model.tsd_length)
     sites = pair_host_deletions(sites, max_host_deletion)
     rescued = {id(r) for r in weak} - {id(r) for r in unrescued}
-    leftovers = attach_discordant(sites, [r for r in usable if r["kind"] == "discordant"], discordant_window)
+    low = [r for r, why in zip(rows, reasons, strict=True) if why == "low_mapq" and id(r) not in rescued]
+    # the mates of low-MAPQ reads they place wait for those reads' sites (mate_placed_sites)
+    waiting = {r["fragment"] for r in low if int(r.get("mate_mapq", -1)) >= min_mapq}
+    discordant = [r for r in usable if r["kind"] == "discordant"]
+    held = [r for r in discordant if r["fragment"] in waiting]
+    leftovers = attach_discordant(
+        sites, [r for r in discordant if r["fragment"] not in waiting], discordant_window
+    )
     sites += imprecise_sites(leftovers, discordant_window, min_fragments, model.tsd_length)
     spanning: dict[tuple[str, int], set[str]] = defaultdict(set)
     for r in usable:
         if r["kind"] == "spanning":
             spanning[(r["chrom"], int(r["host_pos"]))].add(r["fragment"])
-    low = [r for r, why in zip(rows, reasons, strict=True) if why == "low_mapq" and id(r) not in rescued]
     with pyfaidx.Fasta(str(genome_fasta)) as genome:
         multi = multi_hit_sites(low, sites, model.tsd_length, genome)
         rescue(multi, [r for r in unrescued if r["kind"] == "host_clip"], model.tsd_length)
-        sites += multi
+        placed, multi = mate_placed_sites(low, multi, model.tsd_length, min_mapq, min_fragments)
+        sites += multi + placed
+        own = {f: site for site in placed for f in site.fragments()}
+        for row in held:  # with its own read's site, else as any discordant pair
+            site = own.get(row["fragment"])
+            junction = next((j for j in (site.left, site.right) if j.split), None) if site else None
+            if junction is not None and _accepts(junction, row, discordant_window) is not None:
+                junction.add(row)
+            else:
+                attach_discordant(sites, [row], discordant_window)
         found = len(sites)
         sites = absorb_shadows(sites)
         out = []
@@ -870,9 +903,10 @@ def call_sites(
     if qc_tsv is not None:
         reported = [s for s, r in zip(sites, out, strict=True) if s.multi_hit and any(r is k for k in kept)]
         multi_hit = {f for s in reported for f in s.fragments()}
-        counts = _qc(rows, reasons, multi_hit, rescued, len(out) - len(kept), kept)
+        shown = {id(s) for s, r in zip(sites, out, strict=True) if r["support"] == "single"}
+        mate_placed = {id(r) for s in placed if id(s) in shown for j in (s.left, s.right) for r in j.rows}
+        counts = _qc(rows, reasons, multi_hit, rescued, mate_placed, len(out) - len(kept), kept)
         counts["sites_absorbed_shadow"] = found - len(sites)
-        counts["mate_placed_rows"] = confirmed
         if evidence_qc_tsv is not None:
             counts.update({ours: evidence_qc.get(theirs, 0) for theirs, ours in _EVIDENCE_QC.items()})
         write_tsv(qc_tsv, ("metric", "count", "description"), _qc_rows(counts))
@@ -889,10 +923,12 @@ def _qc(
     reasons: list[str | None],
     multi_hit: set[str],
     rescued: set[int],
+    placed: set[int],
     dropped: int,
     kept: list[dict[str, object]],
 ) -> Counter[str]:
-    """Counts of the :data:`QC_METRICS` (``rescued``: ids of the rows :func:`rescue` added to sites)."""
+    """Counts of the :data:`QC_METRICS` (``rescued``: ids of the rows :func:`rescue` added to sites;
+    ``placed``: of those in reported :func:`mate_placed_sites`)."""
     counts: Counter[str] = Counter(
         {m: 0 for m in QC_METRICS if "<" not in m and m not in _EVIDENCE_QC.values()}
     )
@@ -900,6 +936,8 @@ def _qc(
         counts[f"rows_{row['kind']}"] += 1
         if id(row) in rescued:
             counts["rescued_rows"] += 1
+        elif id(row) in placed:
+            counts["mate_placed_rows"] += 1
         elif why in WEAK and row["fragment"] in multi_hit:
             counts["multi_hit_rows"] += 1
         elif why is not None and row["kind"] != "spanning":

@@ -64,7 +64,11 @@ def main() -> int:
     )
     parser.add_argument("--workdir", type=Path, required=True)
     args = parser.parse_args()
-    panels = [p for p in (args.workdir / "demo", args.workdir / "real") if (p / "samples.tsv").is_file()]
+    panels = [
+        p
+        for p in (args.workdir / "demo", args.workdir / "real")
+        if any(p.glob("out/reference/*/vectors.json"))
+    ]
     print(
         "| min MAPQ | min host bases | max offset | mate places | recall of the limit per sample | "
         "pooled recall | precision 5 bp | single calls |"
