@@ -6,7 +6,9 @@ Evidence rows are used or rejected for one reason each (see :data:`QC_METRICS`, 
 between which the aligner placed the reads at random), with every copy listed in ``candidate_loci``.
 Reads that end inside the stretch both provirus ends share (transposon ITRs) take the orientation the
 other evidence at their site gives (:func:`orient_shared_ends`). Sites of one placeable fragment are
-reported as ``support`` single (:func:`single_fragment`) and never used for clonality.
+reported as ``support`` single (:func:`single_fragment`; a low-MAPQ read placed by its mate,
+:func:`mate_placed_sites`) and never used for clonality. A left-only and a right-only junction of one
+orientation a host deletion apart are one insertion (:func:`pair_host_deletions`).
 """
 
 from __future__ import annotations
