@@ -225,6 +225,25 @@ def mate_placed_sites(
     return sites, [s for s in multi if len(s.fragments()) >= min_fragments or not s.fragments() & taken]
 
 
+def move_mates(placed: list[Site], sites: list[Site], discordant: list[dict[str, str]], window: int) -> None:
+    """Move the discordant row of each mate-placed site's fragment from the junction it was attached to
+    (its own read had no site then) to that site."""
+    own = {f: site for site in placed for f in site.fragments()}
+    for row in discordant:
+        site = own.get(row["fragment"])
+        if site is None:
+            continue
+        junction = next(j for j in (site.left, site.right) if j.split)
+        if _accepts(junction, row, window) is None:
+            continue
+        for other in (j for s in sites if s is not site for j in (s.left, s.right)):
+            if row["fragment"] in other.discordant:
+                other.discordant.discard(row["fragment"])
+                if row["host_mapq"] != "NA" and int(row["host_mapq"]) in other.mapq:
+                    other.mapq.remove(int(row["host_mapq"]))
+        junction.add(row)
+
+
 def rejection(row: dict[str, str], min_mapq: int) -> str | None:
     """The first reason (:data:`REASONS`, then any other flag) not to use a row, or None."""
     flags = set() if row["flags"] == "NA" else set(row["flags"].split(","))
@@ -833,13 +852,8 @@ def call_sites(
     sites = pair_host_deletions(sites, max_host_deletion)
     rescued = {id(r) for r in weak} - {id(r) for r in unrescued}
     low = [r for r, why in zip(rows, reasons, strict=True) if why == "low_mapq" and id(r) not in rescued]
-    # the mates of low-MAPQ reads they place wait for those reads' sites (mate_placed_sites)
-    waiting = {r["fragment"] for r in low if int(r.get("mate_mapq", -1)) >= min_mapq}
     discordant = [r for r in usable if r["kind"] == "discordant"]
-    held = [r for r in discordant if r["fragment"] in waiting]
-    leftovers = attach_discordant(
-        sites, [r for r in discordant if r["fragment"] not in waiting], discordant_window
-    )
+    leftovers = attach_discordant(sites, discordant, discordant_window)
     sites += imprecise_sites(leftovers, discordant_window, min_fragments, model.tsd_length)
     spanning: dict[tuple[str, int], set[str]] = defaultdict(set)
     for r in usable:
@@ -850,14 +864,7 @@ def call_sites(
         rescue(multi, [r for r in unrescued if r["kind"] == "host_clip"], model.tsd_length)
         placed, multi = mate_placed_sites(low, multi, model.tsd_length, min_mapq, min_fragments)
         sites += multi + placed
-        own = {f: site for site in placed for f in site.fragments()}
-        for row in held:  # with its own read's site, else as any discordant pair
-            site = own.get(row["fragment"])
-            junction = next((j for j in (site.left, site.right) if j.split), None) if site else None
-            if junction is not None and _accepts(junction, row, discordant_window) is not None:
-                junction.add(row)
-            else:
-                attach_discordant(sites, [row], discordant_window)
+        move_mates(placed, sites, discordant, discordant_window)
         found = len(sites)
         sites = absorb_shadows(sites)
         out = []
