@@ -46,6 +46,7 @@ def _sites(tmp_path: Path) -> Path:
         _site("chr1", 1200, "-", dominant="no", clonal_fraction="0.1", clonal="no"),
         _site("chr1", 2500, "+", left_junction="NA", right_junction="NA", tsd_length="NA", precise="no"),
         _site("chr1", 800, "-", left_junction="NA", flags="NA"),
+        _site("chr2", 1500, ".", flags="orientation_unknown"),
     ]
     path = tmp_path / "integration_sites.tsv"
     write_tsv(path, (*SITES, *ANNOTATION), rows)
@@ -71,6 +72,9 @@ def test_vcf_has_one_bnd_per_junction_joined_to_the_facing_provirus_end(tmp_path
             ("chr1", 2500): (b["chr1", 2500], f"{b['chr1', 2500]}[{p}:1[", "left", "chr1:2500"),
             ("chr2", 504): (b["chr2", 504], f"{b['chr2', 504]}[{p}:1[", "left", "chr2:500"),
             ("chr2", 500): (b["chr2", 500], f"]{p}:{n}]{b['chr2', 500]}", "right", "chr2:500"),
+            # orientation unknown: single breakends, the provirus end is not named
+            ("chr2", 1504): (b["chr2", 1504], f"{b['chr2', 1504]}.", "left", "chr2:1500"),
+            ("chr2", 1500): (b["chr2", 1500], f".{b['chr2', 1500]}", "right", "chr2:1500"),
         }
         assert [(r.chrom, r.pos) for r in records] == sorted(got, key=lambda k: (k[0] != "chr1", k[1]))
         imprecise = [r for r in records if "IMPRECISE" in r.info]
@@ -92,7 +96,8 @@ def test_bed_track_spans_the_tsd_with_orientation_and_colour(tmp_path: Path) -> 
     lines = out.read_text().splitlines()
     assert lines[0].startswith("track ") and 'itemRgb="On"' in lines[0]
     rows = {(f[0], int(f[1])): f for f in (line.split("\t") for line in lines[1:])}
-    assert len(rows) == 4
+    assert len(rows) == 5
+    assert rows["chr2", 1499][5] == "."
     chr2 = rows["chr2", 499]
     assert (chr2[2], chr2[4], chr2[5], chr2[8]) == ("504", "900", "+", "183,28,28")
     assert chr2[3] == "chr2:500_GENEA|GENEB_CF0.9"

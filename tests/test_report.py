@@ -82,7 +82,46 @@ def test_rule_car_t_cells_present() -> None:
     verdict = decide(row, [MINOR, _site(5, "0.03")], 0.8)
     assert verdict.kind == "car_t_present"
     assert verdict.interpretation.startswith("CAR T cells present, tumour not shown to be CAR-derived")
-    assert "no clonal site (2 site(s), the largest at 0.03)" in verdict.rule
+    assert (
+        "no clonal site (2 site(s) with two or more fragments and 0 with one; the largest at 0.03)"
+        in verdict.rule
+    )
+
+
+def _single(position: int, **values: str) -> dict[str, str]:
+    return _site(position, "NA", fragments="1", support="single", chrom="chr3", **values)
+
+
+def test_single_fragment_sites_never_enter_the_verdict() -> None:
+    """Single sites are counted apart; one wrongly marked clonal changes nothing."""
+    row = _transgene(vcn="0.08", vcn_low="0.06", vcn_high="0.1", vcn_per_tumour_cell="0.1")
+    singles = [_single(100 + i) for i in range(3)]
+    verdict = decide(row, [_site(5, "0.03"), *singles], 0.8)
+    assert verdict.kind == "car_t_present"
+    assert "no clonal site (1 site(s) with two or more fragments and 3 with one; the largest" in verdict.rule
+    clonal_row = _transgene(vcn_per_tumour_cell="1.0")
+    assert decide(clonal_row, [_single(7, clonal="yes", clonal_fraction="1.0")], 0.8).kind == "indeterminate"
+    assert decide(clonal_row, [CLONAL, _single(7)], 0.8).kind == "car_derived"
+
+
+def test_report_counts_single_sites_in_words_and_names_unknown_orientation(tmp_path: Path) -> None:
+    unknown = _site(2_000, "0.4", chrom="chr4", orientation=".", flags="orientation_unknown")
+    singles = [_single(100 + i) for i in range(38)]
+    transgene, sites = tmp_path / "t.tsv", tmp_path / "s.tsv"
+    write_tsv(transgene, TRANSGENE, [_transgene(vcn_per_tumour_cell="0.1")])
+    write_tsv(sites, (*SITES, *ANNOTATION), [MINOR, unknown, *singles])
+    out = tmp_path / "r.html"
+    render_sample_report("s1", sites, transgene, out, {}, purity=0.8)
+    page = out.read_text()
+    assert (
+        "38 further sites with one fragment each: insertions carried by few cells, as in a polyclonal "
+        in page
+    )
+    assert "0 of 2 site(s) with two or more fragments are clonal" in page
+    assert "0 clonal; 38 with one fragment" in page
+    assert page.count("not estimated <div class='small'>(one fragment)</div>") == 38
+    cell = "<td>orientation unknown (the vector part lies in the stretch both ends share)</td>"
+    assert page.count(cell) == 1
 
 
 @pytest.mark.parametrize(

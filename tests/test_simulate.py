@@ -267,3 +267,24 @@ def test_random_sites_can_be_restricted_to_a_target_motif() -> None:
         assert 0.1 <= site.cell_fraction <= 0.2 and site.label == "bystander"
     untargeted = random_insertions(genome, 25, np.random.default_rng(3), (0.1, 0.2))
     assert sum(genome[s.chrom][s.position - 1 : s.position + 3] == "TTAA" for s in untargeted) < 5
+
+
+def test_host_deletion_removes_host_bases_between_the_junctions(genome, tmp_path):
+    """An AAV-like insertion (kind other, no TSD) that replaced 37 host bases: reads join the host base
+    before the deletion to the vector and the vector to the base after it, never the deleted bases."""
+    path, host = genome
+    vector = build_vector("aav", DEMO_VECTOR, "other", (2000, 4000))
+    ins = Insertion("chr1", 30_000, "+", 1.0, None, "clonal", host_deletion=37)
+    result = simulate_tumour(path, vector, [ins], tmp_path / "t", coverage=40, error_rate=0.0, seed=2)
+    row = read_tsv(result.truth)[0]
+    assert (int(row["left_junction"]), int(row["right_junction"])) == (30_000 - 38, 30_000)
+    assert row["tsd_length"] == "0"
+    seq, insert = host["chr1"], vector.provirus
+    reads = [s for _, s in _reads(result.r1) + _reads(result.r2)]
+    left = seq[30_000 - 58 : 30_000 - 38] + insert[:20]
+    right = insert[-20:] + seq[29_999:30_019]
+    assert _count(reads, left) > 0 and _count(reads, right) > 0
+    # the deleted bases never touch the vector (the left junction is before them)
+    assert _count(reads, seq[29_979:29_999] + insert[:20]) == 0
+    with pytest.raises(InputError, match="not both"):
+        simulate_tumour(path, vector, [Insertion("chr1", 100, "+", 1.0, 4, "clonal", 5)], tmp_path / "u")

@@ -584,8 +584,15 @@ def test_one_fragment_is_a_single_site_only_when_exact_unique_and_long_enough(
         *(_row(f"a{i}", "split", 1004, "left", "5p", **good) for i in range(3)),  # a site of 3
         _row("s1", "split", 2004, "left", "5p", **good),  # placeable: single
         _row("s2", "split", 2500, "right", "3p", **good),  # placeable: single
-        _row("n1", "split", 3004, "left", "5p", **{**good, "anchor_offset": 1}),  # not at the terminus
-        _row("n2", "split", 3504, "left", "5p", **{**good, "host_mapq": 25}),  # MAPQ 20-29
+        _row("s3", "split", 2804, "left", "5p", **{**good, "anchor_offset": 2}),  # 2 bases short: single
+        # MAPQ 10, but its mate lies on the host 150 bp beside the junction with MAPQ 60: single
+        _row("m1", "split", 3204, "left", "5p", **{**good, "host_mapq": 10, "flags": "low_mapq"}),
+        _row("m1", "discordant", 3054, "left", "5p", precise="no"),
+        # MAPQ 10 and a mate on the far side of the junction: the mate does not place it
+        _row("m2", "split", 4904, "left", "5p", **{**good, "host_mapq": 10, "flags": "low_mapq"}),
+        _row("m2", "discordant", 4954, "left", "5p", precise="no", host_mapq=60),
+        _row("n1", "split", 3004, "left", "5p", **{**good, "anchor_offset": 3}),  # too far from the end
+        _row("n2", "split", 3504, "left", "5p", **{**good, "host_mapq": 15}),  # MAPQ < 20, no mate
         _row("n3", "split", 4004, "left", "5p", **{**good, "host_bases": 15}),  # host part too short
         _row("n4", "split", 4504, "left", "5p", **{**good, "flags": "homologous"}),
         _row("n5", "split", 4804, "left", "5p", **good, duplicate="yes"),
@@ -596,14 +603,64 @@ def test_one_fragment_is_a_single_site_only_when_exact_unique_and_long_enough(
     qc = tmp_path / "qc.tsv"
     sites = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv", qc_tsv=qc)
     by_pos = {s["position"]: s for s in sites}
-    assert {p: s["support"] for p, s in by_pos.items()} == {1000: "multiple", 2000: "single", 2500: "single"}
-    for pos in (2000, 2500):
+    singles = {2000: "single", 2500: "single", 2800: "single", 3200: "single"}
+    assert {p: s["support"] for p, s in by_pos.items()} == {1000: "multiple", **singles}
+    for pos in singles:
         single = by_pos[pos]
         assert single["fragments"] == 1 and single["flags"] == "one_sided"
         assert (single["clonal_fraction"], single["clonal"], single["relative_abundance"]) == (None,) * 3
+    assert by_pos[3200]["host_mapq"] == 35  # median of the read's 10 and its mate's 60
     assert by_pos[1000]["relative_abundance"] == 1.0
     metrics = {r["metric"]: int(r["count"]) for r in read_tsv(qc)}
-    assert metrics["sites_single_fragment"] == 2
-    assert metrics["sites_dropped_few_fragments"] == 4  # n1, n2, n3, n6 (n4 and n5 are rejected rows)
+    assert metrics["sites_single_fragment"] == 4 and metrics["mate_placed_rows"] == 1
+    strict = call_sites(evidence, model, fasta, "X", tmp_path / "t.tsv", single_max_offset=0)
+    assert sorted(s["position"] for s in strict) == [1000, 2000, 2500, 3200]
     strict = call_sites(evidence, model, fasta, "X", tmp_path / "t.tsv", single_min_host_bases=61)
     assert [s["support"] for s in strict] == ["multiple"]
+    strict = call_sites(evidence, model, fasta, "X", tmp_path / "t.tsv", single_min_mapq=61)
+    assert [s["support"] for s in strict] == ["multiple"]
+
+
+def test_junctions_across_a_host_deletion_are_one_insertion(
+    small: tuple[VectorModel, Path, str], tmp_path: Path
+) -> None:
+    """A left-only and a right-only junction of one orientation up to max_host_deletion apart are one
+    site with host_deletion; the TSD pairing keeps priority; other orientations or gaps stay apart."""
+    model, fasta, _ = small
+    rows = [
+        *(_row(f"a{i}", "split", 1500, "left", "5p") for i in range(3)),  # 37 host bases lost
+        *(_row(f"b{i}", "split", 1538, "right", "3p") for i in range(2)),
+        *(_row(f"c{i}", "split", 2002, "left", "5p") for i in range(2)),  # 2 bases on both sides
+        *(_row(f"d{i}", "split", 2001, "right", "3p") for i in range(2)),
+        *(_row(f"e{i}", "split", 3004, "left", "5p") for i in range(2)),  # a TSD pair ...
+        *(_row(f"f{i}", "split", 3000, "right", "3p") for i in range(2)),
+        *(_row(f"g{i}", "split", 3040, "right", "3p") for i in range(2)),  # ... keeps its right junction
+        *(_row(f"h{i}", "split", 4000, "left", "5p") for i in range(2)),  # 149 bases apart
+        *(_row(f"i{i}", "split", 4150, "right", "3p") for i in range(2)),
+        *(_row(f"j{i}", "split", 4500, "left", "5p") for i in range(2)),  # + and - never pair
+        *(_row(f"k{i}", "split", 4520, "right", "5p") for i in range(2)),
+    ]
+    evidence = tmp_path / "ev.tsv"
+    write_tsv(evidence, EVIDENCE, rows)
+    sites = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv")
+    by_pos = {s["position"]: s for s in sites}
+    deletion = by_pos[1538]
+    assert (deletion["left_junction"], deletion["right_junction"], deletion["host_deletion"]) == (
+        1500,
+        1538,
+        37,
+    )
+    assert (deletion["fragments"], deletion["flags"], deletion["tsd"], deletion["orientation"]) == (
+        5,
+        None,
+        None,
+        "+",
+    )
+    assert by_pos[2001]["host_deletion"] == -2 and by_pos[2001]["left_junction"] == 2002
+    assert by_pos[3000]["tsd_length"] == 5 and by_pos[3000]["host_deletion"] is None
+    assert by_pos[3040]["flags"] == "one_sided" and by_pos[3040]["left_junction"] is None
+    assert {4150, 4520}.issubset(by_pos) and by_pos[4150]["flags"] == "one_sided"
+    assert len(sites) == 8  # 1538, 2001, 3000, 3040, 4000's and 4500's left-only, 4150, 4520
+    wide = call_sites(evidence, model, fasta, "X", tmp_path / "w.tsv", max_host_deletion=149)
+    assert {s["position"]: s["host_deletion"] for s in wide}[4150] == 149 and len(wide) == 7
+    assert read_tsv(tmp_path / "w.tsv")[0].keys() == set(SITES)

@@ -29,4 +29,5 @@ with log_to(snakemake.log[0]):
         masking=homology_masking(model, mask),
         inputs_tsv=snakemake.input.inputs_table,
         read_counts_tsv=snakemake.input.read_counts,
+        census_tsv=snakemake.input.census,
     )

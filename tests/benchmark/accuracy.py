@@ -2,6 +2,7 @@
 
     python tests/benchmark/accuracy.py [--workdir DIR] [--cores 2] [--coverage 30] [--no-real]
         [--screened [--count-spanning]]
+    python tests/benchmark/accuracy.py --census-seeds 10 [--workdir DIR]
 
 Simulates a panel with the project's simulator on the demo genome (clonal lentiviral sites with 50
 bystanders, a piggyBac tumour with two clones of 10 and 5 copies, a gammaretroviral tumour, a CAR-negative
@@ -130,6 +131,35 @@ def shared_itr_plasmid(
     return path, [len(left) + 1, len(left) + len(transposon)]
 
 
+def aav_like_plasmid(path: Path, rng: np.random.Generator) -> tuple[Path, list[int]]:
+    """An AAV-like vector (kind other): ITR + 2.4 kb cassette + inverted ITR; what integrates is a partial
+    insert, the last 60 bases of the left ITR and the first 1.8 kb of the cassette."""
+    itr = _random_dna(rng, 145, _avoid())
+    left = _random_dna(rng, 1500, _avoid()) + itr
+    seq = left + _random_dna(rng, 2400, _avoid()) + revcomp(itr) + _random_dna(rng, 1500, _avoid())
+    _write_fasta(path, "aav", seq)
+    return path, [len(left) - 59, len(left) + 1800]
+
+
+def aav_like_sites(
+    picker: SitePicker, model: VectorModel, n: int, fraction: tuple[float, float], label: str
+) -> list[Insertion]:
+    """Sites with host deletions of 0-100 bp and no TSD; every other one with 2 bp of microhomology (the
+    first deleted host bases are the insert's first bases, so the left junction could be read 2 bp
+    later)."""
+    out = []
+    for k, ins in enumerate(picker.random(n, fraction, label, unique=False)):
+        deletion = int(picker.rng.integers(2, 101)) if k % 3 else 0
+        left = ins.position - 1
+        if k % 2 and deletion:
+            insert = model.provirus if ins.orientation == "+" else revcomp(model.provirus)
+            host = picker.genome[ins.chrom]
+            left = next((x for x in range(left, left + 200) if host[x : x + 2] == insert[:2]), left)
+        ins.position, ins.tsd_length, ins.host_deletion = left + deletion + 1, 0, deletion
+        out.append(ins)
+    return out
+
+
 def gammaretroviral_plasmid(path: Path, rng: np.random.Generator) -> Path:
     """GINAKIT2 (real MSCV-LTR CAR vector) when ../shared/data is present, else a synthetic one."""
     real = SHARED / "vectors" / "GINAKIT2_DL.fasta"
@@ -228,12 +258,14 @@ def demo_panel(work: Path, seed: int) -> Panel:
     gamma_path = gammaretroviral_plasmid(work / "gamma.fa", rng)
     pb63_path, pb63_range = shared_itr_plasmid(work / "pb63.fa", rng, "piggybac", 63)
     sb_path, sb_range = shared_itr_plasmid(work / "sb.fa", rng, "sleeping_beauty", 80)
+    aav_path, aav_range = aav_like_plasmid(work / "aav.fa", np.random.default_rng(seed + 4))
     vectors: dict[str, dict[str, object]] = {
         "demo_car": {"sequence": str(DEMO / "vector.gb"), "kind": "lentiviral"},
         "pb": {"sequence": str(pb_path), "kind": "piggybac", "provirus": pb_range},
         "gamma": {"sequence": str(gamma_path), "kind": "gammaretroviral"},
         "pb63": {"sequence": str(pb63_path), "kind": "piggybac", "provirus": pb63_range},
         "sb": {"sequence": str(sb_path), "kind": "sleeping_beauty", "provirus": sb_range},
+        "aav": {"sequence": str(aav_path), "kind": "other", "provirus": aav_range},
     }
     models = {name: _model(name, v) for name, v in vectors.items()}
     panel = Panel("demo", DEMO / "genome.fa", DEMO / "annotation.gtf", vectors, models)
@@ -264,7 +296,7 @@ def demo_panel(work: Path, seed: int) -> Panel:
     ]
     # issue 14's samples, each with its own sites (separate tumours; the sites above stay the same);
     # the 200 polyclonal sites keep 1 kb apart (more than a fragment) to fit the 1.2 Mb demo genome
-    pb63, sb = (SitePicker(genome, demo.repeats, seed + k) for k in (1, 2))
+    pb63, sb, aav = (SitePicker(genome, demo.repeats, seed + k) for k in (1, 2, 4))
     polyclonal = SitePicker(genome, demo.repeats, seed + 3, spacing=1000)
     panel.samples += [
         PanelSample(
@@ -281,6 +313,12 @@ def demo_panel(work: Path, seed: int) -> Panel:
         ),
         PanelSample(
             "polyclonal", "demo_car", polyclonal.random(200, (0.01, 0.05), "bystander", unique=False)
+        ),
+        PanelSample(
+            "aav_like",
+            "aav",
+            aav_like_sites(aav, models["aav"], 6, (1.0, 1.0), "clonal")
+            + aav_like_sites(aav, models["aav"], 10, (0.05, 0.2), "bystander"),
         ),
     ]
     return panel
@@ -356,7 +394,12 @@ def run_panel(
     config = {
         "samples": str(work / "samples.tsv"),
         "outdir": outdir,
-        "reference": {"genome": str(panel.genome), "annotation": str(panel.annotation)},
+        # the GRCh38 pieces' GTF covers chr9 only
+        "reference": {
+            "genome": str(panel.genome),
+            "annotation": str(panel.annotation),
+            "partial_annotation": True,
+        },
         "vectors": panel.vectors,
         "threads": {"align": cores},
         # the demo-sized genomes need a larger depth sample than the default 1%
@@ -585,6 +628,9 @@ def report(panel: Panel, work: Path, outdir: str = "out") -> Score:
         print(row(sample.name, s))
     print(row("**all**", total))
     for sample in panel.samples:
+        truth = read_tsv(work / "reads" / f"{sample.name}.truth.tsv")
+        print(f"- {sample.name}: {census_line(truth, work / outdir / 'calls' / f'{sample.name}.census.tsv')}")
+    for sample in panel.samples:
         qc = {
             r["metric"]: r["count"] for r in read_tsv(work / outdir / "calls" / f"{sample.name}.sites_qc.tsv")
         }
@@ -593,6 +639,52 @@ def report(panel: Panel, work: Path, outdir: str = "out") -> Score:
         )
         print(f"- {sample.name}: rejected rows: {rejected or 'none'}")
     return total
+
+
+def census_line(truth: list[dict[str, str]], census_tsv: Path) -> str:
+    """The census against the truth: true sites, those with a simulated junction fragment, the estimate."""
+    (c,) = read_tsv(census_tsv)
+    n = len(truth)
+    crossing = sum(int(t["fragments"]) > 0 for t in truth)
+    low, high = float(c["sites_estimated_low"]), float(c["sites_estimated_high"])
+    return (
+        f"census: {n} true sites ({crossing} with a junction fragment), {c['sites_observed']} seen "
+        f"(f1 {c['sites_one_fragment']}, f2 {c['sites_two_fragments']}), estimated {c['sites_estimated']} "
+        f"({c['sites_estimated_low']}-{c['sites_estimated_high']}): holds the truth "
+        f"{'yes' if low <= n <= high else 'no'}, holds the sites with a junction fragment "
+        f"{'yes' if low <= crossing <= high else 'no'}; unexplained share of the VCN {c['unexplained_share']}"
+    )
+
+
+def census_seeds(args: argparse.Namespace) -> None:
+    """Only the polyclonal sample (200 sites at 1-5% of cells), once per seed, in one workflow run."""
+    work = args.workdir.resolve() / "census"
+    work.mkdir(parents=True, exist_ok=True)
+    panel = demo_panel(work, args.seed)
+    genome = read_genome(panel.genome)
+    repeats = build_demo().repeats
+    panel.samples = [
+        PanelSample(
+            f"polyclonal_{k}",
+            "demo_car",
+            SitePicker(genome, repeats, args.seed + 3 + 100 * k, spacing=1000).random(
+                200, (0.01, 0.05), "bystander", unique=False
+            ),
+        )
+        for k in range(args.census_seeds)
+    ]
+    simulate_panel(panel, work, args.coverage, args.seed)
+    run_panel(panel, work, args.cores, "out", screen=False)
+    held = seeable = 0
+    for sample in panel.samples:
+        truth = read_tsv(work / "reads" / f"{sample.name}.truth.tsv")
+        line = census_line(truth, work / "out" / "calls" / f"{sample.name}.census.tsv")
+        held += "holds the truth yes" in line
+        seeable += "junction fragment yes" in line
+        print(f"- {sample.name}: {line}")
+    n = len(panel.samples)
+    print(f"\ncensus 95% interval holds the true number of sites in {held} of {n} seeds, the number of sites")
+    print(f"with at least one simulated junction fragment in {seeable} of {n}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -615,8 +707,19 @@ def main(argv: list[str] | None = None) -> int:
         help="with --screened: count the reference fragments in a second pass (screen: count_spanning) "
         "and compare the whole sites table, clonal fractions included",
     )
+    parser.add_argument(
+        "--census-seeds",
+        type=int,
+        default=0,
+        help="simulate only the polyclonal sample this many times (other sites each time) and print the "
+        "clone census against the true number of sites",
+    )
     args = parser.parse_args(argv)
     started = time.time()
+    if args.census_seeds:
+        census_seeds(args)
+        print(f"\n{args.coverage:g}x, {args.cores} cores, {time.time() - started:.0f} s")
+        return 0
     panels = [demo_panel]
     if not args.no_real:
         panels.append(real_panel)

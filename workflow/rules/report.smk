@@ -13,6 +13,7 @@ rule render_report:
         depth=f"{OUT}/depth/{{sample}}.vector_depth.tsv",
         inputs_table=f"{OUT}/qc/{{sample}}.inputs.tsv",
         read_counts=f"{OUT}/qc/{{sample}}.read_counts.tsv",
+        census=f"{OUT}/calls/{{sample}}.census.tsv",
     output:
         report(
             f"{OUT}/{{sample}}/report.html",

@@ -45,3 +45,19 @@ rule annotate_sites:
         ENVS / "carvis.yaml"
     script:
         "../../scripts/adapters/annotate_sites.py"
+
+
+rule census:
+    input:
+        sites=f"{OUT}/{{sample}}/integration_sites.tsv",
+        transgene=f"{OUT}/{{sample}}/transgene.tsv",
+    output:
+        f"{OUT}/calls/{{sample}}.census.tsv",
+    log:
+        f"{LOGS}/census/{{sample}}.log",
+    conda:
+        ENVS / "carvis.yaml"
+    params:
+        purity=sample_purity,
+    script:
+        "../../scripts/adapters/write_census.py"

@@ -59,6 +59,7 @@ SITES = (
     "clone_fraction_low",  # its 95% interval
     "clone_fraction_high",
     "support",  # multiple (>= min_fragments fragments) | single (one placeable fragment; never clonal)
+    "host_deletion",  # junctions paired across a host deletion: host bases lost (< 0: kept on both sides)
 )
 
 #: Annotation columns appended to SITES in integration_sites.tsv.
@@ -118,6 +119,26 @@ SUMMARY = (
     "plasmid_contamination",
     "interpretation",
     "rule",  # the rule that produced the interpretation
+)
+
+#: The clone census of one sample (calls/<sample>.census.tsv; :mod:`carvis.report.census`).
+CENSUS = (
+    "sample",
+    "vector",
+    "sites_observed",  # sites in the sites table
+    "sites_one_fragment",  # f1
+    "sites_two_fragments",  # f2
+    "sites_estimated",  # distinct sites in the sample (Chao1)
+    "sites_estimated_low",  # its 95% interval (log-normal)
+    "sites_estimated_high",
+    "estimator",
+    "vcn",  # copies per diploid genome (transgene table)
+    "clonal_sites",
+    "clonal_copies",  # copies per diploid genome the clonal sites explain: sum(clonal_fraction) x purity
+    "unexplained_copies",  # vcn - clonal_copies (>= 0)
+    "unexplained_share",  # unexplained_copies / vcn
+    "unexplained_share_low",  # the same at vcn_low and vcn_high
+    "unexplained_share_high",
 )
 
 #: The simulator's truth: SITES' first eleven columns plus what was simulated.

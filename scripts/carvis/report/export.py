@@ -9,6 +9,8 @@ the end of the ``<vector>__provirus`` contig that faces it; the two junctions of
 - left junction L (last host base before the vector): ``+`` ``t[<provirus>:1[``, ``-`` ``t]<provirus>:n]``;
 - right junction R (first host base after the vector): ``+`` ``]<provirus>:n]t``, ``-`` ``[<provirus>:1[t``.
 
+Orientation ``.`` (the reads lie in the stretch both provirus ends share, so the end is unknown): a
+single breakend, ``t.`` (left) or ``.t`` (right), and BED strand ``.``.
 A site seen only through read pairs (no junction base) gets one ``IMPRECISE`` record at ``position``
 written as a left junction. BED (IGV): one line per site over its target-site duplication, strand
 = provirus orientation, sites the sites stage flagged ``clonal`` red.
@@ -126,6 +128,8 @@ def _format_info(info: Mapping[str, object]) -> str:
 
 def _alt(base: str, side: str, orientation: str, contig: str, length: int) -> str:
     """BND ALT of a host base joined to the provirus (module docstring)."""
+    if orientation not in {"+", "-"}:
+        return f"{base}." if side == "left" else f".{base}"
     if side == "left":
         return f"{base}[{contig}:1[" if orientation != "-" else f"{base}]{contig}:{length}]"
     return f"]{contig}:{length}]{base}" if orientation != "-" else f"[{contig}:1[{base}"

@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from carvis import __version__
-from carvis.core.io import atomic_write
+from carvis.core.io import atomic_write, read_tsv
+from carvis.core.tables import CENSUS
+from carvis.report.census import census_text
 from carvis.report.export import read_fai
 from carvis.report.plots import (
     CLONAL_COLOUR,
@@ -29,6 +31,7 @@ from carvis.report.summary import (
     as_float,
     decide,
     is_clonal,
+    is_single,
     known,
     limitations,
     load_sample,
@@ -93,12 +96,15 @@ footer{margin-top:2em;color:#666;font-size:.82em;border-top:1px solid #e3e6ea;pa
 """
 
 
+#: Orientation ``.`` in words.
+ORIENTATION_UNKNOWN = "orientation unknown (the vector part lies in the stretch both ends share)"
 #: Site flags in words.
 FLAG_WORDS = {
     "one_sided": "one junction seen",
     "multi_hit": "host side maps equally well to several places",
     "spanning_modelled": "reference fragments modelled",
     "low_mapq": "low host mapping quality",
+    "orientation_unknown": "orientation unknown",
 }
 
 
@@ -190,7 +196,9 @@ def _tiles(transgene: Row, sites: Sequence[Row]) -> str:
     tiles = [
         _tile("CAR vector DNA", text(transgene.get("detected")), text(transgene.get("reason"), "")),
         _vcn_tile(transgene),
-        _tile("Integration sites", len(sites), f"{len(clonal)} clonal"),
+        _tile(
+            "Integration sites", len(sites), f"{len(clonal)} clonal; {_single_count(sites)} with one fragment"
+        ),
     ]
     if sites:
         top = sites[0]
@@ -353,7 +361,31 @@ def fragments_html(site: Row) -> str:
     return junction + f"<div class='small'>{count(spanning)} reference fragments counted</div>"
 
 
+def _single_count(sites: Sequence[Row]) -> int:
+    return sum(1 for s in sites if is_single(s))
+
+
+def single_text(sites: Sequence[Row]) -> str:
+    """The single-fragment sites in words, or '' when there are none."""
+    single = _single_count(sites)
+    if not single:
+        return ""
+    each = " each" if single > 1 else ""
+    return (
+        f"{single} further site{'s' if single > 1 else ''} with one fragment{each}: insertions carried "
+        "by few cells, as in a polyclonal CAR T-cell population. One fragment gives no clonal fraction, "
+        "so these sites never count for clonality or the verdict."
+    )
+
+
+def orientation_text(site: Row) -> str:
+    """The orientation cell: + or -, or why it is unknown."""
+    return ORIENTATION_UNKNOWN if site.get("orientation") == "." else text(site.get("orientation"))
+
+
 def _fraction_html(site: Row) -> str:
+    if is_single(site):
+        return "not estimated <div class='small'>(one fragment)</div>"
     if not known(site.get("clonal_fraction")):
         why = "several candidate places" if _has_flag(site, "multi_hit") else "no junction base seen"
         return f"not estimated <div class='small'>({why})</div>"
@@ -386,7 +418,7 @@ def _flags_html(site: Row) -> str:
 def _site_row(site: Row) -> str:
     cells = [
         f'<td class="nowrap"><b>{esc(site_name(site))}</b></td>',
-        f"<td>{esc(site.get('orientation'))}</td>",
+        f"<td>{esc(orientation_text(site))}</td>",
         f'<td class="nowrap">{esc(site.get("left_junction"), "not seen")} / '
         f"{esc(site.get('right_junction'), 'not seen')}</td>",
         f"<td>{esc(tsd_text(site))}</td>",
@@ -431,14 +463,16 @@ def _sites_section(sites: Sequence[Row], lists: Sequence[str]) -> str:
         "flags",
     )
     clonal = sum(1 for s in sites if is_clonal(s))
+    multiple = len(sites) - _single_count(sites)
     ths = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = "".join(_site_row(s) for s in sites)
     used = "; ".join(lists) or "none named in the sites table"
     return (
         f"<section><h2>Integration sites (all {len(sites)}, largest first)</h2>"
-        f"<p>{clonal} of {len(sites)} site(s) are clonal and highlighted: the sites stage flags a site "
-        "clonal when its cell fraction reaches the configured minimum (sites: clonal_min_fraction) and "
-        "its 95% interval is consistent with every tumour cell carrying it.</p>"
+        f"<p>{clonal} of {multiple} site(s) with two or more fragments are clonal and highlighted: the "
+        "sites stage flags a site clonal when its cell fraction reaches the configured minimum (sites: "
+        "clonal_min_fraction) and its 95% interval is consistent with every tumour cell carrying it. "
+        f"{esc(single_text(sites))}</p>"
         f'<div class="figure"><table class="sites"><thead><tr>{ths}</tr></thead>'
         f"<tbody>{body}</tbody></table></div>"
         "<p class='note'>Site: chromosome and the first base of the target-site duplication (TSD). "
@@ -451,6 +485,13 @@ def _sites_section(sites: Sequence[Row], lists: Sequence[str]) -> str:
         "nearest gene body of the cancer-gene list (inside, ≤ 10 kb, ≤ 50 kb, ≤ 100 kb, none); "
         f"list{'s' if len(lists) > 1 else ''} used: {esc(used)}.</p></section>"
     )
+
+
+def _census_section(census_tsv: str | Path | None) -> str:
+    if census_tsv is None:
+        return ""
+    rows = read_tsv(census_tsv, CENSUS, "give the census table written by carvis.report.census")
+    return f"<section><h2>Clone census</h2><p>{esc(census_text(rows[0]))}</p></section>" if rows else ""
 
 
 def _qc_tables(inputs: list[dict[str, str]] | None, counts: list[dict[str, str]] | None) -> str:
@@ -509,6 +550,7 @@ def render_sample_report(
     masking: tuple[int, int, Sequence[str]] | None = None,
     inputs_tsv: str | Path | None = None,
     read_counts_tsv: str | Path | None = None,
+    census_tsv: str | Path | None = None,
 ) -> None:
     """Write the sample's self-contained HTML report.
 
@@ -518,7 +560,8 @@ def render_sample_report(
     ``contigs_fai`` (the reference's .fai) draws the genome-wide site map; ``coverage_svg`` is an
     inline SVG of the vector coverage; ``masking`` is
     :func:`carvis.transgene.vector_coverage.homology_masking`;
-    ``inputs_tsv`` and ``read_counts_tsv`` are the qc tables (INPUTS, READ_COUNTS), when written.
+    ``inputs_tsv`` and ``read_counts_tsv`` are the qc tables (INPUTS, READ_COUNTS), when written;
+    ``census_tsv`` is the clone census (:mod:`carvis.sites.census`), shown in words under the sites.
     """
     transgene, site_rows = load_sample(sample, transgene_tsv, sites_tsv)
     verdict = decide(transgene, site_rows, purity)
@@ -535,6 +578,7 @@ def render_sample_report(
         )
         + _figures(sites, contigs, coverage_svg)
         + _sites_section(sites, lists)
+        + _census_section(census_tsv)
         + _transgene_section(transgene, purity)
         + f"<section><h2>Specimen and method</h2>{kv_table(list(meta.items()))}{qc}</section>"
     )

@@ -10,6 +10,8 @@ stages (clonal fraction, VCN per tumour cell and its interval), never again here
 3. transgene detected, no clonal site and VCN per tumour cell below 0.5 -> *CAR T cells present,
    tumour not shown to be CAR-derived*;
 4. anything else -> *Indeterminate*, with the reason.
+
+Sites of one fragment (``support`` single) never enter these rules.
 """
 
 from __future__ import annotations
@@ -58,6 +60,17 @@ def clonal_fraction(site: Row) -> float | None:
 def is_clonal(site: Row) -> bool:
     """The sites stage flagged the site clonal (its ``clonal`` column, the one owner of that fact)."""
     return str(site.get("clonal", "")).lower() == "yes"
+
+
+def is_single(site: Row) -> bool:
+    """A site of one placeable fragment (``support`` single): never used for clonality."""
+    return site.get("support") == "single"
+
+
+def site_counts_text(site_rows: Sequence[Row]) -> str:
+    """'N site(s) with two or more fragments and M with one'."""
+    single = sum(1 for s in site_rows if is_single(s))
+    return f"{len(site_rows) - single} site(s) with two or more fragments and {single} with one"
 
 
 def known(value: object) -> bool:
@@ -118,7 +131,7 @@ def decide(transgene_row: Row, site_rows: Sequence[Row], purity: float | None) -
     vcn, low, high = tumour_vcn(transgene_row)
     vcn_text = "unknown" if vcn is None else f"{vcn:.3g}"
     basis = "per tumour cell" if purity else "per cell of the sample (purity unknown)"
-    sites = ranked_sites(site_rows)
+    sites = ranked_sites(s for s in site_rows if not is_single(s))
     clonal = [s for s in sites if is_clonal(s)]
     contamination = str(transgene_row.get("plasmid_contamination", "")).lower() == "yes"
     if detected == "no" and not clonal:
@@ -171,7 +184,7 @@ def decide(transgene_row: Row, site_rows: Sequence[Row], purity: float | None) -
     largest = f"the largest at {sites[0].get('clonal_fraction')}" if sites else "none called"
     if sites and clonal_fraction(sites[0]) is None:
         largest = "none with a clonal fraction"
-    no_clonal = f"no clonal site ({len(sites)} site(s), {largest})"
+    no_clonal = f"no clonal site ({site_counts_text(site_rows)}; {largest})"
     if contamination:
         return Verdict(
             "indeterminate",

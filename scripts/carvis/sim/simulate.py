@@ -48,7 +48,12 @@ for _i, _b in enumerate(b"ACGT"):
 
 @dataclass
 class Insertion:
-    """One simulated integration (position = 1-based first TSD base, heterozygous in cell_fraction)."""
+    """One simulated integration (position = 1-based first TSD base, heterozygous in cell_fraction).
+
+    ``host_deletion``: host bases lost at the insertion (AAV-like, kind other; no TSD then): the vector
+    replaces ``position - host_deletion .. position - 1``, so the right junction is ``position`` and the
+    left one ``position - host_deletion - 1``.
+    """
 
     chrom: str
     position: int
@@ -56,6 +61,7 @@ class Insertion:
     cell_fraction: float
     tsd_length: int | None = None
     label: str = "clonal"
+    host_deletion: int = 0
 
 
 @dataclass
@@ -105,7 +111,8 @@ def _design_value(
 
 
 def read_design(path: str | Path) -> list[Insertion]:
-    """Read insertions from a TSV: chrom, position, orientation, cell_fraction[, tsd_length][, class]."""
+    """Read insertions from a TSV: chrom, position, orientation, cell_fraction[, tsd_length][, class]
+    [, host_deletion]."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "design file not found", "check the --design path")
@@ -133,8 +140,14 @@ def read_design(path: str | Path) -> list[Insertion]:
         if tsd_text not in {"", "NA"}:
             tsd = _design_value(path, line, "tsd_length", tsd_text, int, "give an integer >= 0 or NA")
         label = (row.get("class") or "clonal").strip()
+        deletion_text = (row.get("host_deletion") or "").strip()
+        deletion = 0
+        if deletion_text not in {"", "NA"}:
+            deletion = _design_value(
+                path, line, "host_deletion", deletion_text, int, "give an integer >= 0 or NA"
+            )
         insertion = Insertion(
-            row["chrom"].strip(), position, row["orientation"].strip(), fraction, tsd, label
+            row["chrom"].strip(), position, row["orientation"].strip(), fraction, tsd, label, deletion
         )
         problem = _insertion_problem(insertion)
         if problem:
@@ -153,6 +166,10 @@ def _insertion_problem(ins: Insertion) -> tuple[str, str] | None:
         return f"position {ins.position} is not 1-based", "give the first target-site base, >= 1"
     if ins.tsd_length is not None and ins.tsd_length < 0:
         return f"tsd_length {ins.tsd_length} is negative", "give an integer >= 0 or NA"
+    if ins.host_deletion < 0:
+        return f"host_deletion {ins.host_deletion} is negative", "give an integer >= 0"
+    if ins.host_deletion and ins.tsd_length:
+        return "a site has a target-site duplication or a host deletion, not both", "set tsd_length 0"
     if ins.label not in CLASSES:
         return f"class {ins.label!r} is not one of {', '.join(CLASSES)}", "use clonal or bystander"
     return None
@@ -170,7 +187,7 @@ def _check_insertions(
             )
         if problem is None:
             end = ins.position + _tsd(ins, vector) - 1
-            if end > len(genome[ins.chrom]):
+            if end > len(genome[ins.chrom]) or ins.position - ins.host_deletion < 2:
                 problem = (f"target site {ins.chrom}:{ins.position} runs off the contig", "move the site")
         if problem:
             raise InputError(None, f"insertion {ins.chrom}:{ins.position}: {problem[0]}", problem[1])
@@ -214,7 +231,14 @@ def random_insertions(
 
 
 def _tsd(ins: Insertion, vector: VectorModel) -> int:
+    if ins.host_deletion:
+        return 0
     return vector.tsd_length if ins.tsd_length is None else ins.tsd_length
+
+
+def _left_junction(ins: Insertion, vector: VectorModel) -> int:
+    """The last host base before the vector (1-based)."""
+    return ins.position + _tsd(ins, vector) - 1 - ins.host_deletion
 
 
 def clonal_fraction(cell_fraction: float, purity: float | None) -> float:
@@ -243,7 +267,7 @@ def truth_rows(
                 "chrom": ins.chrom,
                 "position": a,
                 "orientation": ins.orientation,
-                "left_junction": a + t - 1,
+                "left_junction": _left_junction(ins, vector),
                 "right_junction": a,
                 "tsd_length": t,
                 "tsd": genome[ins.chrom][a - 1 : a + t - 1] if t else None,
@@ -318,10 +342,11 @@ def _place(rng: np.random.Generator, size: int, length: np.ndarray) -> tuple[np.
 
 
 def _insert_template(genome: Mapping[str, str], vector: VectorModel, ins: Insertion, flank: int) -> _Template:
-    """host[a-1-F .. a+t-1] + INSERT + host[a .. a+F] (1-based inclusive, clipped to the contig)."""
+    """host[L-F .. L] + INSERT + host[a .. a+F] (1-based inclusive, clipped to the contig; L the left
+    junction: a + t - 1, or a - host_deletion - 1)."""
     host = genome[ins.chrom]
-    a, t = ins.position, _tsd(ins, vector)
-    left = host[max(0, a - 2 - flank) : a + t - 1]
+    a, lj = ins.position, _left_junction(ins, vector)
+    left = host[max(0, min(a, lj + 1) - 2 - flank) : lj]
     right = host[a - 1 : a + flank]
     insert = vector.provirus if ins.orientation == "+" else revcomp(vector.provirus)
     return _Template(_as_array(left + insert + right), len(left), len(left) + len(insert))
@@ -541,8 +566,8 @@ def _chunk_reads(
         for ins in insertions:
             if ins.chrom != ref.names[c]:
                 continue
-            a, t = ins.position, _tsd(ins, vector)
-            spans = (start + 1 <= a - 1) & (end >= a + t)
+            a, lj = ins.position, _left_junction(ins, vector)
+            spans = (start + 1 <= min(a - 1, lj)) & (end >= max(a, lj + 1))
             keep &= ~(spans & (rng.random(len(start)) < ins.cell_fraction / 2))
         r1, r2 = _reads_from(seq, start[keep], n_len[keep], read_length)
         r1s.append(r1)
@@ -583,7 +608,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", default="lentiviral", choices=list(KINDS))
     parser.add_argument("--provirus", nargs=2, type=int, metavar=("START", "END"))
     parser.add_argument(
-        "--design", help="TSV: chrom, position, orientation, cell_fraction[, tsd_length][, class]"
+        "--design",
+        help="TSV: chrom, position, orientation, cell_fraction[, tsd_length][, class][, host_deletion]",
     )
     parser.add_argument("--bystanders", type=int, default=0, help="random low-fraction sites to add")
     parser.add_argument(

@@ -6,7 +6,9 @@ Evidence rows are used or rejected for one reason each (see :data:`QC_METRICS`, 
 between which the aligner placed the reads at random), with every copy listed in ``candidate_loci``.
 Reads that end inside the stretch both provirus ends share (transposon ITRs) take the orientation the
 other evidence at their site gives (:func:`orient_shared_ends`). Sites of one placeable fragment are
-reported as ``support`` single (:func:`single_fragment`) and never used for clonality.
+reported as ``support`` single (:func:`single_fragment`; a low-MAPQ read placed by its mate,
+:func:`mate_placed_sites`) and never used for clonality. A left-only and a right-only junction of one
+orientation a host deletion apart are one insertion (:func:`pair_host_deletions`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ CLONAL_TOLERANCE = 0.1
 #: unit, a nearby copy): its fragments are merged into the paired site.
 SHADOW_WINDOW = 500
 SHADOW_RATIO = 0.25
+#: Most host bases the two junctions of one insertion may both keep (microhomology, or a short
+#: duplication that is not the vector's TSD) when :func:`pair_host_deletions` joins them.
+MAX_HOST_OVERLAP = 10
 #: Allele fractions at which a site's log-likelihood is evaluated before refinement.
 _GRID = np.linspace(0.0, 1.0, 2001)
 #: Log-likelihood drop bounding a 95% likelihood-ratio interval (chi-square, 1 df, 0.95 quantile / 2).
@@ -74,6 +79,8 @@ QC_METRICS = {
     "sites_single_fragment": "reported sites with one fragment (support single; not used for clonality)",
     "sites_orientation_unknown": "reported sites whose junction reads lie inside the stretch both provirus "
     "ends share, with no longer read or discordant mate to orient them",
+    "mate_placed_rows": "junction rows with host MAPQ < min_mapq reported as single-fragment sites "
+    "because their fragment's other read is placed on the host beside the junction",
     "sites_called": "sites reported",
     "sites_multi_hit": "reported sites flagged multi_hit",
     "sites_one_sided": "reported precise sites with one junction seen",
@@ -140,7 +147,13 @@ class Site:
     precise: bool = True
     multi_hit: bool = False  # host side placed with low MAPQ
     orientation_known: bool = True  # False: every junction read lies inside the ends' shared stretch
+    host_deletion: int | None = None  # junctions paired across a host deletion (bp; < 0: overlap)
     copies: list[Site] = field(default_factory=list)  # other loci of a multi-hit site
+
+    @property
+    def paired(self) -> bool:
+        """Both junctions joined: by the TSD or across a host deletion."""
+        return self.tsd_length is not None or self.host_deletion is not None
 
     def junctions_seen(self) -> int:
         return sum(1 for j in (self.left, self.right) if j.fragments)
@@ -160,6 +173,75 @@ def load_evidence(path: str | Path, vector: str) -> list[dict[str, str]]:
     """Rows of one vector from an evidence table, checking its header."""
     rows = read_tsv(path, EVIDENCE, "give the file written by carvis.evidence.extract.extract_evidence")
     return [r for r in rows if r["vector"] == vector]
+
+
+def placed_mapq(row: dict[str, str]) -> int | None:
+    """Host MAPQ of a row, or of its fragment's host mate when that confirms the placement (see
+    :func:`confirm_by_mate`)."""
+    own = None if row["host_mapq"] == "NA" else int(row["host_mapq"])
+    mate = row.get("mate_mapq")
+    return own if mate is None else max(own or 0, int(mate))
+
+
+def confirm_by_mate(rows: list[dict[str, str]], window: int) -> None:
+    """Give each precise row whose fragment's other read is placed on the host, on the host side of
+    its junction (a discordant row of the same fragment, side and vector end, at most ``window``
+    inward), that mate's MAPQ as ``mate_mapq``: a short host part that the aligner placed with a low
+    MAPQ is then placed by its uniquely aligned mate (used only for single-fragment sites, see
+    :func:`mate_placed_sites`)."""
+    mates: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        if row["kind"] == "discordant" and row["host_mapq"] != "NA":
+            mates[row["fragment"]].append(row)
+    for row in rows:
+        if row["precise"] != "yes" or row["kind"] == "host_clip" or row["fragment"] not in mates:
+            continue
+        junction = Junction(row["chrom"], row["side"], int(row["host_pos"]), row["vector_end"])
+        fits = [
+            int(m["host_mapq"]) for m in mates[row["fragment"]] if _accepts(junction, m, window) is not None
+        ]
+        if fits:
+            row["mate_mapq"] = str(max(fits))
+
+
+def mate_placed_sites(
+    low: list[dict[str, str]], multi: list[Site], tsd_length: int, min_mapq: int, min_fragments: int
+) -> tuple[list[Site], list[Site]]:
+    """Sites of one fragment from low-MAPQ rows that their mate places (``mate_mapq`` >= ``min_mapq``),
+    and the multi-hit sites without the too-small ones those fragments formed.
+
+    Only single-fragment sites are made this way: a site of several such fragments lies in a repeat
+    whose reference fragments are not placed either, so it stays a multi-hit site.
+    """
+    kept = {f for s in multi if len(s.fragments()) >= min_fragments for f in s.fragments()}
+    placed = [
+        r
+        for r in low
+        if int(r.get("mate_mapq", -1)) >= min_mapq and r["fragment"] not in kept and r["kind"] != "host_clip"
+    ]
+    junctions = list(cluster_junctions(placed).values())
+    sites = [s for s in pair_junctions(junctions, tsd_length) if len(s.fragments()) == 1]
+    taken = {f for s in sites for f in s.fragments()}
+    return sites, [s for s in multi if len(s.fragments()) >= min_fragments or not s.fragments() & taken]
+
+
+def move_mates(placed: list[Site], sites: list[Site], discordant: list[dict[str, str]], window: int) -> None:
+    """Move the discordant row of each mate-placed site's fragment from the junction it was attached to
+    (its own read had no site then) to that site."""
+    own = {f: site for site in placed for f in site.fragments()}
+    for row in discordant:
+        site = own.get(row["fragment"])
+        if site is None:
+            continue
+        junction = next(j for j in (site.left, site.right) if j.split)
+        if _accepts(junction, row, window) is None:
+            continue
+        for other in (j for s in sites if s is not site for j in (s.left, s.right)):
+            if row["fragment"] in other.discordant:
+                other.discordant.discard(row["fragment"])
+                if row["host_mapq"] != "NA" and int(row["host_mapq"]) in other.mapq:
+                    other.mapq.remove(int(row["host_mapq"]))
+        junction.add(row)
 
 
 def rejection(row: dict[str, str], min_mapq: int) -> str | None:
@@ -269,6 +351,52 @@ def pair_junctions(junctions: list[Junction], tsd_length: int) -> list[Site]:
             left = Junction(right.chrom, "left", x, _END[("left", right.orientation)])
             sites.append(Site(right.chrom, right.orientation, right.host_pos, left, right, None))
     return sites
+
+
+def _one_sided(site: Site, side: str) -> bool:
+    """A uniquely placed precise site with only its ``side`` junction seen."""
+    seen = site.left if side == "left" else site.right
+    other = site.right if side == "left" else site.left
+    return (
+        site.precise
+        and not site.multi_hit
+        and not site.copies
+        and not site.paired
+        and bool(seen.split)
+        and not other.split
+    )
+
+
+def pair_host_deletions(sites: list[Site], max_deletion: int) -> list[Site]:
+    """Join a left-only and a right-only site of one orientation whose junctions the host coordinates
+    put at most ``max_deletion`` bases apart (a host deletion or gap: right junction - left junction -
+    1, down to -MAX_HOST_OVERLAP for host bases kept on both sides) into one site with
+    ``host_deletion``; the closest pairs first. Run after TSD pairing, which keeps priority."""
+    lefts = [s for s in sites if _one_sided(s, "left")]
+    rights = [s for s in sites if _one_sided(s, "right")]
+    candidates = sorted(
+        (
+            (abs(gap), gap, i, j)
+            for i, left in enumerate(lefts)
+            for j, right in enumerate(rights)
+            if (left.chrom, left.orientation) == (right.chrom, right.orientation)
+            and -MAX_HOST_OVERLAP <= (gap := right.right.host_pos - left.left.host_pos - 1) <= max_deletion
+        ),
+    )
+    used_left: set[int] = set()
+    used_right: set[int] = set()
+    joined = []
+    for _, gap, i, j in candidates:
+        if i in used_left or j in used_right:
+            continue
+        used_left.add(i)
+        used_right.add(j)
+        left, right = lefts[i].left, rights[j].right
+        joined.append(
+            Site(left.chrom, lefts[i].orientation, right.host_pos, left, right, None, host_deletion=gap)
+        )
+    gone = {id(lefts[i]) for i in used_left} | {id(rights[j]) for j in used_right}
+    return [s for s in sites if id(s) not in gone] + joined
 
 
 def rescue(sites: list[Site], rows: list[dict[str, str]], tsd_length: int) -> list[dict[str, str]]:
@@ -434,10 +562,10 @@ def absorb_shadows(sites: list[Site]) -> list[Site]:
     See SHADOW_WINDOW. An imprecise shadow is a few discordant pairs whose host mate aligned a few
     vector bases past the junction (mismatches instead of a clip), beyond its DISCORDANT_OVERHANG.
     """
-    paired = [s for s in sites if s.precise and not s.multi_hit and s.tsd_length is not None]
+    paired = [s for s in sites if s.precise and not s.multi_hit and s.paired]
     kept = []
     for site in sites:
-        weak = not site.copies and (not site.precise or site.multi_hit or site.tsd_length is None)
+        weak = not site.copies and (not site.precise or site.multi_hit or not site.paired)
         strong = [
             p
             for p in paired
@@ -593,7 +721,7 @@ def _site_row(
     junctions = site.junctions()
     split = set().union(*(j.split for j in junctions))
     clip_only = split - set().union(*(j.aligned for j in junctions))
-    paired = site.tsd_length is not None and site.left.split and site.right.split
+    paired = site.paired and site.left.split and site.right.split
     q = low = high = clonal = None
     span: float | None = None
     if counts is not None:
@@ -605,7 +733,7 @@ def _site_row(
             cell_fraction(q, purity) or 0.0, cell_fraction(high, purity) or 0.0, clonal_min_fraction
         )
     tsd = None
-    if paired:
+    if paired and site.tsd_length is not None:
         tsd = str(genome[site.chrom][site.right.host_pos - 1 : site.left.host_pos]).upper()
     return {
         "vector": model.name,
@@ -615,6 +743,7 @@ def _site_row(
         "left_junction": site.left.host_pos if site.left.split else None,
         "right_junction": site.right.host_pos if site.right.split else None,
         "tsd_length": site.tsd_length if paired else None,
+        "host_deletion": site.host_deletion if paired else None,
         "tsd": tsd,
         "fragments": len(fragments),
         "split_fragments": len(split),
@@ -632,21 +761,23 @@ def _site_row(
     }
 
 
-def single_fragment(site: Site, min_mapq: int, min_host_bases: int) -> bool:
+def single_fragment(site: Site, min_mapq: int, min_host_bases: int, max_offset: int = 0) -> bool:
     """Is a site of one fragment placeable: a precise, uniquely placed site whose junction reads all end
-    exactly at a provirus terminus and have at least ``min_host_bases`` host bases placed with host MAPQ
-    at least ``min_mapq``, with no flag (homologous, backbone) and no duplicate?"""
+    at most ``max_offset`` bases from a provirus terminus and have at least ``min_host_bases`` host
+    bases placed with host MAPQ (or their mate's, :func:`placed_mapq`) at least ``min_mapq``, with no
+    flag (homologous, backbone) and no duplicate?"""
     if not site.precise or site.multi_hit or site.copies or len(site.fragments()) != 1:
         return False
     rows = [r for j in (site.left, site.right) for r in j.rows]
     return bool(rows) and all(
         r["kind"] in {"split", "clip"}
-        and r["anchor_offset"] == "0"
-        and r["host_mapq"] != "NA"
-        and int(r["host_mapq"]) >= min_mapq
+        and r["anchor_offset"] != "NA"
+        and int(r["anchor_offset"]) <= max_offset
+        and (mapq := placed_mapq(r)) is not None
+        and mapq >= min_mapq
         and r["host_bases"] != "NA"
         and int(r["host_bases"]) >= min_host_bases
-        and r["flags"] == "NA"
+        and r["flags"] in {"NA", "low_mapq"}  # low_mapq: judged on placed_mapq above
         and r["duplicate"] == "no"
         for r in rows
     )
@@ -678,8 +809,10 @@ def call_sites(
     dominant_fraction: float = 0.2,
     clonal_min_fraction: float = 0.5,
     discordant_window: int = 1000,
-    single_min_mapq: int = 30,
+    max_host_deletion: int = 100,
+    single_min_mapq: int = 20,
     single_min_host_bases: int = 20,
+    single_max_offset: int = 2,
     qc_tsv: str | Path | None = None,
     evidence_qc_tsv: str | Path | None = None,
     coverage_tsv: str | Path | None = None,
@@ -694,9 +827,12 @@ def call_sites(
     ``spanning_modelled``. The allele fraction is then junction fragments per junction / T.
     ``spanning_tsv``: spanning rows counted apart (:mod:`carvis.sites.site_reads`), added to the evidence.
     A site with fewer than ``min_fragments`` fragments is reported with ``support`` = single when
-    :func:`single_fragment` holds (``single_min_mapq``, ``single_min_host_bases``); it gets no allele
+    :func:`single_fragment` holds (``single_min_mapq``, ``single_min_host_bases``,
+    ``single_max_offset``); it gets no allele
     or clonal fraction, relative abundance or dominance. Reads that cannot tell the provirus ends apart
     are oriented by :func:`orient_shared_ends`; a site that nothing orients has orientation ``.``.
+    A left-only and a right-only junction at most ``max_host_deletion`` host bases apart are one
+    insertion (:func:`pair_host_deletions`, after the TSD pairing).
     Each precise, uniquely placed site gets the maximum-likelihood allele fraction of its counts
     (:class:`AlleleCounts`) with a 95% interval, scaled to cells; the sites flagged clonal are taken as
     one clone and share the pooled estimate over their counts (``clone_fraction``, with its interval).
@@ -709,6 +845,7 @@ def call_sites(
     rows = load_evidence(evidence_tsv, model.name)
     if spanning_tsv is not None:
         rows += load_evidence(spanning_tsv, model.name)
+    confirm_by_mate(rows, discordant_window)
     reasons = [rejection(r, min_mapq) for r in rows]
     unoriented = orient_shared_ends(rows, reasons, model, discordant_window)
     usable = [r for r, why in zip(rows, reasons, strict=True) if why is None]
@@ -716,24 +853,30 @@ def call_sites(
     junctions = list(cluster_junctions(usable).values())
     sites = pair_junctions(junctions, model.tsd_length)
     unrescued = rescue(sites, weak, model.tsd_length)
+    sites = pair_host_deletions(sites, max_host_deletion)
     rescued = {id(r) for r in weak} - {id(r) for r in unrescued}
-    leftovers = attach_discordant(sites, [r for r in usable if r["kind"] == "discordant"], discordant_window)
+    low = [r for r, why in zip(rows, reasons, strict=True) if why == "low_mapq" and id(r) not in rescued]
+    discordant = [r for r in usable if r["kind"] == "discordant"]
+    leftovers = attach_discordant(sites, discordant, discordant_window)
     sites += imprecise_sites(leftovers, discordant_window, min_fragments, model.tsd_length)
     spanning: dict[tuple[str, int], set[str]] = defaultdict(set)
     for r in usable:
         if r["kind"] == "spanning":
             spanning[(r["chrom"], int(r["host_pos"]))].add(r["fragment"])
-    low = [r for r, why in zip(rows, reasons, strict=True) if why == "low_mapq" and id(r) not in rescued]
     with pyfaidx.Fasta(str(genome_fasta)) as genome:
         multi = multi_hit_sites(low, sites, model.tsd_length, genome)
         rescue(multi, [r for r in unrescued if r["kind"] == "host_clip"], model.tsd_length)
-        sites += multi
+        placed, multi = mate_placed_sites(low, multi, model.tsd_length, min_mapq, min_fragments)
+        sites += multi + placed
+        move_mates(placed, sites, discordant, discordant_window)
         found = len(sites)
         sites = absorb_shadows(sites)
         out = []
         single = [
             len(site.fragments()) < min_fragments
-            and single_fragment(site, max(min_mapq, single_min_mapq), single_min_host_bases)
+            and single_fragment(
+                site, max(min_mapq, single_min_mapq), single_min_host_bases, single_max_offset
+            )
             for site in sites
         ]
         counts = [
@@ -748,7 +891,8 @@ def call_sites(
                 "support": "single" if one else "multiple",
             }
             modelled = covering is not None and row["spanning_fragments"] is not None
-            row["flags"] = _site_flags(site, row["tsd_length"] is not None, modelled)
+            paired = row["tsd_length"] is not None or row["host_deletion"] is not None
+            row["flags"] = _site_flags(site, paired, modelled)
             out.append(row)
     kept = [r for r in out if int(str(r["fragments"])) >= min_fragments or r["support"] == "single"]
     total = sum(int(str(r["fragments"])) for r in kept if r["support"] == "multiple")
@@ -773,7 +917,9 @@ def call_sites(
             s for s, r in zip(sites, out, strict=True) if s.multi_hit and any(r is k for k in kept)
         ]
         multi_hit = {f for s in multi_reported for f in s.fragments()}
-        qc = _qc(rows, reasons, multi_hit, rescued, len(out) - len(kept), kept)
+        shown = {id(s) for s, r in zip(sites, out, strict=True) if r["support"] == "single"}
+        mate_placed = {id(r) for s in placed if id(s) in shown for j in (s.left, s.right) for r in j.rows}
+        qc = _qc(rows, reasons, multi_hit, rescued, mate_placed, len(out) - len(kept), kept)
         qc["sites_absorbed_shadow"] = found - len(sites)
         if evidence_qc_tsv is not None:
             qc.update({ours: evidence_qc.get(theirs, 0) for theirs, ours in _EVIDENCE_QC.items()})
@@ -791,10 +937,12 @@ def _qc(
     reasons: list[str | None],
     multi_hit: set[str],
     rescued: set[int],
+    placed: set[int],
     dropped: int,
     kept: list[dict[str, object]],
 ) -> Counter[str]:
-    """Counts of the :data:`QC_METRICS` (``rescued``: ids of the rows :func:`rescue` added to sites)."""
+    """Counts of the :data:`QC_METRICS` (``rescued``: ids of the rows :func:`rescue` added to sites;
+    ``placed``: of those in reported :func:`mate_placed_sites`)."""
     counts: Counter[str] = Counter(
         {m: 0 for m in QC_METRICS if "<" not in m and m not in _EVIDENCE_QC.values()}
     )
@@ -802,6 +950,8 @@ def _qc(
         counts[f"rows_{row['kind']}"] += 1
         if id(row) in rescued:
             counts["rescued_rows"] += 1
+        elif id(row) in placed:
+            counts["mate_placed_rows"] += 1
         elif why in WEAK and row["fragment"] in multi_hit:
             counts["multi_hit_rows"] += 1
         elif why is not None and row["kind"] != "spanning":
