@@ -372,3 +372,58 @@ def test_host_clips_of_vector_reads_join_the_junction_their_bases_match(
     assert qc["host_clip_rows"] == 3 and qc["host_clip_unplaced"] == 1
     extract_evidence(bam, {"lv": model}, {}, out)  # without the genome: no host clips
     assert [r["kind"] for r in read_tsv(out)] == ["clip"]
+
+
+def _pair_bam(path: Path, contigs: dict[str, str], reads: list[tuple[str, int, str, str, int]]) -> Path:
+    """An indexed BAM of reverse vector-contig reads whose forward mates lie on chr1 (MAPQ 60, MC 100M):
+    (name, 0-based start on the provirus contig, CIGAR, sequence, mate's 0-based start)."""
+    header = {
+        "HD": {"VN": "1.6", "SO": "unsorted"},
+        "SQ": [{"SN": c, "LN": len(s)} for c, s in contigs.items()],
+    }
+    (provirus,) = (c for c in contigs if c.endswith("__provirus"))
+    raw = path.with_suffix(".raw.bam")
+    with pysam.AlignmentFile(str(raw), "wb", header=header) as out:
+        for name, start, cigar, seq, mate_start in reads:
+            rec = pysam.AlignedSegment(out.header)
+            rec.query_name, rec.reference_name, rec.reference_start = name, provirus, start
+            rec.cigarstring, rec.query_sequence, rec.mapping_quality = cigar, seq, 60
+            rec.query_qualities = pysam.qualitystring_to_array("I" * len(seq))
+            rec.is_paired, rec.is_read1, rec.is_reverse = True, True, True
+            rec.next_reference_name, rec.next_reference_start = "chr1", mate_start
+            rec.set_tag("MC", "100M")
+            rec.set_tag("MQ", 60)
+            out.write(rec)
+    pysam.sort("-o", str(path), str(raw))
+    pysam.index(str(path))
+    return path
+
+
+def test_short_host_clips_are_placed_beside_their_mate(sample: IntegrationSample, tmp_path: Path) -> None:
+    """A vector read ending at a terminus whose host clip is too short for the aligner, with its mate on the
+    host: one ``mate_clip`` row at the one place beside the mate that the clip matches (a sequencing error
+    allowed), with the mate's MAPQ; no row when the clip matches nothing there."""
+    model = sample.model
+    prov, host = model.provirus, sample.genome["chr1"]
+    contigs = {"chr1": host, **model.contigs()}
+    error = host[1085:1090] + ("A" if host[1090] != "A" else "C") + host[1091:1100]
+    reads = [
+        ("exact", 0, "15S100M", host[1085:1100] + prov[:100], 900),
+        ("one_error", 0, "15S100M", error + prov[:100], 800),
+        ("far_mate", 0, "15S100M", host[1085:1100] + prov[:100], 3000),  # mate beyond the junction
+        ("elsewhere", 0, "15S100M", host[4085:4100] + prov[:100], 900),
+    ]
+    bam = _pair_bam(tmp_path / "mc.bam", contigs, reads)
+    reference = write_fasta(tmp_path / "combined.fa", contigs)
+    out = tmp_path / "ev.tsv"
+    qc = extract_evidence(bam, {"lv": model}, {}, out, reference=reference)
+    got = {
+        r["fragment"]: (r["host_pos"], r["side"], r["vector_end"], r["host_mapq"], r["host_bases"])
+        for r in read_tsv(out)
+        if r["kind"] == "mate_clip"
+    }
+    assert got == {
+        "exact": ("1100", "left", "5p", "60", "15"),
+        "one_error": ("1100", "left", "5p", "60", "15"),
+    }
+    assert qc["mate_clip_rows"] == 2 and qc["mate_clip_unplaced"] == 2

@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from accuracy import Score, score  # noqa: E402
 
-from carvis import sites  # noqa: E402
 from carvis.core.io import read_tsv  # noqa: E402
 from carvis.reference.vectors import load_manifest  # noqa: E402
+from carvis.sites import call as sites  # noqa: E402
 
 GRID = {
     "single_min_mapq": (30, 20),

@@ -11,7 +11,7 @@ from __future__ import annotations
 EVIDENCE = (
     "fragment",  # query name (one fragment = one read pair)
     "read",  # 1, 2 or 0 (single-end / whole fragment)
-    "kind",  # split | clip | host_clip | discordant | spanning
+    "kind",  # split | clip | host_clip | mate_clip | discordant | spanning
     "chrom",  # host contig
     "host_pos",  # split/clip: the host base next to the vector (1-based); discordant: host mate's inner end
     "side",  # left (host on the lower-coordinate side of the vector) | right

@@ -7,7 +7,8 @@ directly. ``host_clip`` rows are the converse: a vector-aligned read that ends a
 continues in a soft clip too short to place on the genome, whose bases match the host next to a junction
 seen by a split or clip row (or the partner junction its TSD predicts). They have no host placement of
 their own (host MAPQ NA): the sites stage uses them only at the junction of a site anchored by other
-fragments. Positions are 1-based. Read coordinates are in the original read orientation (as sequenced).
+fragments. A host clip that matches no such junction but lies beside its own mate, placed on the host,
+becomes a ``mate_clip`` row (host MAPQ the mate's). Positions are 1-based. Read coordinates are in the original read orientation (as sequenced).
 """
 
 from __future__ import annotations
@@ -545,6 +546,84 @@ def host_clip_rows(
     return rows
 
 
+def mate_clip_rows(
+    clips: list[HostClip],
+    discordant: dict[str, dict[str, object]],
+    genome: pyfaidx.Fasta,
+    rules: Rules,
+    qc: Counter[str],
+) -> list[dict[str, object]]:
+    """One ``mate_clip`` row per host clip placed by its mate: the fragment's other read lies on the host
+    (its discordant row, same vector end) and the clip's first CLIP_COMPARE host bases match exactly one
+    place on the host side of a junction within MAX_TEMPLATE bases of the mate's inner end (up to 1
+    mismatch, 2 from CLIP_TWO_MISMATCHES bases, as :func:`match_clip`).
+
+    The host part is too short for the aligner (12-19 bases) but, near a uniquely placed mate, such a
+    match is as good as a placement: a random 12-mer matches somewhere in 2 kb, both strands, with up to
+    one mismatch with probability 4000 x 37 / 4^12 = 0.009. Host MAPQ is the mate's.
+    """
+    rows = []
+    for clip in clips:
+        mate = discordant.get(str(clip.rec.query_name))
+        if mate is None or (mate["vector"], mate["vector_end"]) != (clip.model.name, clip.end):
+            continue
+        chrom, side, inner = str(mate["chrom"]), str(mate["side"]), int(str(mate["host_pos"]))
+        host = clip.host[:CLIP_COMPARE]
+        if side == "left":  # mate left of the junction: the clip's host bases end at the junction
+            lo = max(0, inner - len(host))
+            window = str(genome[chrom][lo : inner + MAX_TEMPLATE]).upper()
+            needle, shift = revcomp(host), len(host)
+        else:
+            lo = max(0, inner - 1 - MAX_TEMPLATE)
+            window = str(genome[chrom][lo : inner - 1 + len(host)]).upper()
+            needle, shift = host, 1
+        hits = _near_matches(needle, window)
+        if len(hits) != 1:
+            qc["mate_clip_unplaced" if not hits else "mate_clip_ambiguous"] += 1
+            continue
+        rec, length = clip.rec, len(clip.model.provirus)
+        span = (rec.reference_start, int(rec.reference_end or 0))
+        host_mapq = int(str(mate["host_mapq"]))
+        rows.append(
+            {
+                "fragment": str(rec.query_name),
+                "read": _read_number(rec),
+                "kind": "mate_clip",
+                "chrom": chrom,
+                "host_pos": lo + hits[0] + shift,
+                "side": side,
+                "vector": clip.model.name,
+                "vector_end": clip.end,
+                "vector_pos": 1 if clip.end == "5p" else length,
+                "anchor_offset": abs(clip.offset),
+                "host_mapq": host_mapq,
+                "vector_mapq": rec.mapping_quality,
+                "precise": "yes",
+                "duplicate": rec.is_duplicate,
+                "flags": _flags(clip.model, "provirus", span, host_mapq, rules),
+                "vector_bases": max(0, clip.offset) + span[1] - span[0],
+                "host_bases": len(clip.host),
+            }
+        )
+    return rows
+
+
+def _near_matches(needle: str, window: str) -> list[int]:
+    """Start offsets in ``window`` where ``needle`` matches with at most 1 mismatch (2 from
+    CLIP_TWO_MISMATCHES bases)."""
+    limit = 2 if len(needle) >= CLIP_TWO_MISMATCHES else 1
+    hits = []
+    for i in range(len(window) - len(needle) + 1):
+        mismatches = 0
+        for a, b in zip(needle, window[i : i + len(needle)], strict=True):
+            mismatches += a != b
+            if mismatches > limit:
+                break
+        else:
+            hits.append(i)
+    return hits
+
+
 def _read_number(rec: pysam.AlignedSegment) -> int:
     if not rec.is_paired:
         return 0
@@ -624,7 +703,10 @@ def chimeric_rows(
     rows = [row for _, row in split.values()] + list(discordant.values())
     rows += clip_rows(bam, models, rules, qc)
     if genome is not None:
-        rows += host_clip_rows(clips, junction_targets(rows, models), genome, rules, qc)
+        placed = host_clip_rows(clips, junction_targets(rows, models), genome, rules, qc)
+        done = {(r["fragment"], r["read"]) for r in placed}
+        rest = [c for c in clips if (str(c.rec.query_name), _read_number(c.rec)) not in done]
+        rows += placed + mate_clip_rows(rest, discordant, genome, rules, qc)
     mark_ltr_duplicates(rows, signatures)
     for row in rows:
         qc[f"{row['kind']}_rows"] += 1
@@ -695,7 +777,7 @@ def candidate_sites(
     """(vector, chrom, target-site start) from precise, trusted, non-duplicate junctions."""
     out = set()
     for row in rows:
-        if row["kind"] not in {"split", "clip"} or row["flags"] or row["duplicate"]:
+        if row["kind"] not in {"split", "clip", "mate_clip"} or row["flags"] or row["duplicate"]:
             continue
         x = int(str(row["host_pos"]))
         tsd = models[str(row["vector"])].tsd_length

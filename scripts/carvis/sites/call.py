@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -770,13 +770,14 @@ def single_fragment(site: Site, min_mapq: int, min_host_bases: int, max_offset: 
         return False
     rows = [r for j in (site.left, site.right) for r in j.rows]
     return bool(rows) and all(
-        r["kind"] in {"split", "clip"}
+        r["kind"] in {"split", "clip", "mate_clip"}
         and r["anchor_offset"] != "NA"
         and int(r["anchor_offset"]) <= max_offset
         and (mapq := placed_mapq(r)) is not None
         and mapq >= min_mapq
         and r["host_bases"] != "NA"
-        and int(r["host_bases"]) >= min_host_bases
+        # a mate_clip's host bases are matched beside its placed mate, not placed genome-wide
+        and (r["kind"] == "mate_clip" or int(r["host_bases"]) >= min_host_bases)
         and r["flags"] in {"NA", "low_mapq"}  # low_mapq: judged on placed_mapq above
         and r["duplicate"] == "no"
         for r in rows
@@ -919,7 +920,8 @@ def call_sites(
         multi_hit = {f for s in multi_reported for f in s.fragments()}
         shown = {id(s) for s, r in zip(sites, out, strict=True) if r["support"] == "single"}
         mate_placed = {id(r) for s in placed if id(s) in shown for j in (s.left, s.right) for r in j.rows}
-        qc = _qc(rows, reasons, multi_hit, rescued, mate_placed, len(out) - len(kept), kept)
+        taken = {i: "mate_placed_rows" for i in mate_placed} | {i: "rescued_rows" for i in rescued}
+        qc = _qc(rows, reasons, multi_hit, taken, len(out) - len(kept), kept)
         qc["sites_absorbed_shadow"] = found - len(sites)
         if evidence_qc_tsv is not None:
             qc.update({ours: evidence_qc.get(theirs, 0) for theirs, ours in _EVIDENCE_QC.items()})
@@ -936,22 +938,20 @@ def _qc(
     rows: list[dict[str, str]],
     reasons: list[str | None],
     multi_hit: set[str],
-    rescued: set[int],
-    placed: set[int],
+    taken: Mapping[int, str],
     dropped: int,
     kept: list[dict[str, object]],
 ) -> Counter[str]:
-    """Counts of the :data:`QC_METRICS` (``rescued``: ids of the rows :func:`rescue` added to sites;
-    ``placed``: of those in reported :func:`mate_placed_sites`)."""
+    """Counts of the :data:`QC_METRICS` (``taken``: row id to the metric of rows that joined a site
+    late: ``rescued_rows`` by :func:`rescue`, ``mate_placed_rows`` in reported
+    :func:`mate_placed_sites`)."""
     counts: Counter[str] = Counter(
         {m: 0 for m in QC_METRICS if "<" not in m and m not in _EVIDENCE_QC.values()}
     )
     for row, why in zip(rows, reasons, strict=True):
         counts[f"rows_{row['kind']}"] += 1
-        if id(row) in rescued:
-            counts["rescued_rows"] += 1
-        elif id(row) in placed:
-            counts["mate_placed_rows"] += 1
+        if id(row) in taken:
+            counts[taken[id(row)]] += 1
         elif why in WEAK and row["fragment"] in multi_hit:
             counts["multi_hit_rows"] += 1
         elif why is not None and row["kind"] != "spanning":
