@@ -8,7 +8,8 @@ continues in a soft clip too short to place on the genome, whose bases match the
 seen by a split or clip row (or the partner junction its TSD predicts). They have no host placement of
 their own (host MAPQ NA): the sites stage uses them only at the junction of a site anchored by other
 fragments. A host clip that matches no such junction but lies beside its own mate, placed on the host,
-becomes a ``mate_clip`` row (host MAPQ the mate's). Positions are 1-based. Read coordinates are in the original read orientation (as sequenced).
+becomes a ``mate_clip`` row (host MAPQ the mate's). Positions are 1-based. Read coordinates are in the
+original read orientation (as sequenced).
 """
 
 from __future__ import annotations
