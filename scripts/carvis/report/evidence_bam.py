@@ -35,7 +35,7 @@ import pysam
 from carvis.core.io import read_tsv
 from carvis.core.tables import EVIDENCE
 from carvis.reference.vectors import contig_owner
-from carvis.sites.call import DISCORDANT_OVERHANG, rejection
+from carvis.sites.call import DISCORDANT_OVERHANG, SHADOW_WINDOW, rejection
 
 #: Host bases fetched on each side of an evidence row's host position: a read and its mate lie within
 #: one fragment of it.
@@ -97,22 +97,28 @@ def site_of(row: Row, sites: Sequence[Row], window: int) -> str | None:
 
     Precise rows belong to the site whose junction on their side is their host base; discordant rows to
     the nearest site whose junction on their side lies at most ``window`` bases outward of the host mate
-    (a site without that junction is placed at its position)."""
-    best: tuple[int, str] | None = None
+    (a site without that junction is placed at its position), else to the nearest site at most
+    SHADOW_WINDOW away (the sites stage absorbs such shadows into the site)."""
+    best: tuple[int, int, str] | None = None
+    host = int(row["host_pos"])
     for site in sites:
         if site["chrom"] != row["chrom"] or site["vector"] != row["vector"] or not _faces(site, row):
             continue
         junction = _junction(site, row["side"])
-        host = int(row["host_pos"])
         if row["precise"] == "yes":
             if junction == host:
                 return site_id(site)
             continue
         anchor = junction if junction is not None else int(site["position"])
         inward = anchor - host if row["side"] == "left" else host - anchor
-        if -DISCORDANT_OVERHANG <= inward <= window and (best is None or abs(inward) < best[0]):
-            best = (abs(inward), site_id(site))
-    return None if best is None else best[1]
+        if -DISCORDANT_OVERHANG <= inward <= window:
+            key = (0, abs(inward), site_id(site))
+        elif abs(inward) <= SHADOW_WINDOW:
+            key = (1, abs(inward), site_id(site))
+        else:
+            continue
+        best = key if best is None else min(best, key)
+    return None if best is None else best[2]
 
 
 def fragments(

@@ -147,13 +147,19 @@ def fasta_slices(fasta: pysam.FastaFile, loci: Sequence[Locus]) -> str:
     )
 
 
-def bam_slice(bam: pysam.AlignmentFile, loci: Sequence[Locus]) -> tuple[bytes, Counter[str]]:
-    """The reads over the loci as a sorted BAM whose header names only the contigs they use, and the
-    reads per evidence kind (``ZK``) and rejected by QC (``ZQ``)."""
+def _supports(read: pysam.AlignedSegment, site: str) -> bool:
+    return read.has_tag("ZS") and site in str(read.get_tag("ZS")).split(",")
+
+
+def bam_slice(bam: pysam.AlignmentFile, loci: Sequence[Locus], site: str) -> tuple[bytes, Counter[str]]:
+    """The evidence reads over the host locus (``loci[0]``) and those of ``site`` over the provirus loci,
+    as a sorted BAM whose header names only the contigs they use, and the alignments per evidence kind
+    (``ZK``) and rejected by QC (``ZQ``)."""
     reads: dict[tuple[str | None, int, int], pysam.AlignedSegment] = {}
-    for locus in loci:
+    for i, locus in enumerate(loci):
         for read in bam.fetch(locus.chrom, locus.start - 1, locus.end):
-            reads.setdefault((read.query_name, read.flag, read.reference_start), read)
+            if i == 0 or _supports(read, site):
+                reads.setdefault((read.query_name, read.flag, read.reference_start), read)
     used = {r.reference_name for r in reads.values()} | {
         r.next_reference_name for r in reads.values() if r.next_reference_name
     }
@@ -209,7 +215,7 @@ def site_view(
     lengths = dict(zip(fasta.references, fasta.lengths, strict=True))
     host = host_locus(site, lengths[site["chrom"]])
     loci = [host, *vector_loci(site, lengths)]
-    data, counts = bam_slice(bam, loci)
+    data, counts = bam_slice(bam, loci, site_name(site))
     position, tsd = int(site["position"]), _int(site.get("tsd_length"))
     label = f"TSD {site['tsd']}" if tsd else "target site"
     target = {"chr": site["chrom"], "start": position - 1, "end": position - 1 + (tsd or 1), "name": label}

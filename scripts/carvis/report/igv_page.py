@@ -8,8 +8,11 @@ side by side with the evidence reads coloured by kind (``YC``), the genes, and t
 interest. Sites beyond ``max_views`` (:func:`carvis.report.igv.select_sites`) are listed with their locus
 in the evidence BAM.
 
-When a view has been drawn its element gets ``data-igv="ready"`` and ``data-drawn`` (the coloured pixels
-of its read track); on failure ``data-igv="error"`` and the message is shown under it.
+When a view has been drawn its element gets ``data-igv="ready"``, ``data-drawn`` (the coloured pixels of
+its read track), ``data-junction`` (of those, the split and clipped reads' red and orange),
+``data-canvases`` (igv.js's canvases, in its shadow DOM too) and ``data-top`` (its offset in the page);
+on failure ``data-igv="error"`` and the message is shown under it. The page's body gets
+``data-igv-views="done"`` when every view has been tried.
 """
 
 from __future__ import annotations
@@ -42,16 +45,26 @@ _LOADER = """
 (function () {
   const views = JSON.parse(document.getElementById("carvis-igv-data").textContent);
   function drawn(browser) {
-    let n = 0;
+    let n = 0, junction = 0;
     for (const tv of browser.trackViews) {
       if (tv.track.type !== "alignment") continue;
       for (const vp of tv.viewports) {
         const c = vp.canvas;
         if (!c || !c.width || !c.height) continue;
         const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-        for (let i = 0; i < px.length; i += 4) if (px[i + 3] > 0 && px[i] + px[i + 1] + px[i + 2] < 720) n++;
+        for (let i = 0; i < px.length; i += 4) {
+          if (px[i + 3] === 0 || px[i] + px[i + 1] + px[i + 2] >= 720) continue;
+          n++;
+          if (px[i] > 180 && px[i + 1] < 140 && px[i + 2] < 60) junction++;  // split (red), clip (orange)
+        }
       }
     }
+    return [n, junction];
+  }
+  function canvases(node) {
+    let n = node.tagName === "CANVAS" ? 1 : 0;
+    for (const child of node.children) n += canvases(child);
+    if (node.shadowRoot) for (const child of node.shadowRoot.children) n += canvases(child);
     return n;
   }
   async function show(view) {
@@ -76,7 +89,11 @@ _LOADER = """
         ]
       });
       await new Promise((resolve) => setTimeout(resolve, 200));
-      div.dataset.drawn = String(drawn(browser));
+      const [pixels, junction] = drawn(browser);
+      div.dataset.drawn = String(pixels);
+      div.dataset.junction = String(junction);
+      div.dataset.canvases = String(canvases(div));
+      div.dataset.top = String(Math.round(div.getBoundingClientRect().top + window.scrollY));
       div.dataset.igv = "ready";
     } catch (error) {
       div.dataset.igv = "error";
@@ -140,8 +157,9 @@ def section(views: Sequence[Mapping[str, object]], others: str, igv_js: str | No
     """The report section: one block per view, the rest listed, igv.js and the loader."""
     intro = (
         "<section id='site-views'><h2>Reads at each site</h2><p class='note'>For each site: the host "
-        "locus (500 bp each side of the target site, the TSD shaded) and the provirus end(s) joined to "
-        "it, with the evidence reads (split, clipped and discordant, from the evidence BAM). Soft-clipped "
+        "locus (500 bp each side of the target site, the TSD shaded) with the evidence reads there (split, "
+        "clipped and discordant, from the evidence BAM), and the provirus end(s) joined to it with the "
+        "reads of this site. Soft-clipped "
         "bases are drawn as mismatches: in the host panel they are the vector part of a junction read. "
         "Drag to move, click a read for its tags (ZS site, ZK kind, ZQ why QC did not use it).</p>"
     )
