@@ -12,4 +12,6 @@ from carvis.report.igv import session_locus, write_session
 with log_to(snakemake.log[0]):
     tracks = [snakemake.input.gtf, snakemake.input.bed, snakemake.input.vcf, snakemake.input.bam]
     locus = session_locus(read_tsv(snakemake.input.sites))
-    write_session(snakemake.output[0], snakemake.input.fasta, tracks, locus, snakemake.params.outdir)
+    # <outdir>/<sample>/igv_session.xml: files under <outdir> are written relative to the session
+    session = Path(snakemake.output[0])
+    write_session(session, snakemake.input.fasta, tracks, locus, session.parent.parent)

@@ -63,8 +63,6 @@ rule igv_session:
         f"{LOGS}/igv_session/{{sample}}.log",
     conda:
         ENVS / "carvis.yaml"
-    params:
-        outdir=OUT,
     script:
         "../../scripts/adapters/igv_session.py"
 
