@@ -27,18 +27,23 @@ import pysam
 
 from carvis.core.io import atomic_write, read_tsv
 from carvis.reference.genes import read_gtf
+from carvis.report.evidence_bam import COLOURS
 from carvis.report.igv import select_sites, site_name, site_view
 
 #: Views made at most; past this only clonal and listed-gene sites get one (about 15 kB each).
 MAX_VIEWS = 30
 
-_KINDS = (
-    ("split", "split reads", "#d62728"),
-    ("clip", "soft-clipped reads", "#ff7f0e"),
-    ("host_clip", "host-clipped reads", "#bcbd22"),
-    ("discordant", "discordant pairs", "#1f77b4"),
-    ("mate", "their mates", "#787878"),
-    ("rejected", "not used by QC", "#c8c8c8"),
+#: Evidence kinds (``ZK``; ``rejected``: reads with ``ZQ``) in the key, coloured as their ``YC`` tag.
+_KINDS = tuple(
+    (kind, text, f"rgb({COLOURS[kind]})")
+    for kind, text in (
+        ("split", "split reads"),
+        ("clip", "soft-clipped reads"),
+        ("host_clip", "host-clipped reads"),
+        ("discordant", "discordant pairs"),
+        ("mate", "their mates"),
+        ("rejected", "not used by QC"),
+    )
 )
 
 _LOADER = """
@@ -136,10 +141,10 @@ def _key() -> str:
 def _caption(view: Mapping[str, object]) -> str:
     counts = view["counts"]
     assert isinstance(counts, dict)
-    parts = [f"{text} {counts[k]}" for k, text, _ in _KINDS if counts.get(k)]
+    parts = [f"{k.replace('_', '-')} {counts[k]}" for k, _, _ in _KINDS if counts.get(k)]
     loci = ", ".join(str(x) for x in view["loci"])  # type: ignore[attr-defined]
     shown = "; ".join(parts) or "none"
-    return f'<p class="note">{html.escape(loci)}. Alignments shown: {html.escape(shown)}.</p>'
+    return f'<p class="note">{html.escape(loci)}. Alignments shown (ZK): {html.escape(shown)}.</p>'
 
 
 def _others(sites: Sequence[Mapping[str, str]], bam_name: str) -> str:
