@@ -22,8 +22,9 @@ import pytest
 import yaml
 from helpers import snakemake
 
-from carvis.core.io import read_tsv
-from carvis.report.evidence_bam import COLOURS, site_of
+from carvis.core.io import read_tsv, write_tsv
+from carvis.core.tables import EVIDENCE
+from carvis.report.evidence_bam import COLOURS, site_of, write_evidence_bam
 from carvis.report.igv import select_sites
 from carvis.report.igv_page import ViewSources, write_site_views
 from carvis.sites.call import REASONS
@@ -65,7 +66,7 @@ def test_evidence_bam_holds_each_sites_reads_tagged(run: Path) -> None:
         assert bam.count(CLONAL[0].split(":")[0], int(CLONAL[0].split(":")[1]) - 10, 10**6) > 0  # indexed
         for read in bam.fetch():
             assert read.has_tag("ZK") and read.get_tag("YC") in COLOURS.values()
-            if read.has_tag("ZQ"):  # rejected rows carry the sites stage's reason (demo: weak host parts)
+            if read.has_tag("ZQ"):  # rejected rows carry the sites stage's reason
                 assert set(str(read.get_tag("ZQ")).split(",")) <= set(REASONS)
                 assert read.get_tag("YC") == COLOURS["rejected"]
             for site in str(read.get_tag("ZS")).split(",") if read.has_tag("ZS") else []:
@@ -91,6 +92,65 @@ def test_site_of_follows_the_sites_stage_rules() -> None:
     discordant = {**row, "precise": "no", "side": "right", "vector_end": "3p"}
     assert site_of({**discordant, "host_pos": "900"}, [site], 1000) == "chr1:100"  # inward of the right end
     assert site_of({**discordant, "host_pos": "1500"}, [site], 1000) is None
+
+
+def _read(
+    header: pysam.AlignmentHeader, name: str, flag: int, place: tuple[str, int], cigar: str
+) -> pysam.AlignedSegment:
+    read = pysam.AlignedSegment(header)
+    read.query_name, read.flag, read.cigarstring, read.mapping_quality = name, flag, cigar, 60
+    read.reference_name, read.reference_start = place
+    length = read.infer_query_length()
+    read.query_sequence, read.query_qualities = "A" * length, pysam.qualitystring_to_array("I" * length)
+    return read
+
+
+def test_rejected_rows_carry_their_reason_and_unrelated_reads_stay_out(tmp_path: Path) -> None:
+    header = pysam.AlignmentHeader.from_dict(
+        {"HD": {"VN": "1.6"}, "SQ": [{"SN": "chr1", "LN": 5000}, {"SN": "v__provirus", "LN": 600}]}
+    )
+    reads = [
+        _read(header, "used", 65, ("chr1", 940), "60M40S"),  # split at the site's left junction (1000)
+        _read(header, "used", 129, ("chr1", 700), "100M"),  # its mate
+        _read(header, "dup", 65, ("chr1", 940), "60M40S"),  # the same junction, a duplicate
+        _read(header, "weak", 65, ("chr1", 940), "60M40S"),  # low MAPQ at the junction: rescued
+        _read(header, "far", 65, ("chr1", 3000), "60M40S"),  # low MAPQ away from any site
+        _read(header, "other", 65, ("chr1", 950), "100M"),  # no evidence row
+        _read(header, "used", 2113, ("v__provirus", 0), "60H40M"),  # the split read's vector part
+    ]
+    raw, bam = tmp_path / "raw.bam", tmp_path / "aligned.bam"
+    with pysam.AlignmentFile(str(raw), "wb", header=header) as out:
+        for read in reads:
+            out.write(read)
+    pysam.sort("-o", str(bam), str(raw))
+    pysam.index(str(bam))
+    row = dict.fromkeys(EVIDENCE, "NA")
+    row.update(read="1", kind="split", chrom="chr1", host_pos="1000", side="left", vector="v", precise="yes")
+    row.update(vector_end="5p", vector_pos="1", host_mapq="60", duplicate="no", flags="NA")
+    evidence = [
+        {**row, "fragment": "used"},
+        {**row, "fragment": "dup", "duplicate": "yes"},
+        {**row, "fragment": "weak", "host_mapq": "3"},
+        {**row, "fragment": "far", "host_mapq": "3", "host_pos": "3060"},
+    ]
+    write_tsv(tmp_path / "evidence.tsv", EVIDENCE, evidence)
+    site = {"sample": "s", "vector": "v", "chrom": "chr1", "position": "996", "orientation": "+"}
+    site.update(left_junction="1000", right_junction="996")
+    write_tsv(tmp_path / "sites.tsv", list(site), [site])
+    out_bam = tmp_path / "evidence.bam"
+    assert write_evidence_bam(bam, tmp_path / "evidence.tsv", tmp_path / "sites.tsv", out_bam) == 6
+    with pysam.AlignmentFile(str(out_bam)) as result:
+        tags = {(r.query_name, r.reference_name, r.is_read2): dict(r.get_tags()) for r in result.fetch()}
+    assert ("other", "chr1", False) not in tags
+    assert tags[("used", "chr1", False)] == {"ZS": "chr1:996", "ZK": "split", "YC": COLOURS["split"]}
+    assert tags[("used", "chr1", True)]["ZK"] == "mate" and "ZQ" not in tags[("used", "chr1", True)]
+    assert tags[("used", "v__provirus", False)]["ZS"] == "chr1:996"  # supplementary alignment too
+    assert (
+        tags[("dup", "chr1", False)]["ZQ"] == "duplicate" and tags[("dup", "chr1", False)]["ZS"] == "chr1:996"
+    )
+    assert tags[("dup", "chr1", False)]["YC"] == COLOURS["rejected"]
+    assert "ZQ" not in tags[("weak", "chr1", False)]  # the sites stage rescues it at the junction base
+    assert tags[("far", "chr1", False)]["ZQ"] == "low_mapq" and "ZS" not in tags[("far", "chr1", False)]
 
 
 def test_igv_session_opens_genome_bam_vcf_and_bed(run: Path) -> None:

@@ -15,7 +15,9 @@ Tags (SAM ``Z`` strings; custom tags start with ``Z``):
 - ``ZK``: the evidence kind of this read (``split``, ``clip``, ``host_clip``, ``discordant``), or ``mate``
   for the other read of a fragment whose evidence is in its partner;
 - ``ZQ``: why the sites stage did not use this read's row (``duplicate``, ``backbone``, ``homologous``,
-  ``off_terminus``, ``low_mapq``, ``unanchored`` or an evidence flag); absent when it was used;
+  ``off_terminus``, ``low_mapq``, ``unanchored`` or an evidence flag); absent when it was used, as are
+  the weak reasons (``low_mapq``, ``unanchored``) of a precise row at a reported site's junction base,
+  which the sites stage takes in (:func:`carvis.sites.call.rescue`);
 - ``ZF``: the row's evidence flags, when it has any;
 - ``YC``: the read's colour in IGV (desktop and igv.js read this tag): :data:`COLOURS` by kind, grey for
   mates, light grey for reads whose rows were rejected.
@@ -35,7 +37,7 @@ import pysam
 from carvis.core.io import read_tsv
 from carvis.core.tables import EVIDENCE
 from carvis.reference.vectors import contig_owner
-from carvis.sites.call import DISCORDANT_OVERHANG, SHADOW_WINDOW, rejection
+from carvis.sites.call import DISCORDANT_OVERHANG, SHADOW_WINDOW, WEAK, rejection
 
 #: Host bases fetched on each side of an evidence row's host position: a read and its mate lie within
 #: one fragment of it.
@@ -136,6 +138,8 @@ def fragments(
         tags = fragment.reads[int(row["read"])]
         tags.kinds.add(row["kind"])
         reason = rejection(dict(row), min_mapq)
+        if reason in WEAK and row["precise"] == "yes" and site is not None:
+            reason = None  # at a reported site's junction base: the sites stage rescued it (``rescue``)
         if reason is not None:
             tags.reasons.add(reason)
         if row["flags"] not in ("NA", ""):
