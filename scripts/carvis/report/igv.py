@@ -208,6 +208,16 @@ def gene_features(annotation: GenomeAnnotation | None, locus: Locus) -> list[dic
     return features
 
 
+def view_title(site: Row) -> str:
+    """The site, its orientation, its gene (region) and whether it is clonal, for the view's heading."""
+    parts = [f"{site_name(site)} ({site.get('orientation', '.')})"]
+    if site.get("gene") not in (None, "", "NA"):
+        parts.append(f"{site['gene']} ({site.get('region', 'NA')})")
+    if site.get("clonal") == "yes":
+        parts.append("clonal")
+    return " · ".join(parts)
+
+
 def site_view(
     site: Row, bam: pysam.AlignmentFile, fasta: pysam.FastaFile, annotation: GenomeAnnotation | None
 ) -> dict[str, object]:
@@ -222,6 +232,7 @@ def site_view(
     return {
         "id": "view-" + site_name(site).replace(":", "-"),
         "site": site_name(site),
+        "title": view_title(site),
         "loci": [str(locus) for locus in loci],
         "fasta": _data_uri(fasta_slices(fasta, loci).encode(), "text/plain"),
         "bam": _data_uri(data, "application/octet-stream"),

@@ -176,7 +176,7 @@ def section(views: Sequence[Mapping[str, object]], others: str, igv_js: str | No
             + "</section>"
         )
     blocks = "".join(
-        f'<div class="site-view" id="{view["id"]}"><h3>{html.escape(str(view["site"]))}</h3>'
+        f'<div class="site-view" id="{view["id"]}"><h3>{html.escape(str(view["title"]))}</h3>'
         f'<div class="igv-view"></div>{_caption(view)}</div>'
         for view in views
     )
