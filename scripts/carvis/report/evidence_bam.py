@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pysam
 
+from carvis import __version__
 from carvis.core.io import read_tsv
 from carvis.core.tables import EVIDENCE
 from carvis.reference.vectors import contig_owner
@@ -56,6 +57,9 @@ COLOURS = {
     "mate": "120,120,120",
     "rejected": "200,200,200",
 }
+
+#: The evidence BAM's @PG line (after the aligned BAM's own).
+PROGRAM = {"ID": "carvis.evidence_bam", "PN": "carvis", "VN": __version__, "DS": "reads behind the sites"}
 
 Row = Mapping[str, str]
 
@@ -227,11 +231,14 @@ def write_evidence_bam(
         unsorted, ready = Path(tmp) / "unsorted.bam", Path(tmp) / "sorted.bam"
         with pysam.AlignmentFile(str(aligned_bam), "rb") as bam:
             contigs = dict(zip(bam.references, bam.lengths, strict=True))
-            with pysam.AlignmentFile(str(unsorted), "wb", template=bam) as sink:
+            header = bam.header.to_dict()
+            previous = header.setdefault("PG", [])
+            previous.append({**PROGRAM, **({"PP": previous[-1]["ID"]} if previous else {})})
+            with pysam.AlignmentFile(str(unsorted), "wb", header=header) as sink:
                 for read in _evidence_reads(bam, regions(evidence, contigs), wanted):
                     sink.write(read)
                     written += 1
-        pysam.sort("-o", str(ready), str(unsorted))
+        pysam.sort("--no-PG", "-o", str(ready), str(unsorted))  # no temporary paths in the header
         pysam.index(str(ready))
         os.replace(ready, out)
         os.replace(f"{ready}.bai", f"{out}.bai")

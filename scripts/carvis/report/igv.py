@@ -178,7 +178,7 @@ def bam_slice(bam: pysam.AlignmentFile, loci: Sequence[Locus], site: str) -> tup
                 out.write(pysam.AlignedSegment.from_dict(read.to_dict(), header))
                 counts.update(str(read.get_tag("ZK")).split(",") if read.has_tag("ZK") else ["other"])
                 counts["rejected"] += read.has_tag("ZQ")
-        pysam.sort("-o", str(ready), str(raw))
+        pysam.sort("--no-PG", "-o", str(ready), str(raw))
         return ready.read_bytes(), counts
 
 
