@@ -15,6 +15,7 @@ include: "workflow/rules/evidence.smk"
 include: "workflow/rules/sites.smk"
 include: "workflow/rules/transgene.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/views.smk"
 
 
 rule all:

@@ -30,4 +30,5 @@ with log_to(snakemake.log[0]):
         inputs_tsv=snakemake.input.inputs_table,
         read_counts_tsv=snakemake.input.read_counts,
         census_tsv=snakemake.input.census,
+        views_html=Path(snakemake.input.views).read_text(encoding="utf-8"),
     )

@@ -136,8 +136,15 @@ def final_outputs():
         "integration_sites.bed",
         "transgene.tsv",
         "report.html",
+        "evidence.bam",
+        "igv_session.xml",
     ]
-    cohort = ["summary.tsv", "cohort_sites.tsv", "cohort.html"]
+    cohort = [
+        "summary.tsv",
+        "cohort_sites.tsv",
+        "cohort.html",
+        "multiqc/carvis_mqc.tsv",
+    ]
     # read accounting and input checksums (the report should take these too)
     qc = ["read_counts.tsv", "inputs.tsv"]
     return (

@@ -14,6 +14,7 @@ rule render_report:
         inputs_table=f"{OUT}/qc/{{sample}}.inputs.tsv",
         read_counts=f"{OUT}/qc/{{sample}}.read_counts.tsv",
         census=f"{OUT}/calls/{{sample}}.census.tsv",
+        views=f"{OUT}/views/{{sample}}.site_views.html",
     output:
         report(
             f"{OUT}/{{sample}}/report.html",

@@ -551,6 +551,7 @@ def render_sample_report(
     inputs_tsv: str | Path | None = None,
     read_counts_tsv: str | Path | None = None,
     census_tsv: str | Path | None = None,
+    views_html: str | None = None,
 ) -> None:
     """Write the sample's self-contained HTML report.
 
@@ -561,7 +562,8 @@ def render_sample_report(
     inline SVG of the vector coverage; ``masking`` is
     :func:`carvis.transgene.vector_coverage.homology_masking`;
     ``inputs_tsv`` and ``read_counts_tsv`` are the qc tables (INPUTS, READ_COUNTS), when written;
-    ``census_tsv`` is the clone census (:mod:`carvis.sites.census`), shown in words under the sites.
+    ``census_tsv`` is the clone census (:mod:`carvis.sites.census`), shown in words under the sites;
+    ``views_html`` is the per-site views section (:mod:`carvis.report.igv_page`), placed after it.
     """
     transgene, site_rows = load_sample(sample, transgene_tsv, sites_tsv)
     verdict = decide(transgene, site_rows, purity)
@@ -579,6 +581,7 @@ def render_sample_report(
         + _figures(sites, contigs, coverage_svg)
         + _sites_section(sites, lists)
         + _census_section(census_tsv)
+        + (views_html or "")
         + _transgene_section(transgene, purity)
         + f"<section><h2>Specimen and method</h2>{kv_table(list(meta.items()))}{qc}</section>"
     )
