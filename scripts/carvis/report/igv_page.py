@@ -40,6 +40,7 @@ _KINDS = tuple(
         ("split", "split reads"),
         ("clip", "soft-clipped reads"),
         ("host_clip", "host-clipped reads"),
+        ("mate_clip", "host-clipped reads placed by their mate"),
         ("discordant", "discordant pairs"),
         ("mate", "their mates"),
         ("rejected", "not used by QC"),
