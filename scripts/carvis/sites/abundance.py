@@ -141,23 +141,34 @@ def distinct_umis(umis: Counter[str]) -> int:
 # --------------------------------------------------------------------------- the shear-point estimator
 
 
-def fit_shear(lengths_per_site: Sequence[Iterable[int]]) -> tuple[np.ndarray, dict[int, int]]:
-    """EM fit of theta (molecules per site) and phi (length distribution) from distinct lengths."""
-    index = {n: i for i, n in enumerate(sorted({n for s in lengths_per_site for n in s}))}
-    seen = np.zeros((len(lengths_per_site), len(index)))
-    for row, lengths in enumerate(lengths_per_site):
-        for n in set(lengths):
-            seen[row, index[n]] = 1.0
-    if not index:
-        return np.ones(0), index
-    phi = seen.sum(axis=0) / seen.sum()
-    theta = seen.sum(axis=1).astype(float)
+def _smooth(weights: np.ndarray, bandwidth: float) -> np.ndarray:
+    """Gaussian kernel smoothing over neighbouring lengths (phi is smooth in the length)."""
+    if bandwidth <= 0 or len(weights) < 3:
+        return weights
+    half = int(3 * bandwidth)
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / bandwidth) ** 2)
+    smoothed = np.convolve(weights, kernel, mode="same")
+    return smoothed / smoothed.sum()
+
+
+def fit_shear(lengths_per_site: Sequence[Iterable[int]], bandwidth: float = 8.0) -> tuple[np.ndarray, int]:
+    """EM fit of phi (the length distribution over lengths min..max, smoothed) from the distinct
+    lengths of every site; returns phi and the shortest length (phi's index 0)."""
+    seen_lengths = [sorted(set(s)) for s in lengths_per_site]
+    every = [n for s in seen_lengths for n in s]
+    if not every:
+        return np.ones(0), 0
+    first = min(every)
+    seen = np.zeros((len(seen_lengths), max(every) - first + 1))
+    for row, lengths in enumerate(seen_lengths):
+        seen[row, np.array(lengths) - first] = 1.0
+    phi = _smooth(seen.sum(axis=0) / seen.sum(), bandwidth)
     for _ in range(_EM_ROUNDS):
-        theta = np.array([solve_theta(int(d), phi) for d in seen.sum(axis=1)])
+        theta = np.array([min(solve_theta(int(d), phi), 1e6) for d in seen.sum(axis=1)])
         mean = np.outer(theta, phi)
         expected = np.where(seen > 0, mean / -np.expm1(-np.maximum(mean, 1e-12)), 0.0)
-        phi = expected.sum(axis=0) / expected.sum()
-    return phi, index
+        phi = _smooth(expected.sum(axis=0) / expected.sum(), bandwidth)
+    return phi, first
 
 
 def _expected(theta: float, phi: np.ndarray) -> tuple[float, float]:
