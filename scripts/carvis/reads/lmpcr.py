@@ -24,8 +24,8 @@ The preset linkers are placeholders of the right shape: give your linker oligo a
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -92,7 +92,8 @@ def layout_from_config(settings: Mapping[str, Any] | None) -> Layout:
     name = str(settings.pop("preset", "inspiired"))
     if name not in PRESETS:
         raise InputError(None, f"lmpcr preset {name!r} is unknown", f"use one of {', '.join(PRESETS)}")
-    clean = {k: (v.upper() if isinstance(v, str) else v) for k, v in settings.items()}
+    names = {f.name for f in fields(Layout)} - {"name"}  # min_mapq, wobble: the sites stage's
+    clean = {k: (v.upper() if isinstance(v, str) else v) for k, v in settings.items() if k in names}
     layout = replace(PRESETS[name], **clean)
     if layout.ltr_read not in (1, 2):
         raise InputError(None, f"lmpcr ltr_read {layout.ltr_read} is not 1 or 2", "set ltr_read: 1 or 2")
@@ -193,10 +194,19 @@ def read_fastq(path: str | Path) -> Iterator[tuple[str, str, str]]:
             yield name, seq.upper(), qual
 
 
+def _lanes(files: str | Path | Sequence[str | Path]) -> Iterator[tuple[str, str, str]]:
+    for path in [files] if isinstance(files, str | Path) else files:
+        yield from read_fastq(path)
+
+
 def trim_run(
-    layout: Layout, oligos: tuple[str, str], fastqs: tuple[str | Path, str | Path], out: tuple[str | Path, ...]
+    layout: Layout,
+    oligos: tuple[str, str],
+    fastqs: tuple[str | Path | Sequence[str | Path], str | Path | Sequence[str | Path]],
+    out: tuple[str | Path, ...],
 ) -> dict[str, int]:
-    """Trim one run's pairs (``fastqs`` = R1, R2); write the host parts (``out`` = R1, R2, stats TSV).
+    """Trim one run's pairs (``fastqs`` = R1, R2, each a file or its lanes); write the host parts
+    (``out`` = R1, R2, stats TSV).
 
     Output read 1 is the LTR side (starts at the host base next to the LTR end), read 2 the linker side.
     """
@@ -204,7 +214,7 @@ def trim_run(
     counts = dict.fromkeys(OUTCOMES, 0)
     first, second = (fastqs[0], fastqs[1]) if layout.ltr_read == 1 else (fastqs[1], fastqs[0])
     with atomic_write(out[0]) as out1, atomic_write(out[1]) as out2:
-        for a, b in zip(read_fastq(first), read_fastq(second), strict=True):
+        for a, b in zip(_lanes(first), _lanes(second), strict=True):
             counts["reads"] += 1
             result = trimmer.outcome(a[1:], b[1:])
             if isinstance(result, str):

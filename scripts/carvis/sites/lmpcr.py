@@ -143,3 +143,20 @@ def _abundance(
         "estimated_cells_high": _mean(rows, "estimated_cells_high"), "relative_abundance": cells[1],
         "not_measured": NOT_MEASURED,
     }  # fmt: skip
+
+
+def write_read_counts(trim_stats: str | Path, qc: ReadQc, first_file: str | Path, out: str | Path) -> None:
+    """The run's read accounting (``sample step file reads``): input pairs, each trimming outcome,
+    pairs sent to the aligner, and what became of their LTR-side reads."""
+    stats = read_tsv(trim_stats, ("sample", "outcome", "reads"))
+    sample = stats[0]["sample"] if stats else Path(out).name.split(".")[0]
+    rows: list[dict[str, object]] = []
+    for row in stats:
+        step = {"reads": "input", "kept": "sent_to_aligner"}.get(row["outcome"], f"lmpcr_{row['outcome']}")
+        rows.append({"sample": sample, "step": step, "file": first_file if step == "input" else None,
+                     "reads": row["reads"]})  # fmt: skip
+    for step, value in (("primary_alignments", qc.reads), ("lmpcr_unmapped", qc.unmapped),
+                        ("lmpcr_vector_internal", qc.vector), ("lmpcr_low_mapq", qc.low_mapq),
+                        ("lmpcr_clipped_at_ltr", qc.clipped), ("lmpcr_junction_reads", qc.used)):  # fmt: skip
+        rows.append({"sample": sample, "step": step, "file": None, "reads": value})
+    write_tsv(out, ("sample", "step", "file", "reads"), rows)
