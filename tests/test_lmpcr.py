@@ -66,13 +66,17 @@ def test_trimming_requires_the_exact_ltr_end() -> None:
     assert not isinstance(ok, str) and ok.host_ltr[0] == host and ok.umi == "ACGTACGTACGT"
     assert ok.host_linker[0] == revcomp(host)
     # one mismatch in the LTR body is tolerated, none in the terminal CA
-    assert not isinstance(trimmer.outcome(("ACGTTGCAACGTTGCAACGTGCATCCTTAGCA" + host, qual), (linker, qual)), str)
+    assert not isinstance(
+        trimmer.outcome(("ACGTTGCAACGTTGCAACGTGCATCCTTAGCA" + host, qual), (linker, qual)), str
+    )
     assert trimmer.outcome((primer + ltr[:-1] + "G" + host, qual), (linker, qual)) == "mispriming"
     assert trimmer.outcome((primer + host, qual), (linker, qual)) == "mispriming"
     assert trimmer.outcome((random_seq(random.Random(2), 90), qual), (linker, qual)) == "no_primer"
     through = primer + ltr + revcomp(linker)
     assert trimmer.outcome((through, qual), (linker + revcomp(ltr), qual)) == "linker_only"
-    assert trimmer.outcome((primer + ltr + host, qual), (random_seq(random.Random(3), 80), qual)) == "no_linker"
+    assert (
+        trimmer.outcome((primer + ltr + host, qual), (random_seq(random.Random(3), 80), qual)) == "no_linker"
+    )
 
 
 # --- estimators ------------------------------------------------------------------------------------
@@ -139,7 +143,10 @@ def test_run_finds_every_clone_at_the_base(world, layout) -> None:
     assert abs(float(str(by_key[("chr1", 40_001)]["relative_abundance"])) - 300 / 375) < 0.15
     rows = read_tsv(root / "a.tsv")
     # the estimate counts the molecules the run sampled (each cell's copy ligated with chance 0.5)
-    sampled = {(t["chrom"], int(t["position"])): int(t["molecules"]) for t in read_tsv(root / f"run_{layout.name}.truth.tsv")}
+    sampled = {
+        (t["chrom"], int(t["position"])): int(t["molecules"])
+        for t in read_tsv(root / f"run_{layout.name}.truth.tsv")
+    }
     for row in rows:
         truth = sampled[(row["chrom"], int(row["position"]))]
         if layout.umi_span:
@@ -151,8 +158,10 @@ def test_run_finds_every_clone_at_the_base(world, layout) -> None:
     site_rows = read_tsv(root / "s.tsv")
     assert all(r["clonal_fraction"] == "NA" and "lmpcr" in r["flags"] for r in site_rows)
     for row in rows:
-        assert float(row["estimated_cells_low"]) <= float(row["estimated_cells"]) <= float(
-            row["estimated_cells_high"]
+        assert (
+            float(row["estimated_cells_low"])
+            <= float(row["estimated_cells"])
+            <= float(row["estimated_cells_high"])
         )
 
 
@@ -161,7 +170,11 @@ def test_specimen_pairs_5p_and_3p_runs_by_tsd(world) -> None:
     three, _ = _run(world, INSPIIRED, CLONES[:3], "pair3", RunModel(ltr_end="3p", seed=8))
     five, _ = _run(world, INSPIIRED, CLONES[:3], "pair5", RunModel(ltr_end="5p", seed=9))
     sites = call_lmpcr_sites(
-        [three, five], reference, "S3", ("car", vector.tsd_length), (root / "p.tsv", root / "pa.tsv"),
+        [three, five],
+        reference,
+        "S3",
+        ("car", vector.tsd_length),
+        (root / "p.tsv", root / "pa.tsv"),
         {"specimen": "P1"},
     )
     assert len(sites) == 3

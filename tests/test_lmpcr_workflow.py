@@ -29,10 +29,14 @@ def lmpcr_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     genome = read_genome(DEMO / "genome.fa")
     vector = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
     for end, seed in (("3p", 3), ("5p", 5)):
-        simulate_run(genome, vector, PRESETS["inspiired"], CLONES, tmp / f"P1_{end}", RunModel(ltr_end=end, seed=seed))
+        simulate_run(
+            genome, vector, PRESETS["inspiired"], CLONES, tmp / f"P1_{end}", RunModel(ltr_end=end, seed=seed)
+        )
     sheet = tmp / "samples.tsv"
     rows = ["sample\tfastq_1\tfastq_2\tvector\tassay\tspecimen\tltr_end"]
-    rows += [f"P1_{e}\tP1_{e}_R1.fastq.gz\tP1_{e}_R2.fastq.gz\tdemo_car\tlmpcr\tP1\t{e}" for e in ("3p", "5p")]
+    rows += [
+        f"P1_{e}\tP1_{e}_R1.fastq.gz\tP1_{e}_R2.fastq.gz\tdemo_car\tlmpcr\tP1\t{e}" for e in ("3p", "5p")
+    ]
     sheet.write_text("\n".join(rows) + "\n")
     config = {
         "samples": str(sheet),
@@ -69,7 +73,9 @@ def test_transgene_report_and_cohort(lmpcr_run: Path) -> None:
     report = (lmpcr_run / "out" / "P1_3p" / "report.html").read_text()
     assert "One dominant integration site" in report and "relative abundance" in report
     assert "Not measured by LM-PCR" in report
-    counts = {r["step"]: int(r["reads"]) for r in read_tsv(lmpcr_run / "out" / "qc" / "P1_3p.read_counts.tsv")}
+    counts = {
+        r["step"]: int(r["reads"]) for r in read_tsv(lmpcr_run / "out" / "qc" / "P1_3p.read_counts.tsv")
+    }
     assert counts["lmpcr_mispriming"] > 0 and counts["sent_to_aligner"] < counts["input"]
     assert (lmpcr_run / "out" / "P1_3p" / "integration_sites.vcf.gz").is_file()
     assert len(read_tsv(lmpcr_run / "out" / "summary.tsv")) == 2

@@ -153,6 +153,8 @@ rule lmpcr_report:
     params:
         layout=CONFIG["lmpcr"]["preset"],
         specimen=lambda w: SAMPLES[w.lmpcr_sample].specimen or w.lmpcr_sample,
-        runs=lambda w: {r: SAMPLES[r].ltr_end for r in specimen_runs(SAMPLES, w.lmpcr_sample)},
+        runs=lambda w: {
+            r: SAMPLES[r].ltr_end for r in specimen_runs(SAMPLES, w.lmpcr_sample)
+        },
     script:
         "../../scripts/adapters/lmpcr_report.py"

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 def lmpcr_fields(sample: Sample, cells: Mapping[str, Any]) -> Sample:
     """The sheet's ``specimen`` and ``ltr_end`` cells on the sample (LM-PCR runs only)."""
-    return dataclasses.replace(sample, specimen=cells.get("specimen") or None, ltr_end=cells.get("ltr_end") or "3p")
+    return dataclasses.replace(
+        sample, specimen=cells.get("specimen") or None, ltr_end=cells.get("ltr_end") or "3p"
+    )
 
 
 def check_lmpcr_sheet(path: Path, samples: Sequence[Sample], lines: Mapping[str, int]) -> None:

@@ -680,7 +680,9 @@ def _parse_row(
                 number,
             )
         bam = _check_bam(path, number, cells["bam"], genome)
-        sample = Sample(cells["sample"], [], [], cells["vector"], cells.get("purity"), cells.get("assay", "wgs"), bam)
+        sample = Sample(
+            cells["sample"], [], [], cells["vector"], cells.get("purity"), cells.get("assay", "wgs"), bam
+        )
         return lmpcr_fields(sample, cells)
     if "fastq_1" not in cells:
         raise InputError(

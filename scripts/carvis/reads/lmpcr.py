@@ -79,9 +79,7 @@ class Layout:
 #: Generic nrLAM-PCR (Paruzynski et al. 2010): read 1 starts in the LTR, read 2 in the single-stranded
 #: linker ligated to the linear amplification product; no UMI.
 PRESETS: dict[str, Layout] = {
-    "inspiired": Layout(
-        "inspiired", 2, 20, 12, "GACGCTAGCATCGTAACGCA" + "N" * 12 + "CTCCGCTTAAGGGAC"
-    ),
+    "inspiired": Layout("inspiired", 2, 20, 12, "GACGCTAGCATCGTAACGCA" + "N" * 12 + "CTCCGCTTAAGGGAC"),
     "nrlam": Layout("nrlam", 1, 20, 12, "GATCTGAATTCAGTGGCACAGCAGTTAGG"),
 }
 
@@ -93,7 +91,8 @@ def layout_from_config(settings: Mapping[str, Any] | None) -> Layout:
     if name not in PRESETS:
         raise InputError(None, f"lmpcr preset {name!r} is unknown", f"use one of {', '.join(PRESETS)}")
     names = {f.name for f in fields(Layout)} - {"name"}  # min_mapq, wobble: the sites stage's
-    clean = {k: (v.upper() if isinstance(v, str) else v) for k, v in settings.items() if k in names}
+    clean: dict[str, Any] = {k: v.upper() if isinstance(v, str) else v for k, v in settings.items()}
+    clean = {k: v for k, v in clean.items() if k in names}
     layout = replace(PRESETS[name], **clean)
     if layout.ltr_read not in (1, 2):
         raise InputError(None, f"lmpcr ltr_read {layout.ltr_read} is not 1 or 2", "set ltr_read: 1 or 2")
@@ -168,10 +167,8 @@ class Trimmer:
         start = len(lay.linker)
         stop = other.find(self.ltr_back, start)
         stop = len(other) if stop < 0 else stop
-        if stop <= start:  # nothing of the host after the linker: keep one N so the pair stays paired
-            host_linker = ("N", "#")
-        else:
-            host_linker = (other[start:stop], linker_read[1][start:stop])
+        # no host after the linker: one N keeps the pair paired
+        host_linker = ("N", "#") if stop <= start else (other[start:stop], linker_read[1][start:stop])
         return Trimmed((seq[n:end], ltr_read[1][n:end]), host_linker, umi)
 
 

@@ -31,7 +31,9 @@ def _percent(value: object) -> str:
     return "not estimated" if number is None else f"{100 * number:.1f}%"
 
 
-def _verdict(sites: list[dict[str, str]], abundance: list[dict[str, str]], transgene: Mapping[str, str]) -> str:
+def _verdict(
+    sites: list[dict[str, str]], abundance: list[dict[str, str]], transgene: Mapping[str, str]
+) -> str:
     if not sites:
         return (
             '<div class="verdict v-not_detected"><div class="title">No integration site amplified</div>'
@@ -70,7 +72,8 @@ def _sites_table(sites: list[dict[str, str]], abundance: list[dict[str, str]]) -
             f"<td>{esc(s.get('gene'), 'intergenic')}, {esc(s.get('region'))}</td>"
             f"<td>{esc(s.get('proximity_tier'))} {esc(s.get('nearest_listed_gene'), '')}</td>"
             f"<td>{esc(a['ltr_ends'])}</td><td>{esc(s.get('tsd'), 'one junction seen')}</td>"
-            f"<td>{count(a['reads'])}</td><td>{count(a['shear_points'])}</td><td>{count(a['umis'], 'no UMI')}</td>"
+            f"<td>{count(a['reads'])}</td><td>{count(a['shear_points'])}</td>"
+            f"<td>{count(a['umis'], 'no UMI')}</td>"
             f"<td>{_number(a['estimated_cells'])} ({_number(a['estimated_cells_low'])}–"
             f"{_number(a['estimated_cells_high'])})</td><td>{_percent(a['relative_abundance'])}</td>"
             f"<td>{esc(', '.join(flags) or 'none')}</td></tr>"
@@ -86,7 +89,9 @@ def render_lmpcr_report(
 ) -> None:
     """Write the LM-PCR report. ``tables``: sites (annotated), abundance, transgene, read_counts."""
     sites = read_tsv(tables["sites"])
-    by_site = {(a["chrom"], a["position"], a["orientation"]): a for a in read_tsv(tables["abundance"], ABUNDANCE)}
+    by_site = {
+        (a["chrom"], a["position"], a["orientation"]): a for a in read_tsv(tables["abundance"], ABUNDANCE)
+    }
     abundance = [by_site[(s["chrom"], s["position"], s["orientation"])] for s in sites]
     transgene = read_tsv(tables["transgene"])[0]
     counts = read_tsv(tables["read_counts"])

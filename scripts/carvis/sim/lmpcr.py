@@ -22,8 +22,17 @@ from carvis.core.seqs import revcomp
 from carvis.reads.lmpcr import Layout, end_oligos
 from carvis.reference.vectors import VectorModel
 
-TRUTH = ("chrom", "position", "orientation", "tsd_length", "ltr_end", "junction", "cells", "relative_abundance",
-         "molecules")  # fmt: skip
+TRUTH = (
+    "chrom",
+    "position",
+    "orientation",
+    "tsd_length",
+    "ltr_end",
+    "junction",
+    "cells",
+    "relative_abundance",
+    "molecules",
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,8 @@ def power_law_clones(
     sizes = np.maximum(1, np.round(weights / weights.sum() * cells)).astype(int)
     names = sorted(genome)
     lengths = np.array([len(genome[n]) for n in names], dtype=float)
-    out, taken = [], set()
+    out: list[Clone] = []
+    taken: set[tuple[str, int]] = set()
     while len(out) < clones:
         chrom = names[int(rng.choice(len(names), p=lengths / lengths.sum()))]
         position = int(rng.integers(2000, len(genome[chrom]) - 2000))
@@ -92,7 +102,9 @@ def _host(genome: Mapping[str, str], clone: Clone, ltr_end: str, tsd_length: int
 
 
 class _Writer:
-    def __init__(self, layout: Layout, model: RunModel, rng: np.random.Generator, oligos: tuple[str, str]) -> None:
+    def __init__(
+        self, layout: Layout, model: RunModel, rng: np.random.Generator, oligos: tuple[str, str]
+    ) -> None:
         self.layout, self.model, self.rng = layout, model, rng
         self.head = oligos[0] + oligos[1]
         self.primer = oligos[0]
@@ -111,7 +123,11 @@ class _Writer:
             return read
         chars = list(read)
         for i in hits:
-            chars[i] = "ACGT"[("ACGT".index(chars[i]) + int(self.rng.integers(1, 4))) % 4] if chars[i] in "ACGT" else "A"
+            chars[i] = (
+                "ACGT"[("ACGT".index(chars[i]) + int(self.rng.integers(1, 4))) % 4]
+                if chars[i] in "ACGT"
+                else "A"
+            )
         return "".join(chars)
 
     def molecule(self, insert: str, label: str) -> None:
@@ -147,15 +163,24 @@ def simulate_run(
     for number, clone in enumerate(clones):
         sampled = int(rng.binomial(clone.cells, model.capture))
         for m in range(sampled):
-            writer.molecule(ltr + _host(genome, clone, model.ltr_end, vector.tsd_length, _shear(model, rng)),
-                            f"c{number}m{m}")  # fmt: skip
+            writer.molecule(
+                ltr + _host(genome, clone, model.ltr_end, vector.tsd_length, _shear(model, rng)),
+                f"c{number}m{m}",
+            )
         molecules += sampled
-        truth.append({
-            "chrom": clone.chrom, "position": clone.position, "orientation": clone.orientation,
-            "tsd_length": vector.tsd_length, "ltr_end": model.ltr_end,
-            "junction": junction(clone, model.ltr_end, vector.tsd_length), "cells": clone.cells,
-            "relative_abundance": clone.cells / total, "molecules": sampled,
-        })  # fmt: skip
+        truth.append(
+            {
+                "chrom": clone.chrom,
+                "position": clone.position,
+                "orientation": clone.orientation,
+                "tsd_length": vector.tsd_length,
+                "ltr_end": model.ltr_end,
+                "junction": junction(clone, model.ltr_end, vector.tsd_length),
+                "cells": clone.cells,
+                "relative_abundance": clone.cells / total,
+                "molecules": sampled,
+            }
+        )
     _artefacts(genome, vector, writer, molecules)
     order = rng.permutation(len(writer.records))
     _write(prefix, layout, [writer.records[i] for i in order])

@@ -23,14 +23,13 @@ apart by its shear point (the fragment length) and, when the linker carries one,
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pysam
-from scipy.stats import chi2
 
 from carvis.core.numeric import bisect_root
 from carvis.reads.lmpcr import umi_of
@@ -76,7 +75,7 @@ def read_junctions(
     bam: str | Path, min_mapq: int = 20, max_clip: int = 2, wobble: int = 2
 ) -> tuple[list[JunctionReads], ReadQc]:
     """Junctions of one run's aligned, trimmed reads (read 1 = the LTR side)."""
-    qc, found = ReadQc(), {}
+    qc, found = ReadQc(), dict[tuple[str, str, int], JunctionReads]()
     with pysam.AlignmentFile(str(bam)) as handle:
         for read in handle:
             if read.is_secondary or read.is_supplementary or not read.is_read1:
@@ -115,10 +114,15 @@ def _merge_wobble(sites: list[JunctionReads], wobble: int) -> list[JunctionReads
     kept: list[JunctionReads] = []
     for site in sorted(sites, key=lambda s: (-s.reads, s.chrom, s.junction)):
         home = next(
-            (k for k in kept if k.chrom == site.chrom and k.strand == site.strand
-             and abs(k.junction - site.junction) <= wobble),
+            (
+                k
+                for k in kept
+                if k.chrom == site.chrom
+                and k.strand == site.strand
+                and abs(k.junction - site.junction) <= wobble
+            ),
             None,
-        )  # fmt: skip
+        )
         if home is None:
             kept.append(site)
             continue
@@ -148,7 +152,7 @@ def _smooth(weights: np.ndarray, bandwidth: float) -> np.ndarray:
     half = int(3 * bandwidth)
     kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / bandwidth) ** 2)
     smoothed = np.convolve(weights, kernel, mode="same")
-    return smoothed / smoothed.sum()
+    return np.asarray(smoothed / smoothed.sum())
 
 
 def fit_shear(lengths_per_site: Sequence[Iterable[int]], bandwidth: float = 8.0) -> tuple[np.ndarray, int]:
@@ -183,8 +187,11 @@ def solve_theta(distinct: int, phi: np.ndarray, z: float = 0.0) -> float:
     ceiling = 1e7
     if _expected(ceiling, phi)[0] + z * _expected(ceiling, phi)[1] < distinct:
         return math.inf
-    return bisect_root(lambda t: sum(a * b for a, b in zip(_expected(t, phi), (1.0, z), strict=True)) - distinct,
-                       0.0, ceiling)  # fmt: skip
+    return bisect_root(
+        lambda t: sum(a * b for a, b in zip(_expected(t, phi), (1.0, z), strict=True)) - distinct,
+        0.0,
+        ceiling,
+    )
 
 
 @dataclass(frozen=True)
@@ -195,10 +202,19 @@ class Abundance:
     high: float
 
 
+def _poisson_cdf(k: int, lam: float) -> float:
+    if lam <= 0:
+        return 1.0
+    log_terms = [i * math.log(lam) - lam - math.lgamma(i + 1) for i in range(k + 1)]
+    top = max(log_terms)
+    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in log_terms))
+
+
 def poisson_interval(count: int) -> tuple[float, float]:
-    """Exact 95% interval of a Poisson count."""
-    low = 0.0 if count == 0 else float(chi2.ppf(0.025, 2 * count) / 2)
-    return low, float(chi2.ppf(0.975, 2 * count + 2) / 2)
+    """Exact (Garwood) 95% interval of a Poisson count."""
+    ceiling = 2.0 * count + 50.0
+    low = 0.0 if count == 0 else bisect_root(lambda lam: 0.975 - _poisson_cdf(count - 1, lam), 0.0, ceiling)
+    return low, bisect_root(lambda lam: 0.025 - _poisson_cdf(count, lam), 0.0, ceiling)
 
 
 def estimate(sites: Sequence[JunctionReads], with_umi: bool) -> list[Abundance]:

@@ -24,8 +24,20 @@ from carvis.core.io import read_tsv, write_tsv
 from carvis.core.tables import ABUNDANCE, SITES
 from carvis.sites.abundance import JunctionReads, ReadQc, estimate, read_junctions
 
-JUNCTIONS = ("chrom", "strand", "junction", "ltr_end", "reads", "shear_points", "umis", "estimator",
-             "estimated_cells", "estimated_cells_low", "estimated_cells_high", "host_mapq")  # fmt: skip
+JUNCTIONS = (
+    "chrom",
+    "strand",
+    "junction",
+    "ltr_end",
+    "reads",
+    "shear_points",
+    "umis",
+    "estimator",
+    "estimated_cells",
+    "estimated_cells_low",
+    "estimated_cells_high",
+    "host_mapq",
+)
 NOT_MEASURED = (
     "clonal_fraction, allele_fraction, spanning_fragments, clonal: LM-PCR amplifies vector-host junctions "
     "only, so reference-allele fragments and the share of all cells are not measured; estimated_cells "
@@ -40,21 +52,30 @@ def write_junctions(bam: str | Path, ltr_end: str, out: str | Path, settings: Ma
     with_umi = any(umi for s in sites for umi in s.umis)
     rows = []
     for site, est in zip(sites, estimate(sites, with_umi), strict=True):
-        rows.append(_junction_row(site, ltr_end, with_umi) | {
-            "estimator": est.estimator, "estimated_cells": est.cells,
-            "estimated_cells_low": est.low, "estimated_cells_high": est.high,
-        })  # fmt: skip
+        rows.append(
+            _junction_row(site, ltr_end, with_umi)
+            | {
+                "estimator": est.estimator,
+                "estimated_cells": est.cells,
+                "estimated_cells_low": est.low,
+                "estimated_cells_high": est.high,
+            }
+        )
     write_tsv(out, JUNCTIONS, rows)
     return qc
 
 
 def _junction_row(site: JunctionReads, ltr_end: str, with_umi: bool) -> dict[str, object]:
     return {
-        "chrom": site.chrom, "strand": site.strand, "junction": site.junction, "ltr_end": ltr_end,
-        "reads": site.reads, "shear_points": len(site.lengths),
+        "chrom": site.chrom,
+        "strand": site.strand,
+        "junction": site.junction,
+        "ltr_end": ltr_end,
+        "reads": site.reads,
+        "shear_points": len(site.lengths),
         "umis": len([u for u in site.umis if u]) if with_umi else None,
         "host_mapq": statistics.median(site.mapq),
-    }  # fmt: skip
+    }
 
 
 def _site_key(row: Mapping[str, str], tsd_length: int) -> tuple[str, str, int]:
@@ -86,10 +107,15 @@ def call_lmpcr_sites(
     for row in sorted((r for rows in runs for r in rows), key=lambda r: -float(r["estimated_cells"])):
         chrom, orient, position = _site_key(row, tsd_length)
         home = next(
-            (k for k in groups if k[:2] == (chrom, orient) and abs(k[2] - position) <= slop
-             and row["ltr_end"] not in {g["ltr_end"] for g in groups[k]}),
+            (
+                k
+                for k in groups
+                if k[:2] == (chrom, orient)
+                and abs(k[2] - position) <= slop
+                and row["ltr_end"] not in {g["ltr_end"] for g in groups[k]}
+            ),
             (chrom, orient, position),
-        )  # fmt: skip
+        )
         groups.setdefault(home, []).append(row)
     total = sum(_mean(g, "estimated_cells") for g in groups.values()) or 1.0
     sites, abundance = [], []
@@ -99,10 +125,17 @@ def call_lmpcr_sites(
             site = _site(rows, (chrom, orient, position), tsd_length, genome)
             fraction = cells / total
             flags = ["lmpcr"] + (["one_sided"] if len(ends) > 1 and len(rows) == 1 else [])
-            site.update(sample=sample, vector=name, relative_abundance=fraction, flags=",".join(flags),
-                        dominant=fraction >= float(str(settings.get("dominant_fraction", 0.2))))  # fmt: skip
+            site.update(
+                sample=sample,
+                vector=name,
+                relative_abundance=fraction,
+                flags=",".join(flags),
+                dominant=fraction >= float(str(settings.get("dominant_fraction", 0.2))),
+            )
             sites.append(site)
-            abundance.append(_abundance(rows, site, (cells, fraction), str(settings.get("specimen") or sample)))
+            abundance.append(
+                _abundance(rows, site, (cells, fraction), str(settings.get("specimen") or sample))
+            )
     write_tsv(out[0], SITES, sites)
     write_tsv(out[1], ABUNDANCE, abundance)
     return sites
@@ -117,16 +150,21 @@ def _site(
     both = bool(right and left)
     fragments = sum(int(r["umis"]) if r["umis"] not in ("", "NA") else int(r["shear_points"]) for r in rows)
     return {
-        "chrom": chrom, "position": position, "orientation": orient,
+        "chrom": chrom,
+        "position": position,
+        "orientation": orient,
         "left_junction": int(left[0]["junction"]) if left else None,
         "right_junction": int(right[0]["junction"]) if right else None,
         "tsd_length": tsd_length if both else None,
         "tsd": genome.fetch(chrom, position - 1, position - 1 + tsd_length).upper() if both else None,
-        "fragments": fragments, "split_fragments": fragments, "discordant_fragments": 0,
-        "precise": True, "clip_fragments": 0,
+        "fragments": fragments,
+        "split_fragments": fragments,
+        "discordant_fragments": 0,
+        "precise": True,
+        "clip_fragments": 0,
         "host_mapq": statistics.median(float(r["host_mapq"]) for r in rows),
         "support": "multiple" if fragments >= 2 else "single",
-    }  # fmt: skip
+    }
 
 
 def _abundance(
@@ -134,15 +172,22 @@ def _abundance(
 ) -> dict[str, object]:
     umis = [r["umis"] for r in rows if r["umis"] not in ("", "NA")]
     return {
-        "sample": site["sample"], "specimen": specimen, "chrom": site["chrom"], "position": site["position"],
-        "orientation": site["orientation"], "ltr_ends": ",".join(sorted(r["ltr_end"] for r in rows)),
+        "sample": site["sample"],
+        "specimen": specimen,
+        "chrom": site["chrom"],
+        "position": site["position"],
+        "orientation": site["orientation"],
+        "ltr_ends": ",".join(sorted(r["ltr_end"] for r in rows)),
         "reads": sum(int(r["reads"]) for r in rows),
         "shear_points": sum(int(r["shear_points"]) for r in rows),
-        "umis": sum(int(u) for u in umis) if umis else None, "estimator": rows[0]["estimator"],
-        "estimated_cells": cells[0], "estimated_cells_low": _mean(rows, "estimated_cells_low"),
-        "estimated_cells_high": _mean(rows, "estimated_cells_high"), "relative_abundance": cells[1],
+        "umis": sum(int(u) for u in umis) if umis else None,
+        "estimator": rows[0]["estimator"],
+        "estimated_cells": cells[0],
+        "estimated_cells_low": _mean(rows, "estimated_cells_low"),
+        "estimated_cells_high": _mean(rows, "estimated_cells_high"),
+        "relative_abundance": cells[1],
         "not_measured": NOT_MEASURED,
-    }  # fmt: skip
+    }
 
 
 def write_read_counts(trim_stats: str | Path, qc: ReadQc, first_file: str | Path, out: str | Path) -> None:
@@ -153,10 +198,21 @@ def write_read_counts(trim_stats: str | Path, qc: ReadQc, first_file: str | Path
     rows: list[dict[str, object]] = []
     for row in stats:
         step = {"reads": "input", "kept": "sent_to_aligner"}.get(row["outcome"], f"lmpcr_{row['outcome']}")
-        rows.append({"sample": sample, "step": step, "file": first_file if step == "input" else None,
-                     "reads": row["reads"]})  # fmt: skip
-    for step, value in (("primary_alignments", qc.reads), ("lmpcr_unmapped", qc.unmapped),
-                        ("lmpcr_vector_internal", qc.vector), ("lmpcr_low_mapq", qc.low_mapq),
-                        ("lmpcr_clipped_at_ltr", qc.clipped), ("lmpcr_junction_reads", qc.used)):  # fmt: skip
+        rows.append(
+            {
+                "sample": sample,
+                "step": step,
+                "file": first_file if step == "input" else None,
+                "reads": row["reads"],
+            }
+        )
+    for step, value in (
+        ("primary_alignments", qc.reads),
+        ("lmpcr_unmapped", qc.unmapped),
+        ("lmpcr_vector_internal", qc.vector),
+        ("lmpcr_low_mapq", qc.low_mapq),
+        ("lmpcr_clipped_at_ltr", qc.clipped),
+        ("lmpcr_junction_reads", qc.used),
+    ):
         rows.append({"sample": sample, "step": step, "file": None, "reads": value})
     write_tsv(out, ("sample", "step", "file", "reads"), rows)

@@ -13,7 +13,9 @@ LMPCR_REASON = (
 )
 
 
-def write_lmpcr_transgene(sites_tsv: str | Path, sample: str, vector: str, out: str | Path) -> dict[str, object]:
+def write_lmpcr_transgene(
+    sites_tsv: str | Path, sample: str, vector: str, out: str | Path
+) -> dict[str, object]:
     """Detected when the run (or specimen) has an integration site; VCN not measured, with the reason."""
     sites = read_tsv(sites_tsv, SITES)
     row: dict[str, object] = {
