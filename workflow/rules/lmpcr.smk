@@ -1,40 +1,10 @@
 # LM-PCR runs (sample sheet assay: lmpcr; issue 16): trim primer, LTR end and linker, align the host
 # parts, call junctions with their abundance, pair the runs of a specimen. From the sites table on, the
 # usual annotation, VCF/BED and cohort rules apply; the report shows abundance in place of VCN.
-from carvis.inputs.assays import specimen_runs
-
-LMPCR = [s for s in SAMPLES if SAMPLES[s].assay == "lmpcr"]
-
-
-wildcard_constraints:
-    lmpcr_sample="|".join(LMPCR) or "NO_LMPCR_SAMPLE",
-
-
 ruleorder: lmpcr_junctions > count_reads
 ruleorder: lmpcr_sites > call_sites
 ruleorder: lmpcr_transgene > call_transgene
 ruleorder: lmpcr_report > render_report
-
-
-def ltr_end(wildcards):
-    return SAMPLES[wildcards.lmpcr_sample].ltr_end
-
-
-def lmpcr_reads(wildcards):
-    return {
-        "r1": [f"{OUT}/lmpcr/{wildcards.lmpcr_sample}.host_R1.fastq.gz"],
-        "r2": [f"{OUT}/lmpcr/{wildcards.lmpcr_sample}.host_R2.fastq.gz"],
-    }
-
-
-def lmpcr_align_params(wildcards, input, output, threads):
-    wildcards.sample = wildcards.lmpcr_sample
-    return _align(lmpcr_reads(wildcards), wildcards, input, output, threads)
-
-
-def specimen_junctions(wildcards):
-    runs = specimen_runs(SAMPLES, wildcards.lmpcr_sample)
-    return [f"{OUT}/lmpcr/{run}.junctions.tsv" for run in runs]
 
 
 rule lmpcr_trim:
