@@ -92,7 +92,8 @@ def score(sites: list[dict[str, object]], clones: list[Clone], label: str) -> No
     paired = sum(1 for s in sites if s.get("tsd")) / max(1, len(sites))
     print(
         f"{label}: clones >=1%: {len(big)}, recall {recall:.3f}; precision (calls >=1%) {precision_big:.3f} "
-        f"({len(big_calls)} calls), all calls {precision_all:.3f} ({len(called)} calls, {len(truth)} clones); "
+        f"({len(big_calls)} calls), all calls {precision_all:.3f} ({len(called)} calls, "
+        f"{len(truth)} clones); "
         f"Spearman all clones {rho:.3f}, clones >=1% {rho_big:.3f}; paired {paired:.2f}"
     )
 
