@@ -41,16 +41,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
 def test_oligos_come_from_the_vector_ends(world: tuple[Path, dict[str, str], VectorModel, Path]) -> None:
     _, _, vector, _ = world
     primer, ltr = end_oligos(INSPIIRED, vector, "3p")
-    assert ltr.endswith("CA") and (primer + ltr) == vector.provirus[-32:]
+    assert ltr.endswith("CA") and (primer + ltr) == vector.provirus[-14:]
+    assert ltr == "TCTAGCA" and primer.endswith("AAAATC")  # INSPIIRED: GAAAATC + TCTAGCA (HIV U5)
     primer5, ltr5 = end_oligos(INSPIIRED, vector, "5p")
-    assert ltr5.endswith("CA") and revcomp(primer5 + ltr5) == vector.provirus[:32]
+    assert ltr5.endswith("CA") and revcomp(primer5 + ltr5) == vector.provirus[:14]
 
 
 def test_presets_and_overrides() -> None:
     assert INSPIIRED.ltr_read == 2 and INSPIIRED.umi_span is not None
     assert INSPIIRED.umi_span[1] - INSPIIRED.umi_span[0] == 12
     assert NRLAM.ltr_read == 1 and NRLAM.umi_span is None
-    custom = layout_from_config({"preset": "nrlam", "linker": "acgtacgtnnnnnnacgtacgtacgtac"})
+    custom = layout_from_config(
+        {"preset": "nrlam", "linker": "acgtacgtnnnnnnacgtacgtacgtac", "umi_start": 8, "umi_length": 6}
+    )
     assert custom.umi_span == (8, 14) and custom.ltr_read == 1
     with pytest.raises(InputError, match="preset 'lam' is unknown"):
         layout_from_config({"preset": "lam"})
@@ -59,7 +62,7 @@ def test_presets_and_overrides() -> None:
 def test_trimming_requires_the_exact_ltr_end() -> None:
     primer, ltr = "ACGTTGCAACGTTGCAACGT", "GGATCCTTAGCA"
     host = random_seq(random.Random(1), 60)
-    linker = INSPIIRED.linker.replace("N" * 12, "ACGTACGTACGT")
+    linker = "GACGCTAGCATCGTAACGC" + "ACGTACGTACGT" + INSPIIRED.linker[31:]
     trimmer = Trimmer(INSPIIRED, primer, ltr)
     qual = "I" * 200
     ok = trimmer.outcome((primer + ltr + host, qual), (linker + revcomp(host), qual))

@@ -4,8 +4,8 @@ An LM-PCR (LAM-PCR, nrLAM-PCR, INSPIIRED/intSiteCaller, AAVengeR) read pair is
 
 - the **LTR read**: LTR primer, the rest of the LTR up to its terminus (ending in the processed ``CA``),
   then host DNA from the base next to the LTR end onwards (and, for short fragments, the linker);
-- the **linker read**: the linker (with an optional UMI, written as a run of ``N`` in the linker
-  sequence), then host DNA from the shear point towards the LTR.
+- the **linker read**: the linker (``N`` = any base, e.g. a sample-specific head; the UMI at
+  ``umi_start``, ``umi_length`` bases), then host DNA from the shear point towards the LTR.
 
 Trimming keeps a pair only when the LTR read carries the primer and the *exact* LTR end (the terminal
 ``CA`` matched base for base): a primer that annealed elsewhere in the genome (mispriming) is followed
@@ -18,7 +18,8 @@ primer and of the LTR stretch after it, and the linker's UMI. Primer and LTR seq
 configured vector's own provirus ends (3' LTR run: the last bases of the provirus; 5' LTR run: the
 reverse complement of its first bases), so they fit any lentiviral or gammaretroviral vector; a lab's
 own oligos are given with the keys ``primer``/``ltr`` (3' LTR runs) and ``primer_5p``/``ltr_5p``.
-The preset linkers are placeholders of the right shape: give your linker oligo as ``linker``.
+The INSPIIRED and AAVengeR linkers are checked on their constant tail (the sample-specific head is
+``N``); the nrLAM-PCR linker is a placeholder: give your own oligo as ``linker``.
 """
 
 from __future__ import annotations
@@ -51,11 +52,13 @@ class Layout:
     ltr_read: int  # 1 or 2: the FASTQ whose reads start in the LTR primer
     primer_length: int  # primer bases (when the primer is taken from the vector)
     ltr_length: int  # LTR bases between primer and terminus, terminal CA included
-    linker: str  # linker as read at the start of the linker read; a run of N = the UMI
+    linker: str  # linker as read at the start of the linker read; N matches any base
     primer: str = ""  # 3' LTR run; empty: from the vector
     ltr: str = ""
     primer_5p: str = ""  # 5' LTR run; empty: from the vector
     ltr_5p: str = ""
+    umi_start: int = 0  # 0-based start of the UMI in the linker read
+    umi_length: int = 0  # 0: no UMI
     primer_mismatches: int = 2
     ltr_mismatches: int = 1  # outside the terminal CA, which must match exactly
     linker_mismatches: int = 3
@@ -64,22 +67,23 @@ class Layout:
     @property
     def umi_span(self) -> tuple[int, int] | None:
         """0-based [start, end) of the UMI in the linker read, or None without a UMI."""
-        start = self.linker.find("N")
-        if start < 0:
-            return None
-        end = start
-        while end < len(self.linker) and self.linker[end] == "N":
-            end += 1
-        return start, end
+        return (self.umi_start, self.umi_start + self.umi_length) if self.umi_length else None
 
 
-#: INSPIIRED/intSiteCaller (Berry et al. 2017; Sherman et al. 2017): MiSeq paired-end; read 2 starts
-#: with the LTR primer and the LTR's last bases ("ltrBit"), read 1 with the linker, which carries a
-#: 12-base random stretch used to count molecules; sample barcodes in the index read.
+#: Linker tail shared by the INSPIIRED and AAVengeR linkers: it follows the 12-base random stretch.
+_LINKER_TAIL = "CTCCGCTTAAGGGACT"
+#: INSPIIRED/intSiteCaller (Berry et al. 2017; Sherman et al. 2017): MiSeq paired-end, sample barcodes
+#: in the index read; read 2 starts with the end of the U5 primer and the LTR's last bases (HIV-based
+#: vectors: primer GAAAATC, "ltrBit" TCTAGCA, which the vector-derived default reproduces), read 1 with
+#: the linker: 19 sample-specific bases, a 12-base random stretch (the UMI) and a constant tail.
+#: AAVengeR (helixscript): the same read layout with a 20-base linker head; its "leader sequence"
+#: (anchor read up to the terminus) is the primer + ltr of this layout.
 #: Generic nrLAM-PCR (Paruzynski et al. 2010): read 1 starts in the LTR, read 2 in the single-stranded
-#: linker ligated to the linear amplification product; no UMI.
+#: linker ligated to the linear amplification product; no UMI. Its linker here is a placeholder of
+#: the usual length: give your own oligo as ``linker``.
 PRESETS: dict[str, Layout] = {
-    "inspiired": Layout("inspiired", 2, 20, 12, "GACGCTAGCATCGTAACGCA" + "N" * 12 + "CTCCGCTTAAGGGAC"),
+    "inspiired": Layout("inspiired", 2, 7, 7, "N" * 31 + _LINKER_TAIL, umi_start=19, umi_length=12),
+    "aavenger": Layout("aavenger", 2, 7, 7, "N" * 32 + _LINKER_TAIL, umi_start=20, umi_length=12),
     "nrlam": Layout("nrlam", 1, 20, 12, "GATCTGAATTCAGTGGCACAGCAGTTAGG"),
 }
 

@@ -111,11 +111,13 @@ class _Writer:
         self.records: list[tuple[str, str, str]] = []
 
     def _linker(self) -> str:
-        span = self.layout.umi_span
-        if span is None:
-            return self.layout.linker
+        """The linker with its N filled: the head once per run (sample-specific), the UMI per molecule."""
+        if not hasattr(self, "head_fill"):
+            self.head_fill = "".join(self.rng.choice(list("ACGT"), len(self.layout.linker)))
+        span = self.layout.umi_span or (0, 0)
         umi = "".join(self.rng.choice(list("ACGT"), span[1] - span[0]))
-        return self.layout.linker[: span[0]] + umi + self.layout.linker[span[1] :]
+        linker = self.layout.linker[: span[0]] + umi + self.layout.linker[span[1] :]
+        return "".join(f if c == "N" else c for c, f in zip(linker, self.head_fill, strict=True))
 
     def _errors(self, read: str) -> str:
         hits = np.nonzero(self.rng.random(len(read)) < self.model.error_rate)[0]
