@@ -154,8 +154,9 @@ def aligner_index(wildcards):
 
 
 def screened(wildcards):
-    """FASTQ samples are screened when screening is on; BAM/CRAM samples never are."""
-    return SAMPLES[wildcards.sample].bam is None and CONFIG["screen"]["enabled"]
+    """FASTQ samples are screened when screening is on; BAM/CRAM and capture samples never are."""
+    s = SAMPLES[wildcards.sample]
+    return s.bam is None and CONFIG["screen"]["enabled"] and s.assay != "capture"
 
 
 def count_spanning(wildcards):

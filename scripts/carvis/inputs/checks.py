@@ -279,6 +279,7 @@ def _config_paths(config: Mapping[str, Any]) -> list[KeyPath]:
     keys: list[KeyPath] = [("samples",), ("reference", "genome"), ("reference", "annotation")]
     keys += [("vectors", name, "sequence") for name in config["vectors"]]
     keys += [("gene_lists", i) for i in range(len(config["gene_lists"]))]
+    keys += [("capture", k) for k in ("control_bed", "flank_bed") if k in config.get("capture", {})]
     return keys
 
 
@@ -650,14 +651,6 @@ def _parse_row(
         cells["assay"] = cells["assay"].lower()
     else:
         cells.pop("assay", None)
-    if cells.get("assay") == "capture":  # issue 16: until capture works
-        raise InputError(
-            path,
-            "assay 'capture' (targeted vector capture) is not supported: its depth is not the genome's, "
-            "so the vector copy number would be wrong",
-            "capture is not supported yet; use assay wgs for whole-genome data",
-            number,
-        )
     error = _first_error(validator, cells)
     if error is not None:
         _, problem, fix = _explain(error, lambda p: f"column {_dotted(p)}", {})

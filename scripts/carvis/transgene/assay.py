@@ -28,3 +28,30 @@ def write_lmpcr_transgene(
     }
     write_tsv(out, TRANSGENE, [row])
     return row
+
+
+CAPTURE_NO_CONTROLS = (
+    "capture: the vector copy number is not given because no control regions are configured "
+    "(capture.control_bed): a capture library's depth is the baits', not the genome's, so the genome-wide "
+    "depth cannot normalise it; name baited single-copy control loci to get a VCN"
+)
+
+
+def capture_row(row: dict[str, object], controls: tuple[int, int] | None) -> dict[str, object]:
+    """A transgene row of a capture sample: the VCN normalised to the control regions (``controls`` =
+    regions, bases; its ``autosomal_depth`` is then theirs), or not given, with the reason."""
+    if controls is None:
+        for key in (
+            "vcn",
+            "vcn_low",
+            "vcn_high",
+            "vcn_per_tumour_cell",
+            "vcn_low_per_tumour_cell",
+            "vcn_high_per_tumour_cell",
+            "vcn_dispersion",
+        ):
+            row[key] = None
+        return row | {"reason": f"{CAPTURE_NO_CONTROLS}; {row.get('reason')}"}
+    regions, bases = controls
+    note = f"capture: VCN normalised to the depth over {regions} control regions ({bases:,} bp)"
+    return row | {"reason": f"{note}; {row.get('reason')}"}
