@@ -642,7 +642,8 @@ def _parse_row(
     genome: Callable[[], Mapping[str, int]],
 ) -> Sample:
     """Check one sample line and turn it into a Sample."""
-    cells: dict[str, Any] = {k: v for k, v in row.items() if v or k not in {"fastq_1", "fastq_2", "bam"}}
+    optional = {"fastq_1", "fastq_2", "bam", "specimen", "ltr_end"}  # empty cells: not given
+    cells: dict[str, Any] = {k: v for k, v in row.items() if v or k not in optional}
     if cells.get("purity", ""):
         cells["purity"] = _parse_purity(path, number, cells["purity"])
     else:
