@@ -97,3 +97,41 @@ def test_flanks_and_bed_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         read_regions(bad)
     assert err.value.line == 2
+
+
+def test_duplicates_are_marked_by_umi(tmp_path: Path) -> None:
+    """Three pairs at one position: two share a UMI (one is a duplicate), the third is its own molecule."""
+    import random
+    import subprocess
+
+    import pysam
+
+    from carvis.reads.align import UMI_MARKDUP, align_command, bam_command
+    from tests.helpers import random_seq, require_tools, write_fasta, write_fastq_pairs
+
+    require_tools("minimap2", "samtools")
+    seq = random_seq(random.Random(4), 5000)
+    reference = write_fasta(tmp_path / "ref.fa", {"chr1": seq})
+    fragment = seq[1000:1400]
+    from carvis.core.seqs import revcomp
+
+    names = [
+        "M1:7:FC1:1:1101:10:1:ACGTACGT",
+        "M1:7:FC1:1:1101:10:2:ACGTACGT",
+        "M1:7:FC1:1:1101:10:3:TTGGCCAA",
+    ]
+    write_fastq_pairs(
+        tmp_path / "r1.fq.gz",
+        tmp_path / "r2.fq.gz",
+        [(n, fragment[:150], revcomp(fragment)[:150]) for n in names],
+    )
+
+    def duplicates(markdup: str) -> int:
+        bam = tmp_path / f"out{len(markdup)}.bam"
+        align = align_command("minimap2", reference, [tmp_path / "r1.fq.gz"], [tmp_path / "r2.fq.gz"], "S", 1)
+        subprocess.run(["bash", "-o", "pipefail", "-c", bam_command(align, bam, 1, markdup)], check=True)
+        with pysam.AlignmentFile(str(bam)) as handle:
+            return sum(r.is_duplicate and r.is_read1 for r in handle)
+
+    assert duplicates("") == 2
+    assert duplicates(UMI_MARKDUP) == 1

@@ -12,7 +12,7 @@ from carvis.sim import demo
 from carvis.core.errors import InputError
 from carvis.inputs.checks import load_config, load_samples, read_yaml
 from carvis.reference.preflight import check_vectors
-from carvis.reads.align import align_command, bam_command
+from carvis.reads.align import UMI_MARKDUP, align_command, bam_command
 from carvis.reads.bam_input import extract_command
 from carvis.reference.build import reference_key
 from carvis.reads.screen import subsample_option
@@ -299,7 +299,14 @@ def _align(reads, wildcards, input, output, threads):
         threads,
         CONFIG["align_extra"],
     )
-    return bam_command(align, output.bam, threads)
+    return bam_command(align, output.bam, threads, umi_markdup(wildcards))
+
+
+def umi_markdup(wildcards):
+    """Capture samples whose read names carry a UMI: duplicates are marked by position and UMI."""
+    s = SAMPLES.get(getattr(wildcards, "sample", ""))
+    umi = CONFIG.get("capture", {}).get("umi", False)
+    return UMI_MARKDUP if s is not None and s.assay == "capture" and umi else ""
 
 
 def align_reads_params(wildcards, input, output, threads):
