@@ -201,3 +201,12 @@ def test_power_law_clones_sum_to_the_cells() -> None:
     assert len(clones) == 100 and sizes == sorted(sizes, reverse=True)
     assert abs(sum(sizes) - 10_000) < 150 and sizes[0] > 1500
     assert replace(clones[0], cells=1).cells == 1
+
+
+def test_pairs_out_of_step_are_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "r1.fq").write_text("@a/1\nACGT\n+\nIIII\n@b/1\nACGT\n+\nIIII\n")
+    (tmp_path / "r2.fq").write_text("@a/2\nACGT\n+\nIIII\n@c/2\nACGT\n+\nIIII\n")
+    out = (tmp_path / "o1.fq.gz", tmp_path / "o2.fq.gz")
+    with pytest.raises(InputError, match="'b'"):
+        trim_run(NRLAM, ("ACGT", "TTCA"), (tmp_path / "r1.fq", tmp_path / "r2.fq"), out)
+    assert not out[0].exists()  # nothing half-written

@@ -200,6 +200,25 @@ def _lanes(files: str | Path | Sequence[str | Path]) -> Iterator[tuple[str, str,
         yield from read_fastq(path)
 
 
+def _paired(
+    first: str | Path | Sequence[str | Path], second: str | Path | Sequence[str | Path]
+) -> Iterator[tuple[tuple[str, str, str], tuple[str, str, str]]]:
+    """The two reads of each pair; R1 and R2 out of step (names or counts) is bad input."""
+    ones, twos = _lanes(first), _lanes(second)
+    where = second if isinstance(second, str | Path) else ", ".join(map(str, second))
+    fix = "give the run's read 1 and read 2 files from the same sequencing run, lanes in the same order"
+    for number, a in enumerate(ones, 1):
+        b = next(twos, None)
+        if b is None or a[0] != b[0]:
+            found = "ends" if b is None else f"holds {b[0]!r}"
+            raise InputError(
+                second, f"record {number} of the other read file is {a[0]!r}, this one {found}", fix
+            )
+        yield a, b
+    if next(twos, None) is not None:
+        raise InputError(where, "holds more records than the other read file", fix)
+
+
 def trim_run(
     layout: Layout,
     oligos: tuple[str, str],
@@ -215,7 +234,7 @@ def trim_run(
     counts = dict.fromkeys(OUTCOMES, 0)
     first, second = (fastqs[0], fastqs[1]) if layout.ltr_read == 1 else (fastqs[1], fastqs[0])
     with atomic_write(out[0]) as out1, atomic_write(out[1]) as out2:
-        for a, b in zip(_lanes(first), _lanes(second), strict=True):
+        for a, b in _paired(first, second):
             counts["reads"] += 1
             result = trimmer.outcome(a[1:], b[1:])
             if isinstance(result, str):
