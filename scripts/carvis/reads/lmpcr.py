@@ -212,7 +212,7 @@ def _paired(
         if b is None or a[0] != b[0]:
             found = "ends" if b is None else f"holds {b[0]!r}"
             raise InputError(
-                second, f"record {number} of the other read file is {a[0]!r}, this one {found}", fix
+                where, f"record {number} of the other read file is {a[0]!r}, this one {found}", fix
             )
         yield a, b
     if next(twos, None) is not None:
