@@ -78,4 +78,6 @@ def test_transgene_report_and_cohort(lmpcr_run: Path) -> None:
     }
     assert counts["lmpcr_mispriming"] > 0 and counts["sent_to_aligner"] < counts["input"]
     assert (lmpcr_run / "out" / "P1_3p" / "integration_sites.vcf.gz").is_file()
-    assert len(read_tsv(lmpcr_run / "out" / "summary.tsv")) == 2
+    summary = read_tsv(lmpcr_run / "out" / "summary.tsv")
+    assert len(summary) == 2 and all(r["rule"].startswith("assay=lmpcr") for r in summary)
+    assert "one dominant integration site" in summary[0]["interpretation"]
