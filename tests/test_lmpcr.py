@@ -210,3 +210,15 @@ def test_pairs_out_of_step_are_bad_input(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="'b'"):
         trim_run(NRLAM, ("ACGT", "TTCA"), (tmp_path / "r1.fq", tmp_path / "r2.fq"), out)
     assert not out[0].exists()  # nothing half-written
+
+
+def test_simulate_lmpcr_command(tmp_path: Path) -> None:
+    from tests.helpers import ROOT, carvis
+
+    demo = ROOT / "resources" / "demo"
+    args = ["simulate-lmpcr", "--genome", str(demo / "genome.fa"), "--vector", str(demo / "vector.gb")]
+    args += ["--cells", "500", "--clones", "10", "--preset", "nrlam", "--out-prefix", str(tmp_path / "L")]
+    assert carvis(args) == 0
+    truth = read_tsv(tmp_path / "L.truth.tsv")
+    assert len(truth) == 10 and sum(int(t["cells"]) for t in truth) in range(480, 521)
+    assert (tmp_path / "L_R1.fastq.gz").stat().st_size > 0  # nrLAM: read 1 starts in the LTR

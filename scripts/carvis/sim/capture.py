@@ -8,6 +8,7 @@ simulation still holds (the VCN, since vector and control regions are both kept 
 
 from __future__ import annotations
 
+import argparse
 import gzip
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -15,6 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from carvis.core.seqs import revcomp
+from carvis.reads.capture import read_regions
+from carvis.reference.vectors import build_vector
+from carvis.sim.simulate import read_genome
 
 K = 25
 
@@ -67,3 +71,32 @@ def capture_pairs(
             out1.writelines(a)
             out2.writelines(b)
     return counts
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--r1", required=True, help="read 1 FASTQ (gzipped) of the simulated library")
+    parser.add_argument("--r2", required=True, help="read 2 FASTQ (gzipped)")
+    parser.add_argument("--genome", required=True, help="reference FASTA (for the bait regions)")
+    parser.add_argument("--vector", required=True, help="plasmid FASTA or GenBank")
+    parser.add_argument("--kind", default="lentiviral")
+    parser.add_argument("--provirus", nargs=2, type=int, metavar=("START", "END"))
+    parser.add_argument(
+        "--baits", nargs="*", default=[], help="BED files of baited host regions (controls, flanks)"
+    )
+    parser.add_argument("--off-target", type=float, default=0.02, help="share of other pairs kept")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out-prefix", required=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    vector = build_vector(Path(args.vector).stem, args.vector, args.kind, args.provirus)
+    genome = read_genome(args.genome)
+    baits = {"provirus": vector.provirus}
+    for bed in args.baits:
+        baits |= {f"{c}:{s}": genome[c][s:e] for c, s, e in read_regions(bed)}
+    counts = capture_pairs((args.r1, args.r2), baits, args.out_prefix, args.off_target, args.seed)
+    print(f"carvis simulate-capture: {counts} -> {args.out_prefix}_R1/_R2")
+    return 0

@@ -10,6 +10,7 @@ products (the primer annealed to the other LTR copy, reading into the provirus).
 
 from __future__ import annotations
 
+import argparse
 import gzip
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ import numpy as np
 
 from carvis.core.io import write_tsv
 from carvis.core.seqs import revcomp
-from carvis.reads.lmpcr import Layout, end_oligos
-from carvis.reference.vectors import VectorModel
+from carvis.reads.lmpcr import PRESETS, Layout, end_oligos
+from carvis.reference.vectors import VectorModel, build_vector
+from carvis.sim.simulate import read_genome
 
 TRUTH = (
     "chrom",
@@ -216,3 +218,38 @@ def _write(prefix: str | Path, layout: Layout, records: Sequence[tuple[str, str,
         for name, ltr_read, linker_read in records:
             a.write(f"@{name}/{ltr_file}\n{ltr_read}\n+\n{'I' * len(ltr_read)}\n")
             b.write(f"@{name}/{linker_file}\n{linker_read}\n+\n{'I' * len(linker_read)}\n")
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--genome", required=True, help="reference FASTA")
+    parser.add_argument("--vector", required=True, help="plasmid FASTA or GenBank")
+    parser.add_argument("--vector-name", help="vector name (default: the file stem)")
+    parser.add_argument("--kind", default="lentiviral", choices=["lentiviral", "gammaretroviral"])
+    parser.add_argument("--provirus", nargs=2, type=int, metavar=("START", "END"))
+    parser.add_argument("--preset", default="inspiired", choices=list(PRESETS))
+    parser.add_argument("--ltr-end", default="3p", choices=["3p", "5p"])
+    parser.add_argument("--cells", type=int, default=10_000)
+    parser.add_argument("--clones", type=int, default=100)
+    parser.add_argument("--exponent", type=float, default=1.0, help="clone sizes fall as rank^-exponent")
+    parser.add_argument("--capture", type=float, default=0.5, help="chance a cell's copy is ligated")
+    parser.add_argument(
+        "--misprime", type=float, default=0.05, help="mispriming products per junction molecule"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out-prefix", required=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    vector = build_vector(args.vector_name or Path(args.vector).stem, args.vector, args.kind, args.provirus)
+    genome = read_genome(args.genome)
+    clones = power_law_clones(genome, args.cells, args.clones, args.exponent, args.seed)
+    model = RunModel(ltr_end=args.ltr_end, capture=args.capture, misprime_share=args.misprime, seed=args.seed)
+    truth = simulate_run(genome, vector, PRESETS[args.preset], clones, args.out_prefix, model)
+    molecules = sum(int(str(t["molecules"])) for t in truth)
+    print(
+        f"carvis simulate-lmpcr: {len(clones)} clones, {molecules} ligated copies -> {args.out_prefix}_R1/_R2"
+    )
+    return 0
