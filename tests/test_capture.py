@@ -135,3 +135,18 @@ def test_duplicates_are_marked_by_umi(tmp_path: Path) -> None:
 
     assert duplicates("") == 2
     assert duplicates(UMI_MARKDUP) == 1
+
+
+def test_capture_run_without_controls_says_why_there_is_no_vcn(capture_run: Path) -> None:
+    config = yaml.safe_load((capture_run / "config.yaml").read_text())
+    config["outdir"] = "out_no_controls"
+    del config["capture"]["control_bed"]
+    (capture_run / "no_controls.yaml").write_text(yaml.safe_dump(config))
+    target = "out_no_controls/C1/transgene.tsv"
+    result = snakemake(
+        capture_run, target, "--cores", "2", "--configfile", str(capture_run / "no_controls.yaml")
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = read_tsv(capture_run / target)[0]
+    assert row["detected"] == "yes" and row["vcn"] == "NA" and row["vcn_low"] == "NA"
+    assert "no control regions are configured" in row["reason"]
