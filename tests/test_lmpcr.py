@@ -222,3 +222,16 @@ def test_simulate_lmpcr_command(tmp_path: Path) -> None:
     truth = read_tsv(tmp_path / "L.truth.tsv")
     assert len(truth) == 10 and sum(int(t["cells"]) for t in truth) in range(480, 521)
     assert (tmp_path / "L_R1.fastq.gz").stat().st_size > 0  # nrLAM: read 1 starts in the LTR
+
+
+def test_artefacts_never_make_a_site(world) -> None:
+    """Three mispriming and one linker-only product per junction molecule: still only the one clone."""
+    root, _, vector, reference = world
+    clone = [Clone("chr2", 30_000, "-", 20)]
+    model = RunModel(misprime_share=3.0, linker_only_share=1.0, internal_share=1.0, seed=11)
+    junctions, counts = _run(world, NRLAM, clone, "artefacts", model)
+    assert counts["mispriming"] > 2 * counts["kept"] // 3
+    sites = call_lmpcr_sites(
+        [junctions], reference, "S", ("car", vector.tsd_length), (root / "x.tsv", root / "xa.tsv"), {}
+    )
+    assert [(s["chrom"], s["position"], s["orientation"]) for s in sites] == [("chr2", 30_000, "-")]
