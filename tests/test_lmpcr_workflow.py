@@ -81,3 +81,30 @@ def test_transgene_report_and_cohort(lmpcr_run: Path) -> None:
     summary = read_tsv(lmpcr_run / "out" / "summary.tsv")
     assert len(summary) == 2 and all(r["rule"].startswith("assay=lmpcr") for r in summary)
     assert "one dominant integration site" in summary[0]["interpretation"]
+
+
+def test_mixed_sheet_plans_each_assay_its_own_way(lmpcr_run: Path) -> None:
+    """WGS, capture and LM-PCR samples in one sheet: each gets its own rules, nothing is ambiguous."""
+    tmp = lmpcr_run
+    for name in ("W1", "C1"):
+        for read in ("R1", "R2"):
+            shutil.copy(tmp / f"P1_3p_{read}.fastq.gz", tmp / f"{name}_{read}.fastq.gz")
+    (tmp / "controls.bed").write_text("chr1\t10000\t14000\n")
+    sheet = (tmp / "samples.tsv").read_text()
+    sheet += "W1\tW1_R1.fastq.gz\tW1_R2.fastq.gz\tdemo_car\twgs\t\t\n"
+    sheet += "C1\tC1_R1.fastq.gz\tC1_R2.fastq.gz\tdemo_car\tcapture\t\t\n"
+    (tmp / "mixed.tsv").write_text(sheet)
+    config = yaml.safe_load((tmp / "config.yaml").read_text())
+    config |= {"samples": str(tmp / "mixed.tsv"), "outdir": "out_mixed"}
+    config["capture"] = {"control_bed": str(tmp / "controls.bed")}
+    (tmp / "mixed.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(tmp, "--dry-run", "--cores", "1", "--configfile", str(tmp / "mixed.yaml"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    plan = {
+        line.split()[0]: int(line.split()[1])
+        for line in result.stdout.splitlines()
+        if line[:1].isalpha() and len(line.split()) == 2 and line.split()[1].isdigit()
+    }
+    assert plan["lmpcr_trim"] == 2 and plan["lmpcr_report"] == 2 and plan["render_report"] == 2
+    assert plan["screen_reads"] == 1 and plan["capture_coverage"] == 1 and plan["capture_sites"] == 1
+    assert plan["align_reads"] == 2 and plan["call_sites"] == 2 and plan["call_transgene"] == 2
