@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from carvis.core.io import write_fasta  # noqa: E402
+from carvis.core.io import read_tsv, write_fasta  # noqa: E402
 from carvis.reads.align import align_command, bam_command  # noqa: E402
 from carvis.reads.lmpcr import PRESETS, end_oligos, trim_run  # noqa: E402
 from carvis.reference.vectors import build_vector  # noqa: E402
@@ -98,6 +98,28 @@ def score(sites: list[dict[str, object]], clones: list[Clone], label: str) -> No
     )
 
 
+def coverage(prefix: Path, tsd_length: int, label: str) -> None:
+    """How often the 3' run's 95% interval of estimated cells holds the copies it ligated (truth)."""
+    truth = {(t["chrom"], int(t["junction"])): int(t["molecules"]) for t in read_tsv(f"{prefix}.truth.tsv")}
+    rows = read_tsv(f"{prefix}.junctions.tsv")
+    held = [
+        float(r["estimated_cells_low"])
+        <= truth[(r["chrom"], int(r["junction"]))]
+        <= float(r["estimated_cells_high"])
+        for r in rows
+        if (r["chrom"], int(r["junction"])) in truth
+    ]
+    errors = [
+        abs(float(r["estimated_cells"]) / truth[(r["chrom"], int(r["junction"]))] - 1)
+        for r in rows
+        if truth.get((r["chrom"], int(r["junction"])))
+    ]
+    print(
+        f"  {label} 3' LTR run: interval holds the ligated copies for {sum(held)}/{len(held)} sites; "
+        f"median |error| of estimated cells {100 * float(np.median(errors)):.1f}%"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -134,6 +156,7 @@ def main() -> int:
                 out = (work / f"{layout.name}.sites.tsv", work / f"{layout.name}.abundance.tsv")
                 sites = call_lmpcr_sites(tables, reference, "B", ("demo_car", vector.tsd_length), out, {})
                 score(sites, clones, f"  {layout.name} {label}")
+            coverage(work / f"{layout.name}_3p", vector.tsd_length, layout.name)
             print(f"  {layout.name}: {time.time() - start:.0f} s")
     return 0
 
