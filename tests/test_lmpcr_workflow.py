@@ -72,7 +72,7 @@ def test_transgene_report_and_cohort(lmpcr_run: Path) -> None:
     assert "copy number per genome is not measured" in transgene["reason"]
     report = (lmpcr_run / "out" / "P1_3p" / "report.html").read_text()
     assert "One dominant integration site" in report and "relative abundance" in report
-    assert "Not measured by LM-PCR" in report
+    assert "Not measured by LM-PCR" in report and "<svg" in report and "Cancer-gene lists" in report
     counts = {
         r["step"]: int(r["reads"]) for r in read_tsv(lmpcr_run / "out" / "qc" / "P1_3p.read_counts.tsv")
     }

@@ -14,5 +14,5 @@ with log_to(snakemake.log[0]):
         "specimen": snakemake.params.specimen,
         "runs (LTR end)": dict(snakemake.params.runs),
     }
-    tables = {k: snakemake.input[k] for k in ("sites", "abundance", "transgene", "read_counts")}
+    tables = {k: snakemake.input[k] for k in ("sites", "abundance", "transgene", "read_counts", "fai")}
     render_lmpcr_report(snakemake.wildcards.lmpcr_sample, tables, snakemake.output[0], meta)

@@ -114,6 +114,7 @@ rule lmpcr_report:
         transgene=f"{OUT}/{{lmpcr_sample}}/transgene.tsv",
         read_counts=f"{OUT}/qc/{{lmpcr_sample}}.read_counts.tsv",
         inputs_table=f"{OUT}/qc/{{lmpcr_sample}}.inputs.tsv",
+        fai=f"{REF}/combined.fa.fai",
     output:
         f"{OUT}/{{lmpcr_sample}}/report.html",
     log:

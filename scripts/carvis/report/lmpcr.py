@@ -13,7 +13,9 @@ from pathlib import Path
 
 from carvis.core.io import atomic_write, read_tsv
 from carvis.core.tables import ABUNDANCE
+from carvis.report.export import read_fai
 from carvis.report.html import count, esc, flags_text, kv_table, page
+from carvis.report.plots import CLONAL_COLOUR, OTHER_COLOUR, genome_map
 from carvis.report.summary import as_float, site_label
 
 
@@ -81,13 +83,30 @@ def _sites_table(sites: list[dict[str, str]], abundance: list[dict[str, str]]) -
     return f"<section><h2>Integration sites by abundance</h2><table>{head}{''.join(rows)}</table></section>"
 
 
+def _lists(sites: list[dict[str, str]]) -> str:
+    return ", ".join(sorted({str(x.get("gene_list")) for x in sites})) or "none (no site)"
+
+
+def _map(sites: list[dict[str, str]], fai: str | Path | None) -> str:
+    if not fai or not sites:
+        return ""
+    svg = genome_map(
+        read_fai(fai),
+        sites,
+        colour=lambda s: CLONAL_COLOUR if s.get("dominant") == "yes" else OTHER_COLOUR,
+        label=lambda s: site_label(s) if s.get("dominant") == "yes" else None,
+    )
+    return f"<section><h2>Sites along the genome (dominant site red)</h2>{svg}</section>"
+
+
 def render_lmpcr_report(
     sample: str,
     tables: Mapping[str, str | Path],
     out_html: str | Path,
     meta: Mapping[str, object],
 ) -> None:
-    """Write the LM-PCR report. ``tables``: sites (annotated), abundance, transgene, read_counts."""
+    """Write the LM-PCR report. ``tables``: sites (annotated), abundance, transgene, read_counts, and
+    optionally fai (the reference's index: a genome map of the sites, the dominant one red)."""
     sites = read_tsv(tables["sites"])
     by_site = {
         (a["chrom"], a["position"], a["orientation"]): a for a in read_tsv(tables["abundance"], ABUNDANCE)
@@ -100,7 +119,9 @@ def render_lmpcr_report(
         f"<h1>carvis report: {esc(sample)}</h1><p class='sub'>vector {esc(transgene.get('vector'))}; "
         "assay LM-PCR (LTR-primed PCR of the vector-host junctions)</p>"
         + _verdict(sites, abundance, transgene)
+        + _map(sites, tables.get("fai"))
         + _sites_table(sites, abundance)
+        + f"<p>Cancer-gene lists: {esc(_lists(sites))}</p>"
         + "<section><h2>How abundance is counted</h2><p>PCR copies each ligated molecule many times, so "
         "reads do not count cells. Each molecule is told apart by its UMI (when the linker carries one) or "
         "by its shear point; distinct shear points saturate in large clones and are corrected for it "
