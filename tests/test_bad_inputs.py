@@ -129,7 +129,7 @@ CASES: dict[str, Damage] = {
     "unparseable GTF line": _edit("annotation.gtf", lambda t: t.replace("\n", "\nchr1\tbroken\n", 5)),
     "gene list without header": _write("genes.tsv", "LMO2\toncogene\nMYC\toncogene\n"),
     "gene list symbols unknown": _write("genes.tsv", "gene\tcategory\nNOPE1\toncogene\nNOPE2\toncogene\n"),
-    "assay capture": _write("samples.tsv", SHEET + ROW.replace("wgs", "capture")),
+    "missing capture control BED": _config(_set("capture", "control_bed", value="/nowhere/controls.bed")),
     "bad purity": _write("samples.tsv", SHEET + ROW.replace("0.5", "60")),
     "unknown vector in sheet": _write("samples.tsv", SHEET + ROW.replace("demo_car", "other_car")),
     "missing FASTQ": _missing_fastq,

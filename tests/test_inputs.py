@@ -356,11 +356,35 @@ def test_bad_assay(sheet_dir: Path) -> None:
     assert err.line == 2 and "'panel'" in err.problem and "wgs, capture" in err.fix
 
 
-def test_capture_assay_is_refused(sheet_dir: Path) -> None:
+def test_capture_assay_is_read(sheet_dir: Path) -> None:
     sheet = write_sheet(sheet_dir / "samples.tsv", "S1\tfq/se.fastq\t\tdemo_car\t\tcapture")
-    err = raised(load, sheet)
-    assert err.line == 2 and "capture" in err.problem
-    assert err.fix == "capture is not supported yet; use assay wgs for whole-genome data"
+    (sample,) = load(sheet)
+    assert sample.assay == "capture"
+
+
+def test_lmpcr_runs_and_specimens(sheet_dir: Path) -> None:
+    head = "sample\tfastq_1\tfastq_2\tvector\tassay\tspecimen\tltr_end\n"
+    pair = "fq/L1_R1.fastq.gz\tfq/L1_R2.fastq.gz"
+    good = sheet_dir / "good.tsv"
+    good.write_text(head + f"U5\t{pair}\tdemo_car\tlmpcr\tP1\t3p\n")
+    (sample,) = load(good)
+    assert (sample.assay, sample.specimen, sample.ltr_end) == ("lmpcr", "P1", "3p")
+    single = sheet_dir / "single.tsv"
+    single.write_text(head + "U5\tfq/se.fastq\t\tdemo_car\tlmpcr\tP1\t3p\n")
+    err = raised(load, single)
+    assert err.line == 2 and "paired FASTQs" in err.problem
+    twice = sheet_dir / "twice.tsv"
+    twice.write_text(
+        head
+        + f"U5\t{pair}\tdemo_car\tlmpcr\tP1\t3p\n"
+        + "U5b\tfq/L2_R1.fastq.gz\tfq/L2_R2.fastq.gz\tdemo_car\tlmpcr\tP1\t3p\n"
+    )
+    err = raised(load, twice)
+    assert err.line == 3 and "same LTR end" in err.problem
+    wgs = sheet_dir / "wgs.tsv"
+    wgs.write_text(head + f"W1\t{pair}\tdemo_car\twgs\tP1\t\n")
+    err = raised(load, wgs)
+    assert err.line == 2 and "specimen 'P1' is given for a wgs sample" in err.problem
 
 
 def test_unknown_column_lists_allowed(sheet_dir: Path) -> None:

@@ -9,6 +9,7 @@ from carvis.core.intervals import read_bed
 from carvis.core.runlog import log_to
 from carvis.reference.mask import read_mask
 from carvis.reference.vectors import load_manifest
+from carvis.transgene.assay import capture_row
 from carvis.transgene.call import call_vectors, write_transgene
 from carvis.transgene.vector_coverage import feature_coverage, provirus_depth, write_vector_coverage
 
@@ -30,6 +31,8 @@ with log_to(snakemake.log[0]) as log:
         purity=snakemake.params.purity,
         **snakemake.params.settings,
     )
+    if snakemake.params.capture != "":  # capture: VCN over the control regions, or not given (issue 16)
+        rows = [capture_row(r, snakemake.params.capture) for r in rows]
     for row in rows:
         log.info("%s", row)
     write_transgene(rows, snakemake.output.transgene)

@@ -20,6 +20,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "carvis.sim.simulate",
         "simulate a tumour's reads with chosen integrations, plus a truth table",
     ),
+    "simulate-lmpcr": (
+        "carvis.sim.lmpcr",
+        "simulate an LM-PCR run (clones of power-law sizes), plus its truth",
+    ),
+    "simulate-capture": ("carvis.sim.capture", "capture a simulated library with vector and control baits"),
     "make-demo": ("carvis.sim.demo", "rebuild the bundled demo genome, annotation, vector and truth"),
     "validate": ("carvis.validate", "check config, sheet, reference files and reads; run nothing"),
 }

@@ -12,7 +12,7 @@ from carvis.sim import demo
 from carvis.core.errors import InputError
 from carvis.inputs.checks import load_config, load_samples, read_yaml
 from carvis.reference.preflight import check_vectors
-from carvis.reads.align import align_command, bam_command
+from carvis.reads.align import UMI_MARKDUP, align_command, bam_command
 from carvis.reads.bam_input import extract_command
 from carvis.reference.build import reference_key
 from carvis.reads.screen import subsample_option
@@ -161,8 +161,9 @@ def aligner_index(wildcards):
 
 
 def screened(wildcards):
-    """FASTQ samples are screened when screening is on; BAM/CRAM samples never are."""
-    return SAMPLES[wildcards.sample].bam is None and CONFIG["screen"]["enabled"]
+    """FASTQ samples are screened when screening is on; BAM/CRAM and capture samples never are."""
+    s = SAMPLES[wildcards.sample]
+    return s.bam is None and CONFIG["screen"]["enabled"] and s.assay != "capture"
 
 
 def count_spanning(wildcards):
@@ -305,7 +306,14 @@ def _align(reads, wildcards, input, output, threads):
         threads,
         CONFIG["align_extra"],
     )
-    return bam_command(align, output.bam, threads)
+    return bam_command(align, output.bam, threads, umi_markdup(wildcards))
+
+
+def umi_markdup(wildcards):
+    """Capture samples whose read names carry a UMI: duplicates are marked by position and UMI."""
+    s = SAMPLES.get(getattr(wildcards, "sample", ""))
+    umi = CONFIG.get("capture", {}).get("umi", False)
+    return UMI_MARKDUP if s is not None and s.assay == "capture" and umi else ""
 
 
 def align_reads_params(wildcards, input, output, threads):

@@ -32,7 +32,7 @@ rule call_sites:
 rule annotate_sites:
     input:
         preflight=PREFLIGHT,
-        sites=f"{OUT}/calls/{{sample}}.sites.tsv",
+        sites=called_sites,
         gtf=CONFIG["reference"]["annotation"],
         gene_lists=CONFIG["gene_lists"],
     output:

@@ -24,5 +24,6 @@ rule call_transgene:
         vector=sample_vector,
         purity=sample_purity,
         settings=CONFIG["transgene"],
+        capture=capture_controls,
     script:
         "../../scripts/adapters/call_transgene.py"

@@ -144,3 +144,23 @@ CENSUS = (
 #: The simulator's truth: SITES' first eleven columns plus what was simulated.
 #: ``readable_fragments``: fragments with a read crossing a junction with 12 or more bases on each side.
 TRUTH = (*SITES[:11], "cell_fraction", "class", "readable_fragments")
+
+#: LM-PCR abundance per site (calls/<sample>.abundance.tsv; :mod:`carvis.sites.lmpcr`), one row per
+#: row of the sites table, in the same order.
+ABUNDANCE = (
+    "sample",
+    "specimen",
+    "chrom",
+    "position",
+    "orientation",
+    "ltr_ends",  # the LTR ends (3p, 5p) whose runs saw the site, comma-separated
+    "reads",
+    "shear_points",  # distinct fragment lengths (host bases from the LTR end to the shear point)
+    "umis",  # distinct UMIs, or NA without UMIs
+    "estimator",  # umi | shear_points
+    "estimated_cells",
+    "estimated_cells_low",  # 95% interval; inf: the shear points are saturated
+    "estimated_cells_high",
+    "relative_abundance",
+    "not_measured",  # the SITES fields this assay cannot measure, and why
+)

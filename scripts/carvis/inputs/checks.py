@@ -24,6 +24,7 @@ from jsonschema.exceptions import ValidationError
 from carvis.core.errors import InputError
 from carvis.core.io import GZIP_MAGIC
 from carvis.inputs.alignment import check_alignment_header, genome_lengths
+from carvis.inputs.assays import check_lmpcr_sheet, lmpcr_fields
 
 #: Where the config and sample-sheet schemas live in a carvis checkout.
 DEFAULT_SCHEMAS = Path(__file__).resolve().parents[3] / "workflow" / "schemas"
@@ -53,6 +54,8 @@ class Sample:
     purity: float | None = None
     assay: str = "wgs"
     bam: Path | None = None
+    specimen: str | None = None  # lmpcr: runs of one specimen (5' and 3' LTR) share it
+    ltr_end: str = "3p"  # lmpcr: the LTR end the run reads out of
 
     @property
     def paired(self) -> bool:
@@ -276,6 +279,7 @@ def _config_paths(config: Mapping[str, Any]) -> list[KeyPath]:
     keys: list[KeyPath] = [("samples",), ("reference", "genome"), ("reference", "annotation")]
     keys += [("vectors", name, "sequence") for name in config["vectors"]]
     keys += [("gene_lists", i) for i in range(len(config["gene_lists"]))]
+    keys += [("capture", k) for k in ("control_bed", "flank_bed") if k in config.get("capture", {})]
     return keys
 
 
@@ -638,7 +642,8 @@ def _parse_row(
     genome: Callable[[], Mapping[str, int]],
 ) -> Sample:
     """Check one sample line and turn it into a Sample."""
-    cells: dict[str, Any] = {k: v for k, v in row.items() if v or k not in {"fastq_1", "fastq_2", "bam"}}
+    optional = {"fastq_1", "fastq_2", "bam", "specimen", "ltr_end"}  # empty cells: not given
+    cells: dict[str, Any] = {k: v for k, v in row.items() if v or k not in optional}
     if cells.get("purity", ""):
         cells["purity"] = _parse_purity(path, number, cells["purity"])
     else:
@@ -647,14 +652,6 @@ def _parse_row(
         cells["assay"] = cells["assay"].lower()
     else:
         cells.pop("assay", None)
-    if cells.get("assay") == "capture":
-        raise InputError(
-            path,
-            "assay 'capture' (targeted vector capture) is not supported: its depth is not the genome's, "
-            "so the vector copy number would be wrong",
-            "capture is not supported yet; use assay wgs for whole-genome data",
-            number,
-        )
     error = _first_error(validator, cells)
     if error is not None:
         _, problem, fix = _explain(error, lambda p: f"column {_dotted(p)}", {})
@@ -677,9 +674,10 @@ def _parse_row(
                 number,
             )
         bam = _check_bam(path, number, cells["bam"], genome)
-        return Sample(
+        sample = Sample(
             cells["sample"], [], [], cells["vector"], cells.get("purity"), cells.get("assay", "wgs"), bam
         )
+        return lmpcr_fields(sample, cells)
     if "fastq_1" not in cells:
         raise InputError(
             path,
@@ -688,7 +686,8 @@ def _parse_row(
             number,
         )
     r1, r2 = _check_fastqs(path, number, {"fastq_2": "", **row}, made)
-    return Sample(cells["sample"], r1, r2, cells["vector"], cells.get("purity"), cells.get("assay", "wgs"))
+    sample = Sample(cells["sample"], r1, r2, cells["vector"], cells.get("purity"), cells.get("assay", "wgs"))
+    return lmpcr_fields(sample, cells)
 
 
 def _check_reused(path: Path, number: int, sample: Sample, used: dict[Path, int]) -> None:
@@ -746,6 +745,7 @@ def load_samples(
         seen[sample.sample] = number
         _check_reused(path, number, sample, used)
         samples.append(sample)
+    check_lmpcr_sheet(path, samples, seen)
     return samples
 
 

@@ -44,11 +44,18 @@ def align_command(
     return f"{head} {extra} {shlex.quote(str(reference))} {reads}".replace("  ", " ")
 
 
-def bam_command(align: str, bam: str | Path, threads: int) -> str:
+#: samtools markdup option that keeps pairs with different UMIs apart: the UMI is the read name's last
+#: colon-separated field, as Illumina's converters write it (``--barcode-name`` fails on such names in
+#: samtools 1.16); capture samples with ``capture.umi``.
+UMI_MARKDUP = "--barcode-rgx " + shlex.quote(":([ACGTN+]+)$")
+
+
+def bam_command(align: str, bam: str | Path, threads: int, markdup: str = "") -> str:
     """The whole alignment pipe: ``align`` (:func:`align_command`) | samtools fixmate -m | sort |
-    markdup (duplicates marked, its statistics on stderr), then the BAM index."""
+    markdup (duplicates marked, its statistics on stderr; ``markdup``: extra options such as
+    :data:`UMI_MARKDUP`), then the BAM index."""
     out = shlex.quote(str(bam))
     return (
         f"{align} | samtools fixmate -m -u - - | samtools sort -u -@ {threads} -T {out}.tmp -o - - "
-        f"| samtools markdup -s - {out} && samtools index {out}"
+        f"| samtools markdup -s {markdup + ' ' if markdup else ''}- {out} && samtools index {out}"
     )

@@ -105,6 +105,8 @@ FLAG_WORDS = {
     "spanning_modelled": "reference fragments modelled",
     "low_mapq": "low host mapping quality",
     "orientation_unknown": "orientation unknown",
+    "lmpcr": "LM-PCR site (abundance, not a cell fraction)",
+    "capture_relative_abundance": "clonal fraction is the relative abundance (flanks not baited)",
 }
 
 

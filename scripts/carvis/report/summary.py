@@ -124,10 +124,33 @@ def _near_integer(vcn: float, low: float | None, high: float | None) -> int | No
     return None
 
 
+def _lmpcr_verdict(detected: str, site_rows: Sequence[Row]) -> Verdict:
+    """LM-PCR (issue 16): abundance among the sampled vector copies, never a share of the tumour's cells."""
+    if detected != "yes" or not site_rows:
+        return Verdict(
+            "not_detected",
+            "LM-PCR: no junction of the vector with the genome was amplified.",
+            "assay=lmpcr; no site",
+        )
+    top = max(site_rows, key=lambda r: as_float(r.get("relative_abundance")) or 0.0)
+    share = as_float(top.get("relative_abundance")) or 0.0
+    shape = "one dominant integration site" if top.get("dominant") == "yes" else "a polyclonal profile"
+    return Verdict(
+        "car_t_present",
+        f"LM-PCR: {len(site_rows)} integration sites, {shape}; the most abundant, {site_label(top)}, holds "
+        f"{100 * share:.1f}% of the sampled vector copies. LM-PCR measures abundance among vector-marked "
+        "cells, not the share of the tumour's cells: whether the tumour itself is CAR-derived needs WGS or "
+        "capture of the same specimen.",
+        f"assay=lmpcr; top site relative_abundance {share:.3g}, dominant={top.get('dominant')}",
+    )
+
+
 def decide(transgene_row: Row, site_rows: Sequence[Row], purity: float | None) -> Verdict:
     """Apply the first-pass rules (module docstring) to one sample."""
     detected = str(transgene_row.get("detected") or "unknown").lower()
     reason = transgene_row.get("reason") or "no reason given"
+    if str(reason).startswith("LM-PCR") or any("lmpcr" in str(r.get("flags")).split(",") for r in site_rows):
+        return _lmpcr_verdict(detected, site_rows)
     vcn, low, high = tumour_vcn(transgene_row)
     vcn_text = "unknown" if vcn is None else f"{vcn:.3g}"
     basis = "per tumour cell" if purity else "per cell of the sample (purity unknown)"

@@ -1,0 +1,37 @@
+# Hybrid capture with vector baits (sample sheet assay: capture; issue 16): sample sets and input functions.
+from carvis.reads.capture import read_regions
+
+CAPTURE = [s for s in SAMPLES if SAMPLES[s].assay == "capture"]
+CONTROL_BED = CONFIG.get("capture", {}).get("control_bed")
+FLANK_BED = CONFIG.get("capture", {}).get("flank_bed")
+try:
+    CONTROL_REGIONS = read_regions(CONTROL_BED) if CONTROL_BED and CAPTURE else []
+    FLANK_REGIONS = read_regions(FLANK_BED) if FLANK_BED and CAPTURE else []
+except InputError as exc:
+    raise WorkflowError(f"carvis: bad input\n{exc}") from None
+
+
+wildcard_constraints:
+    capture_sample="|".join(CAPTURE) or "NO_CAPTURE_SAMPLE",
+    normalised_sample="|".join(CAPTURE if CONTROL_BED else []) or "NO_CAPTURE_SAMPLE",
+
+
+def capture_controls(wildcards):
+    """(regions, bases) of the control BED for a capture sample, None without one; '' for other assays."""
+    if SAMPLES[wildcards.sample].assay != "capture":
+        return ""
+    if not CONTROL_REGIONS:
+        return None
+    return (len(CONTROL_REGIONS), sum(e - s for _, s, e in CONTROL_REGIONS))
+
+
+def called_sites(wildcards):
+    """The sites table annotate_sites reads: capture samples' own clonal fractions, else the call's."""
+    if SAMPLES[wildcards.sample].assay == "capture":
+        return f"{OUT}/calls/{wildcards.sample}.capture_sites.tsv"
+    return f"{OUT}/calls/{wildcards.sample}.sites.tsv"
+
+
+def capture_bam(wildcards):
+    s = SAMPLES[wildcards.normalised_sample]
+    return str(s.bam) if s.bam is not None else f"{OUT}/align/{s.sample}.bam"
