@@ -136,9 +136,9 @@ def final_outputs():
         "integration_sites.bed",
         "transgene.tsv",
         "report.html",
-        "evidence.bam",
-        "igv_session.xml",
     ]
+    # the reads behind each site (LM-PCR samples have no evidence table: their reads are in align/)
+    views = ["evidence.bam", "igv_session.xml"]
     cohort = [
         "summary.tsv",
         "cohort_sites.tsv",
@@ -149,6 +149,7 @@ def final_outputs():
     qc = ["read_counts.tsv", "inputs.tsv"]
     return (
         [f"{OUT}/{s}/{name}" for s in SAMPLES for name in per_sample]
+        + [f"{OUT}/{s}/{name}" for s in SAMPLES if SAMPLES[s].assay != "lmpcr" for name in views]
         + [f"{OUT}/qc/{s}.{name}" for s in SAMPLES for name in qc]
         + [f"{OUT}/{name}" for name in cohort]
     )
