@@ -87,7 +87,9 @@ def design(genome: dict[str, str], n: int, rng: np.random.Generator) -> list[Lon
     return out
 
 
-def run_sample(work: Path, name: str, assay: str, insertions: list[LongInsertion], ref: dict[str, Path]) -> dict:
+def run_sample(
+    work: Path, name: str, assay: str, insertions: list[LongInsertion], ref: dict[str, Path]
+) -> dict:
     error, n50, sigma = ASSAYS[assay]
     model = ref["model"]
     sim = simulate_long_reads(
@@ -113,9 +115,18 @@ def run_sample(work: Path, name: str, assay: str, insertions: list[LongInsertion
     )  # fmt: skip
     t_align = time.perf_counter() - t0
     coverage = work / f"{name}.coverage.tsv"
-    write_coverage(bam, coverage, subsample=subsample_option(FRACTION, SEED), scale=depth_scale(work / f"{name}.screen.tsv"))
+    write_coverage(
+        bam,
+        coverage,
+        subsample=subsample_option(FRACTION, SEED),
+        scale=depth_scale(work / f"{name}.screen.tsv"),
+    )
     evidence, structures = extract_long_read_evidence(
-        bam, {model.name: model}, Rules({}, slop=10), work / f"{name}.evidence.tsv", work / f"{name}.reads.tsv"
+        bam,
+        {model.name: model},
+        Rules({}, slop=10),
+        work / f"{name}.evidence.tsv",
+        work / f"{name}.reads.tsv",
     )
     sites, details = call_long_read_sites(
         read_tsv(work / f"{name}.evidence.tsv"), read_tsv(work / f"{name}.reads.tsv"), model,
@@ -124,7 +135,9 @@ def run_sample(work: Path, name: str, assay: str, insertions: list[LongInsertion
     depth = work / f"{name}.vector_depth.tsv"
     subprocess.run(f"samtools depth -a -Q 0 -b {ref['bed']} {bam} > {depth}", shell=True, check=True)
     footprint = footprint_intervals(model, {})
-    transgene = call_transgene(name, model, footprint, [], coverage, depth, bam, purity=0.8 if insertions else None)
+    transgene = call_transgene(
+        name, model, footprint, [], coverage, depth, bam, purity=0.8 if insertions else None
+    )
     return {
         "sim": sim, "sites": sites, "details": details, "structures": read_tsv(work / f"{name}.reads.tsv"),
         "transgene": transgene, "times": (t_decompress, t_screen, t_align),
@@ -146,14 +159,18 @@ def report(name: str, result: dict) -> None:
         )
 
     def exact(call: dict, t: dict) -> bool:
-        return near(call, t, 0) and str(call["left_junction"]) == t["left_junction"] and call["tsd"] == t["tsd"]
+        return (
+            near(call, t, 0) and str(call["left_junction"]) == t["left_junction"] and call["tsd"] == t["tsd"]
+        )
 
     if clonal:
         within5 = sum(any(near(c, t, 5) for c in sites) for t in clonal)
         within2 = sum(any(near(c, t, 2) and c["tsd"] == t["tsd"] for c in sites) for t in clonal)
         base = sum(any(exact(c, t) for c in sites) for t in clonal)
         n = len(clonal)
-        print(f"clonal recall: within 5 bp {within5}/{n}, within 2 bp with TSD right {within2}/{n}, base-exact {base}/{n}")
+        print(
+            f"clonal recall: within 5 bp {within5}/{n}, within 2 bp with TSD right {within2}/{n}, base-exact {base}/{n}"
+        )
         flagged = sum(any(near(c, t, 5) and c["clonal"] == "yes" for c in sites) for t in clonal)
         print(f"clonal sites flagged clonal: {flagged}/{n}")
     right = sum(any(near(c, t, 5) for t in truth) for c in sites)
@@ -163,17 +180,28 @@ def report(name: str, result: dict) -> None:
             print(f"  false: {c['chrom']}:{c['position']}{c['orientation']} reads {c['fragments']}")
     # structure class per read crossing both junctions
     predicted = {r["read"]: r["structure"] for r in result["structures"]}
-    crossing = [r for r in read_tsv(result["sim"].truth_reads) if r["crosses"] == "both"]
+    crossing = [
+        r
+        for r in read_tsv(result["sim"].truth_reads)
+        if r["crosses"] == "both"
+        and (r["source"] == "circle" or min(int(r["left_host"]), int(r["right_host"])) >= ARGS.min_host)
+    ]
     right_class = sum(predicted.get(r["read"]) == r["structure"] for r in crossing)
     if crossing:
-        print(f"structure class of reads crossing both junctions: {right_class}/{len(crossing)} = {right_class / len(crossing):.3f}")
+        print(
+            f"structure class of reads crossing both junctions: {right_class}/{len(crossing)} = {right_class / len(crossing):.3f}"
+        )
         by_class: dict[str, list[int]] = {}
         for r in crossing:
             by_class.setdefault(r["structure"], [0, 0])
             by_class[r["structure"]][0] += predicted.get(r["read"]) == r["structure"]
             by_class[r["structure"]][1] += 1
         print("  " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in sorted(by_class.items())))
-        wrong = [(r["structure"], predicted.get(r["read"])) for r in crossing if predicted.get(r["read"]) != r["structure"]]
+        wrong = [
+            (r["structure"], predicted.get(r["read"]))
+            for r in crossing
+            if predicted.get(r["read"]) != r["structure"]
+        ]
         if wrong:
             print(f"  wrong: {wrong[:10]}")
     for t in clonal:
@@ -220,15 +248,24 @@ def main() -> None:
     print(f"minimap2 {minimap2_version()}; coverage {ARGS.coverage}x; seed {ARGS.seed}")
     genome = read_genome(DEMO / "genome.fa")
     insertions = design(genome, ARGS.sites, np.random.default_rng(ARGS.seed))
-    for name, assay, ins in (("ont", "ont", insertions), ("hifi", "hifi", insertions), ("negative", "ont", [])):
+    for name, assay, ins in (
+        ("ont", "ont", insertions),
+        ("hifi", "hifi", insertions),
+        ("negative", "ont", []),
+    ):
         report(f"{name} ({assay})", run_sample(work, name, assay, ins, ref))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/carvis_long_reads"))
     parser.add_argument("--coverage", type=float, default=10.0)
     parser.add_argument("--sites", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--min-host", type=int, default=12, help="host bases a read needs on each side to cross both junctions"
+    )
     ARGS = parser.parse_args()
     main()

@@ -17,9 +17,11 @@ the 5' end is a ``two_ltr_circle`` (episomal; never a site). Reads crossing one 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pysam
 
@@ -30,7 +32,6 @@ from carvis.evidence.extract import (
     Rules,
     from_record,
     place_on_vector,
-    sa_alignments,
     split_row,
 )
 from carvis.reference.vectors import VectorModel
@@ -118,21 +119,23 @@ def _piece(aln: Alignment, ref_start: int, lead: int, ops: list[tuple[str, int]]
     return Alignment(aln.contig, ref_start, aln.reverse, tuple(cigar), aln.mapq)
 
 
-def read_parts(rec: pysam.AlignedSegment, owners: Mapping[str, VectorModel]) -> list[Part]:
-    """The parts of one read (primary record with its SA alignments) in read order, alternative
-    alignments of the same read stretch left out."""
+def read_parts(alignments: Sequence[Alignment], owners: Mapping[str, VectorModel]) -> list[Part]:
+    """The parts of one read (its primary and supplementary alignments, full CIGARs: an SA tag's CIGAR
+    lumps the indels, which moves junctions) in read order, alternative alignments of the same read
+    stretch left out."""
     parts: list[Part] = []
-    for aln in [from_record(rec), *sa_alignments(rec)]:
+    for aln in alignments:
         model = owners.get(aln.contig)
-        kind = "host" if model is None else ("provirus" if aln.contig == model.provirus_contig else "backbone")
+        kind = (
+            "host" if model is None else ("provirus" if aln.contig == model.provirus_contig else "backbone")
+        )
         for piece in split_deletions(aln) if model is not None else [aln]:
             s, e = piece.read_span()
             parts.append(Part(piece, kind, model, s, e))
-    parts.sort(key=lambda p: (p.start, -(p.end - p.start)))
     kept: list[Part] = []
     for part in sorted(parts, key=lambda p: -(p.end - p.start)):
-        inside = any(min(part.end, k.end) - max(part.start, k.start) >= CONTAINED * (part.end - part.start) for k in kept)
-        if not inside:
+        size = part.end - part.start
+        if not any(min(part.end, k.end) - max(part.start, k.start) >= CONTAINED * size for k in kept):
             kept.append(part)
     return sorted(kept, key=lambda p: p.start)
 
@@ -181,7 +184,8 @@ def classify(spans: list[tuple[int, int]], length: int) -> tuple[str, int | None
 def is_circle(spans: list[tuple[int, int]], length: int) -> bool:
     """Do consecutive vector parts join the provirus' 3' end to its 5' end (a 2-LTR circle)?"""
     return any(
-        e >= length - TERMINUS_SLOP and s <= 1 + TERMINUS_SLOP for (_, e), (s, _) in zip(spans, spans[1:], strict=False)
+        e >= length - TERMINUS_SLOP and s <= 1 + TERMINUS_SLOP
+        for (_, e), (s, _) in zip(spans, spans[1:], strict=False)
     )
 
 
@@ -197,7 +201,11 @@ def structure_row(parts: list[Part], rows: list[dict[str, object]]) -> dict[str,
     spans, reverse = _vector_parts(vector)
     row["vector_parts"] = ",".join(f"{s}-{e}" for s, e in spans)
     if not hosts:
-        row["structure"] = "two_ltr_circle" if reverse is not None and is_circle(spans, len(model.provirus)) else "vector_only"
+        row["structure"] = (
+            "two_ltr_circle"
+            if reverse is not None and is_circle(spans, len(model.provirus))
+            else "vector_only"
+        )
         return row
     by_side = {str(r["side"]): r for r in rows}
     row["chrom"] = parts[hosts[0]].aln.contig
@@ -226,22 +234,35 @@ def structure_row(parts: list[Part], rows: list[dict[str, object]]) -> dict[str,
     return row
 
 
-def _candidate_records(bam: pysam.AlignmentFile, owners: Mapping[str, VectorModel]) -> Iterator[pysam.AlignedSegment]:
-    """Primary records of reads with a vector part (each read once)."""
-    for rec in bam.fetch(until_eof=True):
-        if rec.is_unmapped or rec.is_secondary or rec.is_supplementary:
-            continue
-        if rec.reference_name in owners or (
-            rec.has_tag("SA") and any(e.split(",")[0] in owners for e in str(rec.get_tag("SA")).split(";") if e)
-        ):
-            yield rec
+def _is_candidate(rec: pysam.AlignedSegment, owners: Mapping[str, VectorModel]) -> bool:
+    if rec.reference_name in owners:
+        return True
+    sa = str(rec.get_tag("SA")) if rec.has_tag("SA") else ""
+    return any(entry.split(",")[0] in owners for entry in sa.split(";") if entry)
+
+
+def read_alignments(
+    bam_path: str | Path, owners: Mapping[str, VectorModel]
+) -> Iterator[tuple[str, list[Alignment]]]:
+    """Each read with a vector part, with all its primary and supplementary alignments (two passes)."""
+    names: set[str] = set()
+    groups: dict[str, list[Alignment]] = defaultdict(list)
+    with pysam.AlignmentFile(str(bam_path)) as bam:
+        for rec in bam.fetch(until_eof=True):
+            if not rec.is_unmapped and not rec.is_secondary and _is_candidate(rec, owners):
+                names.add(str(rec.query_name))
+    with pysam.AlignmentFile(str(bam_path)) as bam:
+        for rec in bam.fetch(until_eof=True):
+            if rec.query_name in names and not rec.is_unmapped and not rec.is_secondary:
+                groups[str(rec.query_name)].append(from_record(rec))
+    yield from sorted(groups.items())
 
 
 def read_evidence(
-    rec: pysam.AlignedSegment, owners: Mapping[str, VectorModel], rules: Rules
+    name: str, alignments: Sequence[Alignment], owners: Mapping[str, VectorModel], rules: Rules
 ) -> tuple[list[dict[str, object]], dict[str, object] | None]:
     """Evidence rows (one per host-vector neighbour pair) and the structure row of one read."""
-    parts = read_parts(rec, owners)
+    parts = read_parts(alignments, owners)
     rows: list[dict[str, object]] = []
     for x, y in zip(parts, parts[1:], strict=False):
         if {x.kind, y.kind} not in ({"host", "provirus"}, {"host", "backbone"}):
@@ -249,12 +270,14 @@ def read_evidence(
         vec, host = (x, y) if x.kind != "host" else (y, x)
         assert vec.model is not None
         row = split_row(place_on_vector(vec.aln, vec.model), host.aln, rules)
-        row.update(fragment=rec.query_name, read=0, vector=vec.model.name, duplicate="no")
-        row["flags"] = ",".join(row["flags"]) or None  # type: ignore[arg-type]
+        flags = cast(list[str], row["flags"])
+        row.update(
+            fragment=name, read=0, vector=vec.model.name, duplicate="no", flags=",".join(flags) or None
+        )
         rows.append(row)
     structure = structure_row(parts, rows)
     if structure is not None:
-        structure["read"] = rec.query_name
+        structure["read"] = name
     return rows, structure
 
 
@@ -269,12 +292,11 @@ def extract_long_read_evidence(
     owners = {contig: m for m in models.values() for contig in m.contigs()}
     evidence: list[dict[str, object]] = []
     structures: list[dict[str, object]] = []
-    with pysam.AlignmentFile(str(bam_path)) as bam:
-        for rec in _candidate_records(bam, owners):
-            rows, structure = read_evidence(rec, owners, rules)
-            evidence += rows
-            if structure is not None:
-                structures.append(structure)
+    for name, alignments in read_alignments(bam_path, owners):
+        rows, structure = read_evidence(name, alignments, owners, rules)
+        evidence += rows
+        if structure is not None:
+            structures.append(structure)
     write_tsv(evidence_tsv, EVIDENCE, evidence)
     write_tsv(structure_tsv, READ_STRUCTURE, structures)
     return evidence, structures

@@ -49,8 +49,9 @@ STRUCTURES = ("full_length", "internal_deletion", "truncated_5p", "truncated_3p"
 #: Extra truth columns: the structure and its provirus coordinates (1-based inclusive; deletion: the lost
 #: bases; truncation: the first (5') or last (3') provirus base kept).
 STRUCTURE_COLUMNS = ("structure", "structure_start", "structure_end")
-#: Columns of the per-read truth.
-TRUTH_READS = ("read", "source", "structure", "crosses")
+#: Columns of the per-read truth (``left_host`` / ``right_host``: host bases of the read on each side of the
+#: insert; ``crosses``: both | left | right | none, with READABLE bases on each side).
+TRUTH_READS = ("read", "source", "structure", "crosses", "left_host", "right_host")
 #: Longest simulated read.
 MAX_LENGTH = 100_000
 SHORTEST = 500
@@ -225,10 +226,10 @@ def simulate_long_reads(
                 if s < i1 and e > i0:
                     read = out.write(template[s:e])
                     source = f"{ins.chrom}:{ins.position}"
-                    crosses = _crosses(int(s), int(e), i0, i1)
-                    truth_reads.append(
-                        {"read": read, "source": source, "structure": li.structure, "crosses": crosses}
-                    )
+                    row = {"read": read, "source": source, "structure": li.structure}
+                    row["crosses"] = _crosses(int(s), int(e), i0, i1)
+                    row["left_host"], row["right_host"] = max(0, i0 - int(s)), max(0, int(e) - i1)
+                    truth_reads.append(row)
         if circles > 0:
             p = vector.provirus
             template = _as_array(p + p[: int(MAX_LENGTH)])
@@ -256,7 +257,8 @@ def simulate_long_reads(
     row = transgene_truth(vector, plain, sample=sample, purity=purity, contamination=0.0)
     row["vcn"] = round(sum(li.insertion.cell_fraction * li.copies() for li in insertions), 6)
     row["vcn_bases"] = round(
-        sum(li.insertion.cell_fraction * len(li.insert(vector)) for li in insertions) / len(vector.provirus), 6
+        sum(li.insertion.cell_fraction * len(li.insert(vector)) for li in insertions) / len(vector.provirus),
+        6,
     )
     write_tsv(transgene, (*TRUTH_TRANSGENE, "vcn_bases"), [row])
     return LongReadResult(fastq, truth, reads_tsv, transgene, out.n, rows)

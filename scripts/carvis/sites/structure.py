@@ -124,16 +124,28 @@ def _side_values(rows: Sequence[Mapping[str, str]], side: str) -> list[int]:
 
 
 def junctions(rows: Sequence[Mapping[str, str]], tsd: int) -> tuple[int, int | None, int | None, int]:
-    """(position, left junction, right junction, TSD length) of one site's rows."""
+    """(position, left junction, right junction, TSD length) of one site's rows.
+
+    With both junctions one TSD (+- TSD_SLACK) apart: a junction seen only at a truncated provirus end
+    (no terminus to anchor its split point, which host-vector microhomology makes ambiguous) is placed one
+    TSD from the anchored one; two anchored junctions whose reads disagree give the position as the
+    median over both junctions' estimates.
+    """
     left, right = _side_values(rows, "left"), _side_values(rows, "right")
     lc = consensus(left) if left else None
     rc = consensus(right) if right else None
     if lc is not None and rc is not None:
         observed = lc - rc + 1
+        anchored = {
+            side: any(r["side"] == side and "off_terminus" not in r["flags"] for r in rows)
+            for side in ("left", "right")
+        }
+        if abs(observed - tsd) <= TSD_SLACK and anchored["left"] != anchored["right"]:
+            position = rc if anchored["right"] else lc - tsd + 1
+            return position, position + tsd - 1, position, tsd
         noisy = len(set(left)) > 1 or len(set(right)) > 1
         if noisy and abs(observed - tsd) <= TSD_SLACK:
-            anchored = [r for r in rows if "off_terminus" not in r["flags"]] or list(rows)
-            position = consensus([_position(r, tsd) for r in anchored])
+            position = consensus([_position(r, tsd) for r in rows if "off_terminus" not in r["flags"]])
             return position, position + tsd - 1, position, tsd
         return rc, lc, rc, observed
     if rc is not None:
@@ -158,7 +170,8 @@ def site_structure(
         values = [int(r[column]) for r in mine if r[column] not in {"NA", ""}]
         coords.append(consensus(values) if values else None)
     lengths = [
-        sum(int(b) - int(a) + 1 for a, b in (p.split("-") for p in r["vector_parts"].split(","))) for r in both
+        sum(int(b) - int(a) + 1 for a, b in (p.split("-") for p in r["vector_parts"].split(",")))
+        for r in both
     ]
     text = ",".join(f"{k}:{n}" for k, n in sorted(counts.items()))
     return best, coords[0], coords[1], text, consensus(lengths)
@@ -194,7 +207,9 @@ def call_long_read_sites(
         position, left, right, tsd = junctions(rows, model.tsd_length)
         chrom = rows[0]["chrom"]
         orientation = ORIENTATION[(anchored[0]["side"], anchored[0]["vector_end"])]
-        structure, start, end, counts_text, insert = site_structure([by_read[r] for r in reads if r in by_read])
+        structure, start, end, counts_text, insert = site_structure(
+            [by_read[r] for r in reads if r in by_read]
+        )
         q = low = high = span = None
         clonal = None
         if rate is not None and length is not None:
@@ -257,7 +272,9 @@ def call_long_read_sites(
             }
         )
     _relative(sites)
-    order = sorted(range(len(sites)), key=lambda i: (-int(str(sites[i]["fragments"])), str(sites[i]["chrom"])))
+    order = sorted(
+        range(len(sites)), key=lambda i: (-int(str(sites[i]["fragments"])), str(sites[i]["chrom"]))
+    )
     return [sites[i] for i in order], [details[i] for i in order]
 
 
