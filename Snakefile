@@ -13,6 +13,7 @@ include: "workflow/rules/screen.smk"
 include: "workflow/rules/align.smk"
 include: "workflow/rules/evidence.smk"
 include: "workflow/rules/sites.smk"
+include: "workflow/rules/long_reads.smk"
 include: "workflow/rules/transgene.smk"
 include: "workflow/rules/report.smk"
 

@@ -31,9 +31,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
+from carvis.core.intervals import IntervalSet, read_bed  # noqa: E402
 from carvis.core.io import read_tsv  # noqa: E402
 from carvis.evidence.extract import Rules  # noqa: E402
-from carvis.evidence.long_reads import extract_long_read_evidence  # noqa: E402
+from carvis.evidence.long_reads import ANCHOR_SLOP, extract_long_read_evidence  # noqa: E402
 from carvis.reads.long_reads import long_read_command, minimap2_version  # noqa: E402
 from carvis.reads.screen import (  # noqa: E402
     compile_kmer_screen,
@@ -44,7 +45,7 @@ from carvis.reads.screen import (  # noqa: E402
     write_screen_reference,
 )
 from carvis.reference.build import build_combined_reference  # noqa: E402
-from carvis.reference.mask import footprint_intervals  # noqa: E402
+from carvis.reference.mask import MINIMAP2_ARGS, build_mask, read_mask, write_vector_tiles  # noqa: E402
 from carvis.reference.vectors import build_vector  # noqa: E402
 from carvis.sim.long_reads import STRUCTURES, LongInsertion, simulate_long_reads  # noqa: E402
 from carvis.sim.simulate import Insertion, read_genome  # noqa: E402
@@ -124,7 +125,7 @@ def run_sample(
     evidence, structures = extract_long_read_evidence(
         bam,
         {model.name: model},
-        Rules({}, slop=10),
+        Rules(ref["masks"], slop=ANCHOR_SLOP),
         work / f"{name}.evidence.tsv",
         work / f"{name}.reads.tsv",
     )
@@ -134,10 +135,9 @@ def run_sample(
     )  # fmt: skip
     depth = work / f"{name}.vector_depth.tsv"
     subprocess.run(f"samtools depth -a -Q 0 -b {ref['bed']} {bam} > {depth}", shell=True, check=True)
-    footprint = footprint_intervals(model, {})
     transgene = call_transgene(
-        name, model, footprint, [], coverage, depth, bam, purity=0.8 if insertions else None
-    )
+        name, model, ref["footprint"], ref["mask"], coverage, depth, bam, purity=0.8 if insertions else None
+    )  # fmt: skip
     return {
         "sim": sim, "sites": sites, "details": details, "structures": read_tsv(work / f"{name}.reads.tsv"),
         "transgene": transgene, "times": (t_decompress, t_screen, t_align),
@@ -243,8 +243,18 @@ def main() -> None:
     bed.write_text("".join(f"{n}\t0\t{len(s)}\n" for n, s in model.contigs().items()))
     ref = {"model": model, "fasta": fasta, "mmi": work / "combined.mmi", "bed": bed}
     ref["binary"] = compile_kmer_screen(work / "kmer_screen")
+    # the homology mask as the workflow builds it (vector tiles aligned to the genome)
+    write_vector_tiles([model], work / "tiles.fa")
+    subprocess.run(
+        f"minimap2 {MINIMAP2_ARGS} -t 2 {work}/combined.mmi {work}/tiles.fa > {work}/tiles.sam 2>/dev/null",
+        shell=True, check=True,
+    )  # fmt: skip
+    build_mask(work / "tiles.sam", [model], work / "mask.bed", work / "footprint.bed")
+    ref["mask"] = read_mask(work / "mask.bed")
+    ref["masks"] = {c: IntervalSet(ivs) for c, ivs in read_bed(work / "mask.bed").items()}
+    ref["footprint"] = read_bed(work / "footprint.bed")
     ref["pieces"], ref["ends"] = work / "pieces.fa", work / "ends.fa"
-    write_screen_reference([model], [], ref["pieces"], ref["ends"])
+    write_screen_reference([model], ref["mask"], ref["pieces"], ref["ends"])
     print(f"minimap2 {minimap2_version()}; coverage {ARGS.coverage}x; seed {ARGS.seed}")
     genome = read_genome(DEMO / "genome.fa")
     insertions = design(genome, ARGS.sites, np.random.default_rng(ARGS.seed))

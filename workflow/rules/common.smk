@@ -13,6 +13,7 @@ from carvis.core.errors import InputError
 from carvis.inputs.checks import load_config, load_samples, read_yaml
 from carvis.reference.preflight import check_vectors
 from carvis.reads.align import align_command, bam_command
+from carvis.reads.long_reads import LONG_READ_ASSAYS, long_read_command
 from carvis.reads.bam_input import extract_command
 from carvis.reference.build import reference_key
 from carvis.reads.screen import subsample_option
@@ -302,6 +303,10 @@ def _align(reads, wildcards, input, output, threads):
 
 
 def align_reads_params(wildcards, input, output, threads):
+    assay = SAMPLES[wildcards.sample].assay
+    if assay in LONG_READ_ASSAYS:  # minimap2 with the assay's preset, indexed from the FASTA
+        reads = reads_to_align(wildcards)["r1"]
+        return long_read_command(assay, input.fasta, reads, wildcards.sample, threads, output.bam)
     return _align(reads_to_align(wildcards), wildcards, input, output, threads)
 
 

@@ -39,6 +39,13 @@ from carvis.reference.vectors import VectorModel
 #: Provirus bases a vector part may stop short of a terminus and still reach it (alignment ends of
 #: error-rich reads are ragged).
 TERMINUS_SLOP = 30
+#: Bases a junction read's vector part may stop short of a terminus and still be anchored there (the
+#: short-read default is 2; long-read alignment ends are ragged).
+ANCHOR_SLOP = 10
+#: A junction's vector part is ``homologous`` (the homology mask) only when fewer than this many of its
+#: bases are outside the mask: a long read whose vector part reaches vector-unique sequence is a vector
+#: read, however much genome-derived sequence (promoter, cDNA) it also holds.
+MIN_UNMASKED = 100
 #: A deletion in a vector alignment at least this long is a provirus internal deletion.
 MIN_DELETION = 100
 #: Host flanks of one read further apart than this (bp) are not one target site.
@@ -271,6 +278,10 @@ def read_evidence(
         assert vec.model is not None
         row = split_row(place_on_vector(vec.aln, vec.model), host.aln, rules)
         flags = cast(list[str], row["flags"])
+        mask = rules.masks.get(vec.aln.contig)
+        span = vec.aln.ref_end - vec.aln.ref_start
+        if mask is not None and span - mask.overlap(vec.aln.ref_start, vec.aln.ref_end) >= MIN_UNMASKED:
+            flags = [f for f in flags if f != "homologous"]
         row.update(
             fragment=name, read=0, vector=vec.model.name, duplicate="no", flags=",".join(flags) or None
         )
@@ -287,8 +298,10 @@ def extract_long_read_evidence(
     rules: Rules,
     evidence_tsv: str | Path,
     structure_tsv: str | Path,
+    qc_tsv: str | Path | None = None,
 ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    """Write the evidence table and the per-read structure table of one long-read BAM."""
+    """Write the evidence table and the per-read structure table of one long-read BAM (and, given
+    ``qc_tsv``, a ``metric count`` table: reads with a vector part, junction rows, reads per structure)."""
     owners = {contig: m for m in models.values() for contig in m.contigs()}
     evidence: list[dict[str, object]] = []
     structures: list[dict[str, object]] = []
@@ -299,4 +312,10 @@ def extract_long_read_evidence(
             structures.append(structure)
     write_tsv(evidence_tsv, EVIDENCE, evidence)
     write_tsv(structure_tsv, READ_STRUCTURE, structures)
+    if qc_tsv is not None:
+        qc = {"reads_with_vector": len(structures), "junction_rows": len(evidence)}
+        for row in structures:
+            key = f"structure_{row['structure']}"
+            qc[key] = qc.get(key, 0) + 1
+        write_tsv(qc_tsv, ("metric", "count"), ({"metric": k, "count": v} for k, v in sorted(qc.items())))
     return evidence, structures
