@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 from carvis.core.io import read_tsv, write_tsv
 from carvis.core.runlog import log_to
 from carvis.reference.vectors import load_manifest
-from carvis.sites.structure import call_long_read_sites, write_long_read_sites
+from carvis.sites.structure import LongReadSites, call_long_read_sites, write_long_read_sites
 
 with log_to(snakemake.log[0]) as log:
     sites, details = call_long_read_sites(
@@ -17,11 +17,13 @@ with log_to(snakemake.log[0]) as log:
         load_manifest(snakemake.input.manifest)[snakemake.params.vector],
         snakemake.input.fasta,
         snakemake.wildcards.sample,
-        coverage_tsv=snakemake.input.coverage,
-        purity=snakemake.params.purity,
-        min_mapq=snakemake.params.min_mapq,
-        min_fragments=snakemake.params.min_fragments,
-        clonal_min_fraction=snakemake.params.clonal_min_fraction,
+        LongReadSites(
+            snakemake.input.coverage,
+            snakemake.params.purity,
+            snakemake.params.min_mapq,
+            snakemake.params.min_fragments,
+            snakemake.params.clonal_min_fraction,
+        ),
     )
     write_long_read_sites(sites, details, snakemake.output.sites, snakemake.output.structure)
     qc = {"sites_called": len(sites), "sites_clonal": sum(s["clonal"] == "yes" for s in sites)}

@@ -31,12 +31,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-from carvis.core.intervals import IntervalSet, read_bed  # noqa: E402
-from carvis.core.io import read_tsv  # noqa: E402
-from carvis.evidence.extract import Rules  # noqa: E402
-from carvis.evidence.long_reads import ANCHOR_SLOP, extract_long_read_evidence  # noqa: E402
-from carvis.reads.long_reads import long_read_command, minimap2_version  # noqa: E402
-from carvis.reads.screen import (  # noqa: E402
+from carvis.core.intervals import IntervalSet, read_bed
+from carvis.core.io import read_tsv
+from carvis.evidence.extract import Rules
+from carvis.evidence.long_reads import ANCHOR_SLOP, extract_long_read_evidence
+from carvis.reads.long_reads import long_read_command, minimap2_version
+from carvis.reads.screen import (
     compile_kmer_screen,
     depth_scale,
     run_screen,
@@ -44,13 +44,13 @@ from carvis.reads.screen import (  # noqa: E402
     write_coverage,
     write_screen_reference,
 )
-from carvis.reference.build import build_combined_reference  # noqa: E402
-from carvis.reference.mask import MINIMAP2_ARGS, build_mask, read_mask, write_vector_tiles  # noqa: E402
-from carvis.reference.vectors import build_vector  # noqa: E402
-from carvis.sim.long_reads import STRUCTURES, LongInsertion, simulate_long_reads  # noqa: E402
-from carvis.sim.simulate import Insertion, read_genome  # noqa: E402
-from carvis.sites.structure import call_long_read_sites  # noqa: E402
-from carvis.transgene.call import call_transgene  # noqa: E402
+from carvis.reference.build import build_combined_reference
+from carvis.reference.mask import MINIMAP2_ARGS, build_mask, read_mask, write_vector_tiles
+from carvis.reference.vectors import build_vector
+from carvis.sim.long_reads import STRUCTURES, LongInsertion, LongReadModel, simulate_long_reads
+from carvis.sim.simulate import Insertion, read_genome
+from carvis.sites.structure import LongReadSites, call_long_read_sites
+from carvis.transgene.call import call_transgene
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "resources" / "demo"
@@ -93,11 +93,17 @@ def run_sample(
 ) -> dict:
     error, n50, sigma = ASSAYS[assay]
     model = ref["model"]
-    sim = simulate_long_reads(
-        DEMO / "genome.fa", model, insertions, work / name, sample=name, coverage=ARGS.coverage,
-        n50=n50, sigma=sigma, error_rate=error, purity=0.8 if insertions else None,
-        circles=0.3 if insertions else 0.0, seed=ARGS.seed,
-    )  # fmt: skip
+    run = LongReadModel(
+        ARGS.coverage,
+        n50,
+        sigma,
+        error,
+        0.8 if insertions else None,
+        0.3 if insertions else 0.0,
+        ARGS.seed,
+        name,
+    )
+    sim = simulate_long_reads(DEMO / "genome.fa", model, insertions, work / name, run)
     t0 = time.perf_counter()
     subprocess.run(f"gzip -dc {sim.fastq} > /dev/null", shell=True, check=True)
     t_decompress = time.perf_counter() - t0
@@ -122,7 +128,7 @@ def run_sample(
         subsample=subsample_option(FRACTION, SEED),
         scale=depth_scale(work / f"{name}.screen.tsv"),
     )
-    evidence, structures = extract_long_read_evidence(
+    extract_long_read_evidence(
         bam,
         {model.name: model},
         Rules(ref["masks"], slop=ANCHOR_SLOP),
@@ -131,7 +137,7 @@ def run_sample(
     )
     sites, details = call_long_read_sites(
         read_tsv(work / f"{name}.evidence.tsv"), read_tsv(work / f"{name}.reads.tsv"), model,
-        ref["fasta"], name, coverage_tsv=coverage, purity=0.8 if insertions else None,
+        ref["fasta"], name, LongReadSites(coverage, 0.8 if insertions else None),
     )  # fmt: skip
     depth = work / f"{name}.vector_depth.tsv"
     subprocess.run(f"samtools depth -a -Q 0 -b {ref['bed']} {bam} > {depth}", shell=True, check=True)
@@ -169,7 +175,8 @@ def report(name: str, result: dict) -> None:
         base = sum(any(exact(c, t) for c in sites) for t in clonal)
         n = len(clonal)
         print(
-            f"clonal recall: within 5 bp {within5}/{n}, within 2 bp with TSD right {within2}/{n}, base-exact {base}/{n}"
+            f"clonal recall: within 5 bp {within5}/{n}, within 2 bp with TSD right {within2}/{n}, "
+            f"base-exact {base}/{n}"
         )
         flagged = sum(any(near(c, t, 5) and c["clonal"] == "yes" for c in sites) for t in clonal)
         print(f"clonal sites flagged clonal: {flagged}/{n}")
@@ -189,7 +196,8 @@ def report(name: str, result: dict) -> None:
     right_class = sum(predicted.get(r["read"]) == r["structure"] for r in crossing)
     if crossing:
         print(
-            f"structure class of reads crossing both junctions: {right_class}/{len(crossing)} = {right_class / len(crossing):.3f}"
+            f"structure class of reads crossing both junctions: {right_class}/{len(crossing)} "
+            f"= {right_class / len(crossing):.3f}"
         )
         by_class: dict[str, list[int]] = {}
         for r in crossing:
@@ -209,8 +217,10 @@ def report(name: str, result: dict) -> None:
         if match:
             d = match[0]
             print(
-                f"  {t['chrom']}:{t['position']}{t['orientation']} {t['structure']:<18} called {d['structure']} "
-                f"({d['structure_counts']}; {d['structure_start']}-{d['structure_end']}; truth {t['structure_start']}-{t['structure_end']}) "
+                f"  {t['chrom']}:{t['position']}{t['orientation']} {t['structure']:<18} "
+                f"called {d['structure']} ({d['structure_counts']}; "
+                f"{d['structure_start']}-{d['structure_end']}; "
+                f"truth {t['structure_start']}-{t['structure_end']}) "
                 f"spread L{d['left_spread']} R{d['right_spread']} reads {d['reads']}"
             )
         else:
@@ -218,7 +228,8 @@ def report(name: str, result: dict) -> None:
     vcn_truth = read_tsv(result["sim"].truth_transgene)[0]
     tg = result["transgene"]
     print(
-        f"VCN {tg['vcn']:.2f} ({tg['vcn_low']:.2f}-{tg['vcn_high']:.2f}) detected {tg['detected']}; truth {vcn_truth['vcn']} "
+        f"VCN {tg['vcn']:.2f} ({tg['vcn_low']:.2f}-{tg['vcn_high']:.2f}) detected {tg['detected']}; "
+        f"truth {vcn_truth['vcn']} "
         f"copies ({vcn_truth['vcn_bases']} provirus-lengths)"
         if tg["vcn"] is not None
         else f"VCN NA, detected {tg['detected']}"
@@ -227,7 +238,8 @@ def report(name: str, result: dict) -> None:
     s = result["screened"]
     print(
         f"time: decompression {t_dec:.1f} s, screen {t_screen:.1f} s + alignment {t_align:.1f} s = "
-        f"{(t_screen + t_align) / t_dec:.1f}x; reads {s['reads']}, kept {s['kept_reads']}, sampled {s['sampled_reads']}"
+        f"{(t_screen + t_align) / t_dec:.1f}x; reads {s['reads']}, kept {s['kept_reads']}, "
+        f"sampled {s['sampled_reads']}"
     )
 
 
@@ -275,7 +287,10 @@ if __name__ == "__main__":
     parser.add_argument("--sites", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--min-host", type=int, default=12, help="host bases a read needs on each side to cross both junctions"
+        "--min-host",
+        type=int,
+        default=12,
+        help="host bases a read needs on each side to cross both junctions",
     )
     ARGS = parser.parse_args()
     main()

@@ -1,8 +1,9 @@
 """Long-read evidence: the chimeric alignments of each read, its junction rows and its provirus structure.
 
 minimap2 (:mod:`carvis.reads.long_reads`: ``map-ont`` / ``map-hifi`` with long joins limited, so that a
-host flank is never joined across an insert by a long CIGAR insertion) splits a read that crosses a provirus into its
-host and vector parts (primary + supplementary alignments, SA tag). In read order these form a *chain*.
+host flank is never joined across an insert by a long CIGAR insertion) splits a read that crosses a
+provirus into its host and vector parts (primary + supplementary alignments, read with their full CIGARs).
+In read order these form a *chain*.
 Each host-vector neighbour pair becomes one ``split`` evidence row through the short-read code
 (:func:`carvis.evidence.extract.split_row`: vector-end anchoring, homology mask, LTR-copy projection and
 orientation are the same); ``fragment`` is the read name and ``read`` 0.
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import cast
 
@@ -173,7 +175,7 @@ def classify(spans: list[tuple[int, int]], length: int) -> tuple[str, int | None
     deletion or truncation coordinates."""
     merged = _merge(spans)
     if len(merged) > 1:
-        for (_, e), (s, _) in zip(merged, merged[1:], strict=False):
+        for (_, e), (s, _) in pairwise(merged):
             if s < e - TERMINUS_SLOP:
                 return "tandem", None, None
         return "internal_deletion", merged[0][1] + 1, merged[1][0] - 1
@@ -190,10 +192,7 @@ def classify(spans: list[tuple[int, int]], length: int) -> tuple[str, int | None
 
 def is_circle(spans: list[tuple[int, int]], length: int) -> bool:
     """Do consecutive vector parts join the provirus' 3' end to its 5' end (a 2-LTR circle)?"""
-    return any(
-        e >= length - TERMINUS_SLOP and s <= 1 + TERMINUS_SLOP
-        for (_, e), (s, _) in zip(spans, spans[1:], strict=False)
-    )
+    return any(e >= length - TERMINUS_SLOP and s <= 1 + TERMINUS_SLOP for (_, e), (s, _) in pairwise(spans))
 
 
 def structure_row(parts: list[Part], rows: list[dict[str, object]]) -> dict[str, object] | None:
@@ -271,7 +270,7 @@ def read_evidence(
     """Evidence rows (one per host-vector neighbour pair) and the structure row of one read."""
     parts = read_parts(alignments, owners)
     rows: list[dict[str, object]] = []
-    for x, y in zip(parts, parts[1:], strict=False):
+    for x, y in pairwise(parts):
         if {x.kind, y.kind} not in ({"host", "provirus"}, {"host", "backbone"}):
             continue
         vec, host = (x, y) if x.kind != "host" else (y, x)

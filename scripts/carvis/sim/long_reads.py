@@ -165,23 +165,36 @@ class _Writer:
         return name
 
 
+@dataclass(frozen=True)
+class LongReadModel:
+    """The sequencing run: depth, read lengths (log-normal: N50 and sigma), errors, purity, 2-LTR circle
+    copies per diploid genome, seed and the sample name (read names are ``sample:N``)."""
+
+    coverage: float = 10.0
+    n50: float = 17_000
+    sigma: float = 0.6
+    error_rate: float = 0.05
+    purity: float | None = None
+    circles: float = 0.0
+    seed: int = 1
+    sample: str = "tumour"
+
+
+#: ONT-like (older chemistry) and HiFi-like runs at 10x.
+ONT = LongReadModel(error_rate=0.05, sigma=0.6)
+HIFI = LongReadModel(error_rate=0.01, sigma=0.35)
+
+
 def simulate_long_reads(
     genome_fasta: str | Path,
     vector: VectorModel,
     insertions: list[LongInsertion],
     out_prefix: str | Path,
-    *,
-    sample: str = "tumour",
-    coverage: float = 10.0,
-    n50: float = 17_000,
-    sigma: float = 0.6,
-    error_rate: float = 0.05,
-    purity: float | None = None,
-    circles: float = 0.0,
-    seed: int = 1,
+    run: LongReadModel = ONT,
 ) -> LongReadResult:
-    """Write the long reads and the truth (see the module docstring). ``circles``: 2-LTR circle copies
-    per diploid genome."""
+    """Write the long reads and the truth (see the module docstring)."""
+    coverage, n50, sigma, error_rate = run.coverage, run.n50, run.sigma, run.error_rate
+    purity, circles, seed, sample = run.purity, run.circles, run.seed, run.sample
     if not 0 <= error_rate < 0.5 or coverage <= 0 or n50 < 2 * SHORTEST:
         raise InputError(None, "coverage > 0, error rate in [0, 0.5) and N50 >= 1 kb", "fix the parameter")
     for li in insertions:
@@ -226,7 +239,7 @@ def simulate_long_reads(
                 if s < i1 and e > i0:
                     read = out.write(template[s:e])
                     source = f"{ins.chrom}:{ins.position}"
-                    row = {"read": read, "source": source, "structure": li.structure}
+                    row: dict[str, object] = {"read": read, "source": source, "structure": li.structure}
                     row["crosses"] = _crosses(int(s), int(e), i0, i1)
                     row["left_host"], row["right_host"] = max(0, i0 - int(s)), max(0, int(e) - i1)
                     truth_reads.append(row)
@@ -242,9 +255,9 @@ def simulate_long_reads(
                     {"read": read, "source": "circle", "structure": "two_ltr_circle", "crosses": crosses}
                 )
     rows = truth_rows(genome, vector, plain, sample=sample, purity=purity)
-    for row, li in zip(rows, insertions, strict=True):
-        row.update(structure=li.structure, structure_start=li.start, structure_end=li.end)
-        row["readable_fragments"] = sum(
+    for truth_row, li in zip(rows, insertions, strict=True):
+        truth_row.update(structure=li.structure, structure_start=li.start, structure_end=li.end)
+        truth_row["readable_fragments"] = sum(
             1
             for r in truth_reads
             if r["source"] == f"{li.insertion.chrom}:{li.insertion.position}" and r["crosses"] != "none"
@@ -254,11 +267,11 @@ def simulate_long_reads(
     reads_tsv = Path(f"{prefix}.truth_reads.tsv")
     write_tsv(reads_tsv, TRUTH_READS, truth_reads)
     transgene = Path(f"{prefix}.truth_transgene.tsv")
-    row = transgene_truth(vector, plain, sample=sample, purity=purity, contamination=0.0)
-    row["vcn"] = round(sum(li.insertion.cell_fraction * li.copies() for li in insertions), 6)
-    row["vcn_bases"] = round(
+    copies = transgene_truth(vector, plain, sample=sample, purity=purity, contamination=0.0)
+    copies["vcn"] = round(sum(li.insertion.cell_fraction * li.copies() for li in insertions), 6)
+    copies["vcn_bases"] = round(
         sum(li.insertion.cell_fraction * len(li.insert(vector)) for li in insertions) / len(vector.provirus),
         6,
     )
-    write_tsv(transgene, (*TRUTH_TRANSGENE, "vcn_bases"), [row])
+    write_tsv(transgene, (*TRUTH_TRANSGENE, "vcn_bases"), [copies])
     return LongReadResult(fastq, truth, reads_tsv, transgene, out.n, rows)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyfaidx
@@ -177,20 +178,29 @@ def site_structure(
     return best, coords[0], coords[1], text, consensus(lengths)
 
 
+@dataclass(frozen=True)
+class LongReadSites:
+    """Settings of the long-read caller (the ``sites`` config keys of the same name) and the sample's
+    depth table (``coverage_tsv``; without it no clonal fraction) and purity."""
+
+    coverage_tsv: str | Path | None = None
+    purity: float | None = None
+    min_mapq: int = 20
+    min_fragments: int = 2
+    clonal_min_fraction: float = 0.5
+
+
 def call_long_read_sites(
     evidence: Sequence[Mapping[str, str]],
     structures: Sequence[Mapping[str, str]],
     model: VectorModel,
     genome_fasta: str | Path,
     sample: str,
-    *,
-    coverage_tsv: str | Path | None = None,
-    purity: float | None = None,
-    min_mapq: int = 20,
-    min_fragments: int = 2,
-    clonal_min_fraction: float = 0.5,
+    settings: LongReadSites = LongReadSites(),
 ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """SITES rows and SITE_STRUCTURE rows of one vector in one long-read sample."""
+    coverage_tsv, purity, min_mapq = settings.coverage_tsv, settings.purity, settings.min_mapq
+    min_fragments, clonal_min_fraction = settings.min_fragments, settings.clonal_min_fraction
     by_read = {r["read"]: r for r in structures}
     rate = length = None
     if coverage_tsv is not None:
