@@ -13,7 +13,11 @@ from carvis.core.errors import InputError
 from carvis.inputs.checks import load_config, load_samples, read_yaml
 from carvis.reference.preflight import check_vectors
 from carvis.reads.align import align_command, bam_command
-from carvis.reads.long_reads import LONG_READ_ASSAYS, long_read_command
+from carvis.reads.long_reads import (
+    LONG_READ_ASSAYS,
+    long_read_command,
+    long_read_options,
+)
 from carvis.reads.bam_input import extract_command
 from carvis.reference.build import reference_key
 from carvis.reads.screen import subsample_option
@@ -316,4 +320,11 @@ def align_site_reads_params(wildcards, input, output, threads):
 
 def report_params(wildcards):
     """Only the config values the report prints (and a digest of the rest)."""
-    return report_settings(CONFIG, sample_vector(wildcards))
+    settings = report_settings(CONFIG, sample_vector(wildcards))
+    assay = SAMPLES[wildcards.sample].assay
+    if assay in LONG_READ_ASSAYS:  # the long-read preset replaces the short-read aligner settings
+        settings["aligner"] = "minimap2"
+        settings["aligner extra arguments"] = (
+            f"{long_read_options(assay)} (assay {assay}; the preset's index is built from the FASTA)"
+        )
+    return settings
