@@ -4,6 +4,16 @@
 LONG_READ_SAMPLES = [s for s, v in SAMPLES.items() if v.assay in LONG_READ_ASSAYS]
 
 
+def long_read_structure(wildcards):
+    """The structure tables the report draws, for long-read samples."""
+    if wildcards.sample not in LONG_READ_SAMPLES:
+        return {}
+    return {
+        "structure": f"{OUT}/calls/{wildcards.sample}.structure.tsv",
+        "read_structure": f"{OUT}/evidence/{wildcards.sample}.read_structure.tsv",
+    }
+
+
 ruleorder: extract_long_read_evidence > extract_evidence
 ruleorder: call_long_read_sites > call_sites
 
