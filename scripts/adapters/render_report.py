@@ -5,12 +5,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
+from carvis.core.io import read_tsv
 from carvis.core.runlog import log_to
 from carvis.reference.mask import read_mask
 from carvis.reference.vectors import load_manifest
 from carvis.report.coverage_plot import coverage_svg
 from carvis.report.html import render_sample_report
-from carvis.core.io import read_tsv
 from carvis.report.provenance import run_metadata
 from carvis.report.structure_plot import structure_svg
 from carvis.transgene.vector_coverage import homology_masking, provirus_depth

@@ -64,11 +64,12 @@ def structure_svg(
         for r in mine[:MAX_READS]:
             parts = _parts(r["vector_parts"])
             for i, (start, end) in enumerate(parts):
-                colour = "#de2d26" if i and start < parts[i - 1][1] else "#3182bd"
+                colour = "#de2d26" if i and start < parts[i - 1][1] else "#3182bd"  # red: starts again
+                x, w = x0 + (start - 1) * scale, (end - start + 1) * scale
+                tip = f"{escape(r['read'])}: {escape(r['structure'])} {start}-{end}"
                 body.append(
-                    f'<rect x="{x0 + (start - 1) * scale:.1f}" y="{y}" width="{(end - start + 1) * scale:.1f}" '
-                    f'height="{row - 3}" fill="{colour}"><title>{escape(r["read"])}: {escape(r["structure"])} '
-                    f"{start}-{end}</title></rect>"
+                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row - 3}" fill="{colour}">'
+                    f"<title>{tip}</title></rect>"
                 )
             y += row
         y += 8
