@@ -24,6 +24,7 @@ from carvis.inputs.checks import load_samples
 from carvis.reads.long_reads import long_read_command, long_read_options
 from carvis.reference.build import build_combined_reference
 from carvis.reference.vectors import build_vector
+from carvis.report.structure_plot import structure_svg
 from carvis.sim.long_reads import (
     LongInsertion,
     LongReadModel,
@@ -211,3 +212,24 @@ def test_sites_tsd_and_structure_from_long_reads(reference: dict[str, Any], run:
 def test_car_negative_long_reads_give_no_site(reference: dict[str, Any]) -> None:
     result = _run(reference, [], LongReadModel(10, 17_000, 0.6, 0.05, None, 0.0, 4, "negative"))
     assert result["sites"] == [] and result["structures"] == []
+
+
+def test_structure_figure_draws_each_read() -> None:
+    vector = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
+    sites = [
+        {"chrom": "chr1", "position": "1000", "orientation": "+", "structure": "internal_deletion"}
+        | {"structure_counts": "internal_deletion:2", "reads": "2"},
+        {"chrom": "chr2", "position": "5000", "orientation": "-", "structure": "NA"}
+        | {"structure_counts": "NA", "reads": "1"},
+    ]
+    reads = [
+        {"read": f"r{i}", "chrom": "chr1", "left_junction": "1004", "right_junction": "1000"}
+        | {"structure": "internal_deletion", "vector_parts": "1-1499,3201-5710"}
+        for i in range(2)
+    ]
+    svg = structure_svg(sites, reads, vector)
+    assert svg is not None and svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "chr1:1000 (+) internal_deletion - internal_deletion:2" in svg
+    assert "chr2:5000 (-) structure not seen" in svg
+    assert svg.count("r0: internal_deletion") == 2 and svg.count("r1: internal_deletion") == 2
+    assert structure_svg([], reads, vector) is None
