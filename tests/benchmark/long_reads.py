@@ -206,10 +206,10 @@ def report(name: str, result: dict) -> None:
             by_class[r["structure"]][1] += 1
         print("  " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in sorted(by_class.items())))
         wrong = [
-            (r["structure"], predicted.get(r["read"]))
+            (r["structure"], predicted.get(r["read"]), r["left_host"], r["right_host"])
             for r in crossing
             if predicted.get(r["read"]) != r["structure"]
-        ]
+        ]  # (truth, called, host bases left and right)
         if wrong:
             print(f"  wrong: {wrong[:10]}")
     for t in clonal:
