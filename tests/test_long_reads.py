@@ -19,7 +19,13 @@ from carvis.core.errors import InputError
 from carvis.core.intervals import IntervalSet
 from carvis.core.io import read_tsv
 from carvis.evidence.extract import Alignment, Rules
-from carvis.evidence.long_reads import ANCHOR_SLOP, classify, extract_long_read_evidence, split_deletions
+from carvis.evidence.long_reads import (
+    ANCHOR_SLOP,
+    classify,
+    extract_long_read_evidence,
+    read_evidence,
+    split_deletions,
+)
 from carvis.inputs.checks import load_samples
 from carvis.reads.long_reads import long_read_command, long_read_options
 from carvis.reference.build import build_combined_reference
@@ -233,3 +239,40 @@ def test_structure_figure_draws_each_read() -> None:
     assert "chr2:5000 (-) structure not seen" in svg
     assert svg.count("r0: internal_deletion") == 2 and svg.count("r1: internal_deletion") == 2
     assert structure_svg([], reads, vector) is None
+
+
+def _aln(contig: str, ref_start: int, reverse: bool, lead: int, aligned: int, total: int) -> Alignment:
+    """An alignment of read bases lead..lead+aligned (original read orientation) of a ``total``-base read."""
+    before, after = (total - lead - aligned, lead) if reverse else (lead, total - lead - aligned)
+    cigar = tuple((op, n) for op, n in (("S", before), ("M", aligned), ("S", after)) if n)
+    return Alignment(contig, ref_start, reverse, cigar, 60)
+
+
+@pytest.mark.parametrize(
+    ("layout", "expected"),
+    [
+        # host | provirus 1-3000 | provirus 2711-5710 on the other strand | host
+        ([("chr1", 999, False, 0, 500), ("P", 0, False, 500, 3000), ("P", 2710, True, 3500, 3000),
+          ("chr1", 1494, False, 6500, 500)], "inverted"),
+        # provirus | host | provirus: a host piece between two copies
+        ([("P", 2710, False, 0, 3000), ("chr1", 999, False, 3000, 500), ("P", 0, False, 3500, 3500)],
+         "rearrangement"),
+        # 3' end joined to the 5' end, no host: a 2-LTR circle
+        ([("P", 2710, False, 0, 3000), ("P", 0, False, 3000, 4000)], "two_ltr_circle"),
+        # host | provirus | host 50 kb away: not one target site
+        ([("chr1", 999, False, 0, 500), ("P", 0, False, 500, 5710), ("chr1", 50_000, False, 6210, 500)],
+         "rearrangement"),
+        ([("chr1", 999, False, 0, 500), ("P", 0, False, 500, 5710), ("chr1", 1494, False, 6210, 500)],
+         "full_length"),
+    ],
+)  # fmt: skip
+def test_structure_of_one_read(layout: list[tuple[str, int, bool, int, int]], expected: str) -> None:
+    vector = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
+    total = sum(n for *_, n in layout)
+    alignments = [
+        _aln(vector.provirus_contig if c == "P" else c, r, rev, lead, n, total)
+        for c, r, rev, lead, n in layout
+    ]
+    rules = Rules({}, 20, ANCHOR_SLOP)
+    _, row = read_evidence("r", alignments, {vector.provirus_contig: vector}, rules)
+    assert row is not None and row["structure"] == expected

@@ -222,6 +222,9 @@ def structure_row(parts: list[Part], rows: list[dict[str, object]]) -> dict[str,
         row["orientation"] = ORIENTATION[(str(rows[0]["side"]), str(rows[0]["vector_end"]))]
     first, last = hosts[0], hosts[-1]
     inner = [p for p in parts[first + 1 : last] if p.kind == "provirus"]
+    if first == last and 0 < first < len(parts) - 1:  # vector-host-vector: host captured between copies
+        row["structure"] = "rearrangement"
+        return row
     if first == last or not inner:
         return row
     a, b = parts[first].aln, parts[last].aln
