@@ -308,9 +308,12 @@ def _align(reads, wildcards, input, output, threads):
 
 def align_reads_params(wildcards, input, output, threads):
     assay = SAMPLES[wildcards.sample].assay
-    if assay in LONG_READ_ASSAYS:  # minimap2 with the assay's preset, indexed from the FASTA
+    # long reads: minimap2 with the assay's preset, indexed from the FASTA
+    if assay in LONG_READ_ASSAYS:
         reads = reads_to_align(wildcards)["r1"]
-        return long_read_command(assay, input.fasta, reads, wildcards.sample, threads, output.bam)
+        return long_read_command(
+            assay, input.fasta, reads, wildcards.sample, threads, output.bam
+        )
     return _align(reads_to_align(wildcards), wildcards, input, output, threads)
 
 
@@ -322,9 +325,24 @@ def report_params(wildcards):
     """Only the config values the report prints (and a digest of the rest)."""
     settings = report_settings(CONFIG, sample_vector(wildcards))
     assay = SAMPLES[wildcards.sample].assay
-    if assay in LONG_READ_ASSAYS:  # the long-read preset replaces the short-read aligner settings
+    # long reads: the preset replaces the short-read aligner settings
+    if assay in LONG_READ_ASSAYS:
         settings["aligner"] = "minimap2"
         settings["aligner extra arguments"] = (
             f"{long_read_options(assay)} (assay {assay}; the preset's index is built from the FASTA)"
         )
     return settings
+
+
+# Long-read samples (assay ont or hifi): their evidence and sites rules are in long_reads.smk.
+LONG_READ_SAMPLES = [s for s, v in SAMPLES.items() if v.assay in LONG_READ_ASSAYS]
+
+
+def long_read_structure(wildcards):
+    """The structure tables the report draws, for long-read samples."""
+    if wildcards.sample not in LONG_READ_SAMPLES:
+        return {}
+    return {
+        "structure": f"{OUT}/calls/{wildcards.sample}.structure.tsv",
+        "read_structure": f"{OUT}/evidence/{wildcards.sample}.read_structure.tsv",
+    }

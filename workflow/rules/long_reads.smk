@@ -1,19 +1,6 @@
 # Long reads (assay ont or hifi): evidence and sites from chimeric alignments, with the provirus structure
 # per read and per site. Screening, alignment (minimap2 preset: align_reads_params), transgene and report
 # are the short-read rules; these two replace extract_evidence and call_sites for long-read samples.
-LONG_READ_SAMPLES = [s for s, v in SAMPLES.items() if v.assay in LONG_READ_ASSAYS]
-
-
-def long_read_structure(wildcards):
-    """The structure tables the report draws, for long-read samples."""
-    if wildcards.sample not in LONG_READ_SAMPLES:
-        return {}
-    return {
-        "structure": f"{OUT}/calls/{wildcards.sample}.structure.tsv",
-        "read_structure": f"{OUT}/evidence/{wildcards.sample}.read_structure.tsv",
-    }
-
-
 ruleorder: extract_long_read_evidence > extract_evidence
 ruleorder: call_long_read_sites > call_sites
 
