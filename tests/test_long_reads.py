@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
+from helpers import snakemake
 
 from carvis.core.errors import InputError
 from carvis.core.intervals import IntervalSet
@@ -276,3 +278,39 @@ def test_structure_of_one_read(layout: list[tuple[str, int, bool, int, int]], ex
     rules = Rules({}, 20, ANCHOR_SLOP)
     _, row = read_evidence("r", alignments, {vector.provirus_contig: vector}, rules)
     assert row is not None and row["structure"] == expected
+
+
+def test_workflow_runs_a_long_read_sample(tmp_path: Path) -> None:
+    """assay ont in the sheet: screen, minimap2 map-ont, long-read evidence and sites, transgene, report."""
+    vector = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
+    design = [DESIGN[0], DESIGN[1]]
+    run = LongReadModel(10, 17_000, 0.6, 0.05, 0.8, 0.0, 5, "lr")
+    sim = simulate_long_reads(DEMO / "genome.fa", vector, design, tmp_path / "lr", run)
+    (tmp_path / "samples.tsv").write_text(
+        f"sample\tfastq_1\tfastq_2\tvector\tpurity\tassay\nlr\t{sim.fastq}\t\tdemo_car\t0.8\tont\n"
+    )
+    config = {
+        "samples": str(tmp_path / "samples.tsv"),
+        "outdir": "out",
+        "reference": {"genome": str(DEMO / "genome.fa"), "annotation": str(DEMO / "annotation.gtf")},
+        "vectors": {"demo_car": {"sequence": str(DEMO / "vector.gb"), "kind": "lentiviral"}},
+        "screen": {"depth_sample_fraction": 0.2},
+        "threads": {"align": 2},
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "--cores", "2", "--configfile", str(tmp_path / "config.yaml"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = tmp_path / "out"
+    sites = {
+        (s["chrom"], s["position"], s["orientation"]): s
+        for s in read_tsv(out / "lr" / "integration_sites.tsv")
+    }
+    for t in read_tsv(sim.truth):
+        site = sites[(t["chrom"], t["position"], t["orientation"])]
+        assert (site["left_junction"], site["tsd"], site["clonal"]) == (t["left_junction"], t["tsd"], "yes")
+    structure = {(s["chrom"], s["position"]): s for s in read_tsv(out / "calls" / "lr.structure.tsv")}
+    assert structure[("chr1", "300000")]["structure"] == "internal_deletion"
+    (transgene,) = read_tsv(out / "lr" / "transgene.tsv")
+    assert transgene["detected"] == "yes"
+    html = (out / "lr" / "report.html").read_text()
+    assert "map-ont" in html and 'class="structure"' in html
