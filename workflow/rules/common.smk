@@ -81,6 +81,13 @@ except InputError as exc:
     raise WorkflowError(f"carvis: bad input\n{exc}") from None
 
 OUT = CONFIG["outdir"]
+# Long-read samples given as an aligned BAM/CRAM are read as the FASTQ rule long_read_fastq writes from it
+# (every primary read, aligned or not), then screened and aligned as FASTQ samples.
+LONG_READ_BAMS = {}
+for _s in SAMPLES.values():
+    if _s.assay in LONG_READ_ASSAYS and _s.bam is not None:
+        LONG_READ_BAMS[_s.sample] = _s.bam
+        _s.fastq_1, _s.bam = [Path(f"{OUT}/long_reads/{_s.sample}.fastq.gz")], None
 REF_KEY = reference_key(CONFIG["reference"]["genome"], CONFIG["vectors"])
 REF = f"{OUT}/reference/{REF_KEY}"
 # One log tree and one benchmark tree; the reference's (one per genome + vector set) inside them.
@@ -224,6 +231,8 @@ def modelled_coverage(wildcards):
 def sample_files(wildcards):
     """The sample's input files: its BAM/CRAM, or its FASTQs (R1 lanes, then R2)."""
     s = SAMPLES[wildcards.sample]
+    if s.sample in LONG_READ_BAMS:  # the user's file, not the FASTQ taken out of it
+        return [LONG_READ_BAMS[s.sample]]
     return [s.bam] if s.bam is not None else s.fastq_1 + s.fastq_2
 
 

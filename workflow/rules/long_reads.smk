@@ -1,6 +1,28 @@
 # Long reads (assay ont or hifi): evidence and sites from chimeric alignments, with the provirus structure
 # per read and per site. Screening, alignment (minimap2 preset: align_reads_params), transgene and report
 # are the short-read rules; these two replace extract_evidence and call_sites for long-read samples.
+rule long_read_fastq:
+    input:
+        bam=lambda wildcards: LONG_READ_BAMS[wildcards.sample],
+    output:
+        temp(f"{OUT}/long_reads/{{sample}}.fastq.gz"),
+    log:
+        f"{LOGS}/long_read_fastq/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/long_read_fastq/{{sample}}.tsv"
+    wildcard_constraints:
+        sample="|".join(LONG_READ_BAMS) or "NO_SAMPLE",
+    conda:
+        ENVS / "samtools.yaml"
+    params:
+        genome=CONFIG["reference"]["genome"],
+    shell:
+        """
+        (samtools fastq -F 0x900 --reference {params.genome:q} {input.bam:q} | gzip -1 >{output:q}.tmp \
+            && mv {output:q}.tmp {output:q}) 2>{log:q}
+        """
+
+
 ruleorder: extract_long_read_evidence > extract_evidence
 ruleorder: call_long_read_sites > call_sites
 

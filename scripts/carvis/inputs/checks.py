@@ -693,17 +693,10 @@ def _parse_row(
 
 
 def _check_long_reads(path: Path, number: int, cells: Mapping[str, Any]) -> None:
-    """Long-read samples (assay ont or hifi): single reads from FASTQ (an aligned BAM is not read yet)."""
+    """Long-read samples (assay ont or hifi): single reads, from FASTQ (fastq_1 only) or an aligned BAM/CRAM
+    (the workflow takes its reads out again and screens and aligns them as FASTQ)."""
     if cells.get("assay") not in {"ont", "hifi"}:
         return
-    if "bam" in cells:
-        raise InputError(
-            path,
-            f"assay {cells['assay']!r} from an aligned BAM/CRAM is not supported yet",
-            "give the long reads as FASTQ in fastq_1 (several files comma-separated), "
-            "e.g. samtools fastq reads.bam > reads.fastq",
-            number,
-        )
     if cells.get("fastq_2"):
         raise InputError(
             path,
