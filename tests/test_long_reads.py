@@ -281,13 +281,19 @@ def test_structure_of_one_read(layout: list[tuple[str, int, bool, int, int]], ex
 
 
 def test_workflow_runs_a_long_read_sample(tmp_path: Path) -> None:
-    """assay ont in the sheet: screen, minimap2 map-ont, long-read evidence and sites, transgene, report."""
+    """assay ont in the sheet, from FASTQ and from a BAM: screen, minimap2 map-ont, long-read evidence and
+    sites, transgene, report."""
     vector = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
     design = [DESIGN[0], DESIGN[1]]
     run = LongReadModel(10, 17_000, 0.6, 0.05, 0.8, 0.0, 5, "lr")
     sim = simulate_long_reads(DEMO / "genome.fa", vector, design, tmp_path / "lr", run)
+    # the same reads again as a BAM aligned to the genome alone (sample lr_bam)
+    bam = tmp_path / "lr_genome.bam"
+    align = f"minimap2 -ax map-ont -t 2 {DEMO / 'genome.fa'} {sim.fastq} | samtools sort -o {bam} -"
+    subprocess.run(["bash", "-c", f"{align} && samtools index {bam}"], check=True, capture_output=True)
     (tmp_path / "samples.tsv").write_text(
-        f"sample\tfastq_1\tfastq_2\tvector\tpurity\tassay\nlr\t{sim.fastq}\t\tdemo_car\t0.8\tont\n"
+        "sample\tfastq_1\tfastq_2\tbam\tvector\tpurity\tassay\n"
+        f"lr\t{sim.fastq}\t\t\tdemo_car\t0.8\tont\nlr_bam\t\t\t{bam}\tdemo_car\t0.8\tont\n"
     )
     config = {
         "samples": str(tmp_path / "samples.tsv"),
@@ -301,13 +307,17 @@ def test_workflow_runs_a_long_read_sample(tmp_path: Path) -> None:
     result = snakemake(tmp_path, "--cores", "2", "--configfile", str(tmp_path / "config.yaml"))
     assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / "out"
-    sites = {
-        (s["chrom"], s["position"], s["orientation"]): s
-        for s in read_tsv(out / "lr" / "integration_sites.tsv")
-    }
-    for t in read_tsv(sim.truth):
-        site = sites[(t["chrom"], t["position"], t["orientation"])]
-        assert (site["left_junction"], site["tsd"], site["clonal"]) == (t["left_junction"], t["tsd"], "yes")
+    for sample in ("lr", "lr_bam"):
+        rows = read_tsv(out / sample / "integration_sites.tsv")
+        sites = {(s["chrom"], s["position"], s["orientation"]): s for s in rows}
+        for t in read_tsv(sim.truth):
+            site = sites[(t["chrom"], t["position"], t["orientation"])]
+            assert (site["left_junction"], site["tsd"], site["clonal"]) == (
+                t["left_junction"],
+                t["tsd"],
+                "yes",
+            )
+    assert read_tsv(out / "qc" / "lr_bam.inputs.tsv")[0]["file"] == str(bam)
     structure = {(s["chrom"], s["position"]): s for s in read_tsv(out / "calls" / "lr.structure.tsv")}
     assert structure[("chr1", "300000")]["structure"] == "internal_deletion"
     (transgene,) = read_tsv(out / "lr" / "transgene.tsv")
