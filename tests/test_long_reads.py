@@ -17,6 +17,7 @@ import pytest
 import yaml
 from helpers import snakemake
 
+from carvis.cli import main as carvis
 from carvis.core.errors import InputError
 from carvis.core.intervals import IntervalSet
 from carvis.core.io import read_tsv
@@ -324,3 +325,32 @@ def test_workflow_runs_a_long_read_sample(tmp_path: Path) -> None:
     assert transgene["detected"] == "yes"
     html = (out / "lr" / "report.html").read_text()
     assert "map-ont" in html and 'class="structure"' in html
+
+
+def test_simulate_long_reads_command(tmp_path: Path) -> None:
+    design = tmp_path / "design.tsv"
+    design.write_text(
+        "chrom\tposition\torientation\tcell_fraction\tstructure\tstructure_start\tstructure_end\n"
+        "chr1\t251233\t+\t0.8\tinternal_deletion\t1500\t3200\nchr1\t189280\t-\t0.8\ttandem\t\t\n"
+    )
+    args = ["simulate-long-reads", "--genome", str(DEMO / "genome.fa"), "--vector", str(DEMO / "vector.gb")]
+    args += [
+        "--design",
+        str(design),
+        "--preset",
+        "hifi",
+        "--coverage",
+        "2",
+        "--out-prefix",
+        str(tmp_path / "t"),
+    ]
+    assert carvis(args) == 0
+    truth = read_tsv(tmp_path / "t.truth.tsv")
+    assert [(t["structure"], t["structure_start"]) for t in truth] == [
+        ("internal_deletion", "1500"),
+        ("tandem", "NA"),
+    ]
+    design.write_text(
+        "chrom\tposition\torientation\tcell_fraction\tstructure\nchr1\t251233\t+\t0.8\ttruncated_5p\n"
+    )
+    assert carvis([*args[:-2], "--out-prefix", str(tmp_path / "bad")]) == 2

@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "carvis.sim.simulate",
         "simulate a tumour's reads with chosen integrations, plus a truth table",
     ),
+    "simulate-long-reads": (
+        "carvis.sim.long_reads",
+        "simulate a tumour's long reads (ONT- or HiFi-like) with provirus structures, plus truth tables",
+    ),
     "make-demo": ("carvis.sim.demo", "rebuild the bundled demo genome, annotation, vector and truth"),
     "validate": ("carvis.validate", "check config, sheet, reference files and reads; run nothing"),
 }

@@ -16,6 +16,7 @@ insert or a circle: which, its structure, and which junctions it crosses) and
 
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from carvis.core.errors import InputError
-from carvis.core.io import write_tsv
+from carvis.core.io import read_tsv, write_tsv
 from carvis.core.seqs import revcomp
 from carvis.core.tables import TRUTH
-from carvis.reference.vectors import VectorModel
+from carvis.reference.vectors import KINDS, VectorModel, build_vector
 from carvis.sim.simulate import (
     _ASCII_COMPLEMENT,
     _BASE_INDEX,
@@ -39,6 +40,7 @@ from carvis.sim.simulate import (
     _fastq_gz,
     _Genome,
     _left_junction,
+    read_design,
     read_genome,
     transgene_truth,
     truth_rows,
@@ -275,3 +277,77 @@ def simulate_long_reads(
     )
     write_tsv(transgene, (*TRUTH_TRANSGENE, "vcn_bases"), [copies])
     return LongReadResult(fastq, truth, reads_tsv, transgene, out.n, rows)
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def read_long_design(path: str | Path) -> list[LongInsertion]:
+    """The design TSV of ``carvis simulate`` plus optional columns structure, structure_start,
+    structure_end (1-based provirus coordinates; see :data:`STRUCTURE_COLUMNS`)."""
+    insertions = read_design(path)
+    out = []
+    for line, (ins, row) in enumerate(zip(insertions, read_tsv(path), strict=True), start=2):
+        structure = (row.get("structure") or "full_length").strip()
+        coords: list[int | None] = []
+        for column in ("structure_start", "structure_end"):
+            text = (row.get(column) or "").strip()
+            try:
+                coords.append(int(text) if text not in {"", "NA"} else None)
+            except ValueError as exc:
+                raise InputError(
+                    path, f"{column} {text!r} is not a number", "give a 1-based position", line
+                ) from exc
+        if structure not in STRUCTURES:
+            raise InputError(
+                path, f"structure {structure!r} is unknown", f"use one of {', '.join(STRUCTURES)}", line
+            )
+        needs = {"internal_deletion": (0, 1), "truncated_5p": (0,), "truncated_3p": (1,)}.get(structure, ())
+        if any(coords[i] is None for i in needs):
+            raise InputError(
+                path, f"{structure} needs its provirus coordinates", "fill structure_start/_end", line
+            )
+        out.append(LongInsertion(ins, structure, coords[0], coords[1]))
+    return out
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--genome", required=True, help="reference FASTA")
+    parser.add_argument("--vector", required=True, help="plasmid FASTA or GenBank")
+    parser.add_argument("--vector-name", help="vector name (default: the file stem)")
+    parser.add_argument("--kind", default="lentiviral", choices=list(KINDS))
+    parser.add_argument(
+        "--design",
+        required=True,
+        help="TSV: chrom, position, orientation, cell_fraction[, tsd_length][, class][, structure, "
+        "structure_start, structure_end]",
+    )
+    parser.add_argument(
+        "--preset", choices=["ont", "hifi"], default="ont", help="ONT-like 5%% or HiFi-like 1%%"
+    )
+    parser.add_argument("--coverage", type=float, default=10.0)
+    parser.add_argument("--n50", type=float, default=17_000)
+    parser.add_argument("--error-rate", type=float, help="default: the preset's")
+    parser.add_argument("--purity", type=float)
+    parser.add_argument("--circles", type=float, default=0.0, help="2-LTR circle copies per diploid genome")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sample", default="tumour")
+    parser.add_argument("--out-prefix", required=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    vector = build_vector(args.vector_name or Path(args.vector).stem, args.vector, args.kind, None)
+    preset = HIFI if args.preset == "hifi" else ONT
+    model = LongReadModel(
+        args.coverage,
+        args.n50,
+        preset.sigma,
+        preset.error_rate if args.error_rate is None else args.error_rate,
+        args.purity,
+        args.circles,
+        args.seed,
+        args.sample,
+    )
+    result = simulate_long_reads(args.genome, vector, read_long_design(args.design), args.out_prefix, model)
+    print(f"carvis simulate-long-reads: {result.reads} reads -> {result.fastq}")
+    return 0
