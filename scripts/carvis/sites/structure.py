@@ -220,6 +220,7 @@ def call_long_read_sites(
         structure, start, end, counts_text, insert = site_structure(
             [by_read[r] for r in reads if r in by_read]
         )
+        start, end = _moved_truncation(rows, (left, right), orientation, (structure, start, end))
         q = low = high = span = None
         clonal = None
         if rate is not None and length is not None:
@@ -286,6 +287,29 @@ def call_long_read_sites(
         range(len(sites)), key=lambda i: (-int(str(sites[i]["fragments"])), str(sites[i]["chrom"]))
     )
     return [sites[i] for i in order], [details[i] for i in order]
+
+
+def _moved_truncation(
+    rows: Sequence[Mapping[str, str]],
+    placed: tuple[int | None, int | None],
+    orientation: str,
+    structure: tuple[str | None, int | None, int | None],
+) -> tuple[int | None, int | None]:
+    """A truncation point moved with the junction :func:`junctions` placed one TSD from the anchored one:
+    the host bases it gained at the truncated end are provirus bases the reads' alignments had claimed."""
+    kind, start, end = structure
+    gained = {}
+    for i, side in enumerate(("left", "right")):
+        values, where = _side_values(rows, side), placed[i]
+        if values and where is not None:
+            observed = consensus(values)
+            gained[side] = where - observed if side == "left" else observed - where
+    five, three = ("left", "right") if orientation == "+" else ("right", "left")
+    if kind == "truncated_5p" and start is not None:
+        start += gained.get(five, 0)
+    if kind == "truncated_3p" and end is not None:
+        end -= gained.get(three, 0)
+    return start, end
 
 
 def _relative(sites: list[dict[str, object]], dominant_fraction: float = 0.2) -> None:
