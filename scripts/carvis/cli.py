@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "simulate an LM-PCR run (clones of power-law sizes), plus its truth",
     ),
     "simulate-capture": ("carvis.sim.capture", "capture a simulated library with vector and control baits"),
+    "simulate-long-reads": (
+        "carvis.sim.long_reads",
+        "simulate a tumour's long reads (ONT- or HiFi-like) with provirus structures, plus truth tables",
+    ),
     "make-demo": ("carvis.sim.demo", "rebuild the bundled demo genome, annotation, vector and truth"),
     "validate": ("carvis.validate", "check config, sheet, reference files and reads; run nothing"),
 }

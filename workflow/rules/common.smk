@@ -13,6 +13,11 @@ from carvis.core.errors import InputError
 from carvis.inputs.checks import load_config, load_samples, read_yaml
 from carvis.reference.preflight import check_vectors
 from carvis.reads.align import UMI_MARKDUP, align_command, bam_command
+from carvis.reads.long_reads import (
+    LONG_READ_ASSAYS,
+    long_read_command,
+    long_read_options,
+)
 from carvis.reads.bam_input import extract_command
 from carvis.reference.build import reference_key
 from carvis.reads.screen import subsample_option
@@ -76,6 +81,13 @@ except InputError as exc:
     raise WorkflowError(f"carvis: bad input\n{exc}") from None
 
 OUT = CONFIG["outdir"]
+# Long-read samples given as an aligned BAM/CRAM are read as the FASTQ rule long_read_fastq writes from it
+# (every primary read, aligned or not), then screened and aligned as FASTQ samples.
+LONG_READ_BAMS = {}
+for _s in SAMPLES.values():
+    if _s.assay in LONG_READ_ASSAYS and _s.bam is not None:
+        LONG_READ_BAMS[_s.sample] = _s.bam
+        _s.fastq_1, _s.bam = [Path(f"{OUT}/long_reads/{_s.sample}.fastq.gz")], None
 REF_KEY = reference_key(CONFIG["reference"]["genome"], CONFIG["vectors"])
 REF = f"{OUT}/reference/{REF_KEY}"
 # One log tree and one benchmark tree; the reference's (one per genome + vector set) inside them.
@@ -228,6 +240,8 @@ def modelled_coverage(wildcards):
 def sample_files(wildcards):
     """The sample's input files: its BAM/CRAM, or its FASTQs (R1 lanes, then R2)."""
     s = SAMPLES[wildcards.sample]
+    if s.sample in LONG_READ_BAMS:  # the user's file, not the FASTQ taken out of it
+        return [LONG_READ_BAMS[s.sample]]
     return [s.bam] if s.bam is not None else s.fastq_1 + s.fastq_2
 
 
@@ -318,6 +332,13 @@ def umi_markdup(wildcards):
 
 
 def align_reads_params(wildcards, input, output, threads):
+    assay = SAMPLES[wildcards.sample].assay
+    # long reads: minimap2 with the assay's preset, indexed from the FASTA
+    if assay in LONG_READ_ASSAYS:
+        reads = reads_to_align(wildcards)["r1"]
+        return long_read_command(
+            assay, input.fasta, reads, wildcards.sample, threads, output.bam
+        )
     return _align(reads_to_align(wildcards), wildcards, input, output, threads)
 
 
@@ -327,4 +348,26 @@ def align_site_reads_params(wildcards, input, output, threads):
 
 def report_params(wildcards):
     """Only the config values the report prints (and a digest of the rest)."""
-    return report_settings(CONFIG, sample_vector(wildcards))
+    settings = report_settings(CONFIG, sample_vector(wildcards))
+    assay = SAMPLES[wildcards.sample].assay
+    # long reads: the preset replaces the short-read aligner settings
+    if assay in LONG_READ_ASSAYS:
+        settings["aligner"] = "minimap2"
+        settings["aligner extra arguments"] = (
+            f"{long_read_options(assay)} (assay {assay}; the preset's index is built from the FASTA)"
+        )
+    return settings
+
+
+# Long-read samples (assay ont or hifi): their evidence and sites rules are in long_reads.smk.
+LONG_READ_SAMPLES = [s for s, v in SAMPLES.items() if v.assay in LONG_READ_ASSAYS]
+
+
+def long_read_structure(wildcards):
+    """The structure tables the report draws, for long-read samples."""
+    if wildcards.sample not in LONG_READ_SAMPLES:
+        return {}
+    return {
+        "structure": f"{OUT}/calls/{wildcards.sample}.structure.tsv",
+        "read_structure": f"{OUT}/evidence/{wildcards.sample}.read_structure.tsv",
+    }

@@ -5,6 +5,8 @@
 
 rule render_report:
     input:
+        # long-read samples: the provirus structure per site (drawn below the vector coverage)
+        unpack(long_read_structure),
         sites=f"{OUT}/{{sample}}/integration_sites.tsv",
         transgene=f"{OUT}/{{sample}}/transgene.tsv",
         manifest=f"{REF}/vectors.json",

@@ -656,6 +656,7 @@ def _parse_row(
     if error is not None:
         _, problem, fix = _explain(error, lambda p: f"column {_dotted(p)}", {})
         raise InputError(path, problem, fix, number)
+    _check_long_reads(path, number, cells)
     if cells["vector"] not in vectors:
         hint = _did_you_mean(cells["vector"], vectors)
         raise InputError(
@@ -688,6 +689,20 @@ def _parse_row(
     r1, r2 = _check_fastqs(path, number, {"fastq_2": "", **row}, made)
     sample = Sample(cells["sample"], r1, r2, cells["vector"], cells.get("purity"), cells.get("assay", "wgs"))
     return lmpcr_fields(sample, cells)
+
+
+def _check_long_reads(path: Path, number: int, cells: Mapping[str, Any]) -> None:
+    """Long-read samples (assay ont or hifi): single reads, from FASTQ (fastq_1 only) or an aligned BAM/CRAM
+    (the workflow takes its reads out again and screens and aligns them as FASTQ)."""
+    if cells.get("assay") not in {"ont", "hifi"}:
+        return
+    if cells.get("fastq_2"):
+        raise InputError(
+            path,
+            f"assay {cells['assay']!r} reads are single long reads, but fastq_2 is given",
+            "put every long-read FASTQ in fastq_1 (comma-separated) and leave fastq_2 empty",
+            number,
+        )
 
 
 def _check_reused(path: Path, number: int, sample: Sample, used: dict[Path, int]) -> None:

@@ -121,7 +121,8 @@ class Fragments:
 
 
 def count_fragments(bam: str | Path, contig: str, intervals: Sequence[Interval]) -> Fragments:
-    """Fragments with a primary, non-duplicate read of >= MIN_OVERLAP aligned bases in the intervals."""
+    """Fragments with a primary, non-duplicate read of >= MIN_OVERLAP aligned bases in the intervals
+    (single reads: the primary or a supplementary alignment)."""
     footprint = IntervalSet(intervals)
     starts: dict[str, int] = {}
     bases: dict[str, int] = {}
@@ -135,7 +136,9 @@ def count_fragments(bam: str | Path, contig: str, intervals: Sequence[Interval])
         for start, end in footprint.intervals:
             for read in sam.fetch(contig, start, end):
                 key = (read.query_name or "", read.is_read1)
-                if read.flag & _SKIP_FLAGS or key in seen:
+                # a single (long) read's vector part is often its supplementary alignment: counted once
+                skip = _SKIP_FLAGS if read.is_paired else _SKIP_FLAGS & ~0x800
+                if read.flag & skip or key in seen:
                     continue
                 seen.add(key)
                 overlap = sum(footprint.overlap(s, e) for s, e in read.get_blocks())

@@ -1,0 +1,296 @@
+"""Long-read benchmark (issue 17): a script that prints figures (not collected by pytest).
+
+    python tests/benchmark/long_reads.py [--workdir DIR] [--coverage 10] [--sites 8] [--seed 1]
+
+On the demo genome (1.2 Mb) and the demo lentiviral vector it simulates three long-read samples with
+:mod:`carvis.sim.long_reads`: ONT-like (5% errors, N50 17 kb), HiFi-like (1% errors, N50 17 kb) and a
+CAR-negative ONT-like sample, each at ``--coverage``. The tumours carry ``--sites`` clonal insertions
+(cell fraction 0.8, purity 0.8) whose proviruses cycle through the simulator's structures (full-length,
+internal deletion, 5'/3' truncation, tandem), 10 bystanders (cell fraction 0.002-0.01) and 2-LTR circles
+(0.3 copies per diploid genome). Each sample runs as the workflow does: the k-mer screen (single-end,
+with a depth sample), minimap2 with the assay's preset, the long-read evidence and site caller, and the
+transgene stage's VCN on the same BAM.
+
+Printed per sample: clonal-site recall within 5 bp, within 2 bp with the TSD right, and base-exact
+(position, both junctions and TSD); precision within 5 bp (a call is right when it is within 5 bp of any
+simulated site, bystanders included); the structure class of reads crossing both junctions against the
+truth (2-LTR circle reads crossing the circle junction included); the consensus structure per clonal
+site; the junction spread; VCN against the truth (integrated copies; a tandem counts two); and the time of
+screen + alignment against the decompression time of the FASTQ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+from carvis.core.intervals import IntervalSet, read_bed
+from carvis.core.io import read_tsv
+from carvis.evidence.extract import Rules
+from carvis.evidence.long_reads import ANCHOR_SLOP, extract_long_read_evidence
+from carvis.reads.long_reads import long_read_command, minimap2_version
+from carvis.reads.screen import (
+    compile_kmer_screen,
+    depth_scale,
+    run_screen,
+    subsample_option,
+    write_coverage,
+    write_screen_reference,
+)
+from carvis.reference.build import build_combined_reference
+from carvis.reference.mask import MINIMAP2_ARGS, build_mask, read_mask, write_vector_tiles
+from carvis.reference.vectors import build_vector
+from carvis.sim.long_reads import STRUCTURES, LongInsertion, LongReadModel, simulate_long_reads
+from carvis.sim.simulate import Insertion, read_genome
+from carvis.sites.structure import LongReadSites, call_long_read_sites
+from carvis.transgene.call import call_transgene
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "resources" / "demo"
+FRACTION, SEED = 0.2, 7
+ASSAYS = {"ont": (0.05, 17_000, 0.6), "hifi": (0.01, 17_000, 0.35)}
+
+
+def design(genome: dict[str, str], n: int, rng: np.random.Generator) -> list[LongInsertion]:
+    """``n`` clonal sites 30 kb apart or more (structures in turn) and 10 bystanders."""
+    out: list[LongInsertion] = []
+    taken: list[tuple[str, int]] = []
+    names = [c for c in genome if len(genome[c]) > 150_000]
+    for _ in range(100_000):
+        if len(out) == n + 10:
+            break
+        chrom = names[int(rng.integers(len(names)))]
+        pos = int(rng.integers(30_000, len(genome[chrom]) - 30_000))
+        if "N" in genome[chrom][pos - 500 : pos + 500] or any(
+            c == chrom and abs(p - pos) < 30_000 for c, p in taken
+        ):
+            continue
+        taken.append((chrom, pos))
+        orientation = "+" if rng.random() < 0.5 else "-"
+        if len(out) < n:
+            structure = STRUCTURES[len(out) % len(STRUCTURES)]
+            start, end = {
+                "internal_deletion": (1500, 3200),
+                "truncated_5p": (900, None),
+                "truncated_3p": (None, 4100),
+            }.get(structure, (None, None))
+            out.append(LongInsertion(Insertion(chrom, pos, orientation, 0.8), structure, start, end))
+        else:
+            fraction = round(float(rng.uniform(0.002, 0.01)), 5)
+            out.append(LongInsertion(Insertion(chrom, pos, orientation, fraction, None, "bystander")))
+    return out
+
+
+def run_sample(
+    work: Path, name: str, assay: str, insertions: list[LongInsertion], ref: dict[str, Path]
+) -> dict:
+    error, n50, sigma = ASSAYS[assay]
+    model = ref["model"]
+    run = LongReadModel(
+        ARGS.coverage,
+        n50,
+        sigma,
+        error,
+        0.8 if insertions else None,
+        0.3 if insertions else 0.0,
+        ARGS.seed,
+        name,
+    )
+    sim = simulate_long_reads(DEMO / "genome.fa", model, insertions, work / name, run)
+    t0 = time.perf_counter()
+    subprocess.run(f"gzip -dc {sim.fastq} > /dev/null", shell=True, check=True)
+    t_decompress = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_screen(
+        name, ref["binary"], ref["pieces"], ref["ends"], [sim.fastq], [], work / f"{name}.screen",
+        work / f"{name}.screen.tsv", fraction=FRACTION, seed=SEED,
+    )  # fmt: skip
+    t_screen = time.perf_counter() - t0
+    bam = work / f"{name}.bam"
+    fastq = work / f"{name}.screen_R1.fastq"
+    t0 = time.perf_counter()
+    subprocess.run(
+        long_read_command(assay, ref["mmi"], [fastq], name, 2, bam), shell=True, check=True,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    t_align = time.perf_counter() - t0
+    coverage = work / f"{name}.coverage.tsv"
+    write_coverage(
+        bam,
+        coverage,
+        subsample=subsample_option(FRACTION, SEED),
+        scale=depth_scale(work / f"{name}.screen.tsv"),
+    )
+    extract_long_read_evidence(
+        bam,
+        {model.name: model},
+        Rules(ref["masks"], slop=ANCHOR_SLOP),
+        work / f"{name}.evidence.tsv",
+        work / f"{name}.reads.tsv",
+    )
+    sites, details = call_long_read_sites(
+        read_tsv(work / f"{name}.evidence.tsv"), read_tsv(work / f"{name}.reads.tsv"), model,
+        ref["fasta"], name, LongReadSites(coverage, 0.8 if insertions else None),
+    )  # fmt: skip
+    depth = work / f"{name}.vector_depth.tsv"
+    subprocess.run(f"samtools depth -a -Q 0 -b {ref['bed']} {bam} > {depth}", shell=True, check=True)
+    transgene = call_transgene(
+        name, model, ref["footprint"], ref["mask"], coverage, depth, bam, purity=0.8 if insertions else None
+    )  # fmt: skip
+    return {
+        "sim": sim, "sites": sites, "details": details, "structures": read_tsv(work / f"{name}.reads.tsv"),
+        "transgene": transgene, "times": (t_decompress, t_screen, t_align),
+        "screened": read_tsv(work / f"{name}.screen.tsv")[0],
+    }  # fmt: skip
+
+
+def report(name: str, result: dict) -> None:
+    truth = read_tsv(result["sim"].truth)
+    sites = result["sites"]
+    clonal = [t for t in truth if t["class"] == "clonal"]
+    print(f"\n== {name}: {len(truth)} simulated sites ({len(clonal)} clonal), {len(sites)} called")
+
+    def near(call: dict, t: dict, bp: int) -> bool:
+        return (
+            call["chrom"] == t["chrom"]
+            and call["orientation"] == t["orientation"]
+            and abs(int(call["position"]) - int(t["position"])) <= bp
+        )
+
+    def exact(call: dict, t: dict) -> bool:
+        return (
+            near(call, t, 0) and str(call["left_junction"]) == t["left_junction"] and call["tsd"] == t["tsd"]
+        )
+
+    if clonal:
+        within5 = sum(any(near(c, t, 5) for c in sites) for t in clonal)
+        within2 = sum(any(near(c, t, 2) and c["tsd"] == t["tsd"] for c in sites) for t in clonal)
+        base = sum(any(exact(c, t) for c in sites) for t in clonal)
+        n = len(clonal)
+        print(
+            f"clonal recall: within 5 bp {within5}/{n}, within 2 bp with TSD right {within2}/{n}, "
+            f"base-exact {base}/{n}"
+        )
+        flagged = sum(any(near(c, t, 5) and c["clonal"] == "yes" for c in sites) for t in clonal)
+        print(f"clonal sites flagged clonal: {flagged}/{n}")
+    right = sum(any(near(c, t, 5) for t in truth) for c in sites)
+    print(f"precision within 5 bp: {right}/{len(sites)}" + (f" = {right / len(sites):.3f}" if sites else ""))
+    for c in sites:
+        if not any(near(c, t, 5) for t in truth):
+            print(f"  false: {c['chrom']}:{c['position']}{c['orientation']} reads {c['fragments']}")
+    # structure class per read crossing both junctions
+    predicted = {r["read"]: r["structure"] for r in result["structures"]}
+    crossing = [
+        r
+        for r in read_tsv(result["sim"].truth_reads)
+        if r["crosses"] == "both"
+        and (r["source"] == "circle" or min(int(r["left_host"]), int(r["right_host"])) >= ARGS.min_host)
+    ]
+    right_class = sum(predicted.get(r["read"]) == r["structure"] for r in crossing)
+    if crossing:
+        print(
+            f"structure class of reads crossing both junctions: {right_class}/{len(crossing)} "
+            f"= {right_class / len(crossing):.3f}"
+        )
+        by_class: dict[str, list[int]] = {}
+        for r in crossing:
+            by_class.setdefault(r["structure"], [0, 0])
+            by_class[r["structure"]][0] += predicted.get(r["read"]) == r["structure"]
+            by_class[r["structure"]][1] += 1
+        print("  " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in sorted(by_class.items())))
+        wrong = [
+            (r["structure"], predicted.get(r["read"]), r["left_host"], r["right_host"])
+            for r in crossing
+            if predicted.get(r["read"]) != r["structure"]
+        ]  # (truth, called, host bases left and right)
+        if wrong:
+            print(f"  wrong: {wrong[:10]}")
+    for t in clonal:
+        match = [d for d in result["details"] if near(d, t, 5)]
+        if match:
+            d = match[0]
+            print(
+                f"  {t['chrom']}:{t['position']}{t['orientation']} {t['structure']:<18} "
+                f"called {d['structure']} ({d['structure_counts']}; "
+                f"{d['structure_start']}-{d['structure_end']}; "
+                f"truth {t['structure_start']}-{t['structure_end']}) "
+                f"spread L{d['left_spread']} R{d['right_spread']} reads {d['reads']}"
+            )
+        else:
+            print(f"  {t['chrom']}:{t['position']}{t['orientation']} {t['structure']} not called")
+    vcn_truth = read_tsv(result["sim"].truth_transgene)[0]
+    tg = result["transgene"]
+    print(
+        f"VCN {tg['vcn']:.2f} ({tg['vcn_low']:.2f}-{tg['vcn_high']:.2f}) detected {tg['detected']}; "
+        f"truth {vcn_truth['vcn']} "
+        f"copies ({vcn_truth['vcn_bases']} provirus-lengths)"
+        if tg["vcn"] is not None
+        else f"VCN NA, detected {tg['detected']}"
+    )
+    t_dec, t_screen, t_align = result["times"]
+    s = result["screened"]
+    print(
+        f"time: decompression {t_dec:.1f} s, screen {t_screen:.1f} s + alignment {t_align:.1f} s = "
+        f"{(t_screen + t_align) / t_dec:.1f}x; reads {s['reads']}, kept {s['kept_reads']}, "
+        f"sampled {s['sampled_reads']}"
+    )
+
+
+def main() -> None:
+    work = ARGS.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    model = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
+    fasta = work / "combined.fa"
+    build_combined_reference(DEMO / "genome.fa", [model], fasta)
+    subprocess.run(["samtools", "faidx", str(fasta)], check=True)
+    subprocess.run(f"minimap2 -d {work}/combined.mmi {fasta} 2>/dev/null", shell=True, check=True)
+    bed = work / "vectors.bed"
+    bed.write_text("".join(f"{n}\t0\t{len(s)}\n" for n, s in model.contigs().items()))
+    ref = {"model": model, "fasta": fasta, "mmi": work / "combined.mmi", "bed": bed}
+    ref["binary"] = compile_kmer_screen(work / "kmer_screen")
+    # the homology mask as the workflow builds it (vector tiles aligned to the genome)
+    write_vector_tiles([model], work / "tiles.fa")
+    subprocess.run(
+        f"minimap2 {MINIMAP2_ARGS} -t 2 {work}/combined.mmi {work}/tiles.fa > {work}/tiles.sam 2>/dev/null",
+        shell=True, check=True,
+    )  # fmt: skip
+    build_mask(work / "tiles.sam", [model], work / "mask.bed", work / "footprint.bed")
+    ref["mask"] = read_mask(work / "mask.bed")
+    ref["masks"] = {c: IntervalSet(ivs) for c, ivs in read_bed(work / "mask.bed").items()}
+    ref["footprint"] = read_bed(work / "footprint.bed")
+    ref["pieces"], ref["ends"] = work / "pieces.fa", work / "ends.fa"
+    write_screen_reference([model], ref["mask"], ref["pieces"], ref["ends"])
+    print(f"minimap2 {minimap2_version()}; coverage {ARGS.coverage}x; seed {ARGS.seed}")
+    genome = read_genome(DEMO / "genome.fa")
+    insertions = design(genome, ARGS.sites, np.random.default_rng(ARGS.seed))
+    for name, assay, ins in (
+        ("ont", "ont", insertions),
+        ("hifi", "hifi", insertions),
+        ("negative", "ont", []),
+    ):
+        report(f"{name} ({assay})", run_sample(work, name, assay, ins, ref))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/carvis_long_reads"))
+    parser.add_argument("--coverage", type=float, default=10.0)
+    parser.add_argument("--sites", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--min-host",
+        type=int,
+        default=12,
+        help="host bases a read needs on each side to cross both junctions",
+    )
+    ARGS = parser.parse_args()
+    main()
