@@ -23,6 +23,8 @@ from carvis.core import io
 from carvis.core.seqs import revcomp
 from carvis.reads.align import align_command, bam_command
 from carvis.reference.vectors import KINDS, VectorKind, VectorModel, build_vector
+from carvis.sim.simulate import Insertion as SimulatedInsertion
+from carvis.sim.simulate import simulate_tumour
 
 LENTI = KINDS["lentiviral"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -344,8 +346,8 @@ def build_kind_sample(
 ) -> KindSample:
     """Sites of a piggyBac or gammaretroviral vector (one per cell fraction) in a ~120 kb genome, aligned.
 
-    piggyBac sites start at TTAA (the duplicated target); ``contamination_depth`` adds reads of the whole
-    circular plasmid (names ``plasmid_<n>``).
+    Reads from :func:`carvis.sim.simulate.simulate_tumour`. piggyBac sites start at TTAA (the duplicated
+    target); ``contamination_depth`` adds reads of the whole circular plasmid at that depth.
     """
     workdir = Path(workdir)
     rng = random.Random(seed)
@@ -364,16 +366,19 @@ def build_kind_sample(
         Insertion(f"K{i}", chrom, a, rng.choice("+-"), model.provirus, model.tsd_length, fraction)
         for i, ((chrom, a), fraction) in enumerate(zip(sites, fractions, strict=True))
     ]
-    pairs = _haplotype_windows(genome, [], depth / 2, rng, 0, "hapB")
-    pairs += _haplotype_windows(genome, events, depth / 2, rng, 2500, "hapA")
-    if contamination_depth:
-        circular = plasmid + plasmid[:1000]
-        pairs += simulate_pairs(circular, contamination_depth, rng, "plasmid")
     genome_fasta = write_fasta(workdir / "genome.fa", genome)
+    reads = simulate_tumour(
+        genome_fasta,
+        model,
+        [SimulatedInsertion(e.chrom, e.a, e.orientation, e.cell_fraction) for e in events],
+        workdir / "sim",
+        coverage=depth,
+        insert_sd=40,
+        contamination=2 * contamination_depth / depth,  # the plasmid at depth coverage x contamination / 2
+        seed=seed,
+    )
     reference = write_combined_reference(workdir / "combined.fa", genome, [model])
-    r1, r2 = workdir / "R1.fq.gz", workdir / "R2.fq.gz"
-    write_fastq_pairs(r1, r2, pairs)
-    bam = align_pairs(reference, r1, r2, workdir / "sample.bam")
+    bam = align_pairs(reference, reads.r1, reads.r2, workdir / "sample.bam")
     return KindSample(genome, model, genome_fasta, bam, {e.label: e for e in events})
 
 

@@ -22,8 +22,6 @@ MAX_LINES = 500
 MAX_PARAMETERS = 6
 #: Modules over MAX_LINES, with the issue that splits them.
 LONG_MODULES = {
-    "evidence/extract.py": "issue 19: evidence rows typed, extract_evidence in named steps (after issue 14)",
-    "sites/call.py": "issue 19: site rows typed, call_sites in named steps (after issue 14)",
     "inputs/checks.py": "issue 19: split the config checks from the sample-sheet checks",
     "sim/simulate.py": "issue 19: split the insertion model from the read writer",
     "sim/demo.py": "issue 19: split the demo genome from the demo case table",
@@ -32,8 +30,6 @@ LONG_MODULES = {
 }
 #: Functions over MAX_PARAMETERS (module path:function), with the issue that gives them one parameters object.
 LONG_SIGNATURES: dict[str, str] = {
-    "evidence/extract.py:extract_evidence": "issue 19: one parameters object (after issue 14)",
-    "sites/call.py:call_sites": "issue 19: one parameters object (after issue 14)",
     "inputs/checks.py:_parse_row": "issue 19: one sheet-context object",
     "reads/accounting.py:account_reads": "issue 19: one sample-files object",
     "reads/accounting.py:count_reads": "issue 19: one sample-files object",

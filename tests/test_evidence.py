@@ -16,9 +16,11 @@ from carvis.core.intervals import read_bed
 from carvis.core.io import read_tsv
 from carvis.core.seqs import revcomp
 from carvis.core.tables import EVIDENCE
-from carvis.evidence.extract import Alignment, _project_ltr, extract_evidence, match_clip, parse_cigar
+from carvis.evidence.alignment import MAX_OVERSHOOT, Alignment, parse_cigar
+from carvis.evidence.clips import match_clip
+from carvis.evidence.extract import EvidenceFiles, EvidenceParams, extract_evidence
 from carvis.reference.vectors import KINDS, build_vector
-from carvis.sites.call import DISCORDANT_OVERHANG
+from carvis.sites.junctions import DISCORDANT_OVERHANG
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> IntegrationSample:
 @pytest.fixture(scope="module")
 def evidence(sample: IntegrationSample) -> tuple[list[dict[str, str]], dict[str, int], Path]:
     out = sample.bam.parent / "evidence.tsv"
-    qc = extract_evidence(sample.bam, {"lv": sample.model}, read_bed(sample.mask_bed), out)
+    qc = extract_evidence(EvidenceFiles(sample.bam, out), {"lv": sample.model}, read_bed(sample.mask_bed))
     return read_tsv(out), qc, out
 
 
@@ -136,8 +138,8 @@ def test_spanning_fragments_of_bam_input_come_from_the_full_input_bam(
         )
     pysam.index(str(renamed))
     args = ({"lv": sample.model}, read_bed(sample.mask_bed))
-    extract_evidence(aligned, *args, tmp_path / "alone.tsv")
-    extract_evidence(aligned, *args, tmp_path / "input.tsv", spanning_bam=renamed)
+    extract_evidence(EvidenceFiles(aligned, tmp_path / "alone.tsv"), *args)
+    extract_evidence(EvidenceFiles(aligned, tmp_path / "input.tsv", spanning_bam=renamed), *args)
     assert _spanning(tmp_path / "input.tsv") == _spanning(evidence[2])
     assert len(_spanning(tmp_path / "alone.tsv")) < 0.2 * len(_spanning(evidence[2]))
 
@@ -147,7 +149,10 @@ def test_screened_reads_measure_the_fragment_length_instead_of_counting_spanners
 ) -> None:
     out = tmp_path / "evidence.tsv"
     qc = extract_evidence(
-        sample.bam, {"lv": sample.model}, read_bed(sample.mask_bed), out, model_spanning=True
+        EvidenceFiles(sample.bam, out),
+        {"lv": sample.model},
+        read_bed(sample.mask_bed),
+        EvidenceParams(model_spanning=True),
     )
     assert not _spanning(out)
     assert qc["mean_fragment_length"] == pytest.approx(350, abs=10)  # simulated: 350 +- 40
@@ -192,10 +197,10 @@ def test_bam_without_index_or_vector_contigs(sample: IntegrationSample, tmp_path
     copy = tmp_path / "noindex.bam"
     copy.write_bytes(sample.bam.read_bytes())
     with pytest.raises(InputError, match="no index"):
-        extract_evidence(copy, {"lv": sample.model}, {}, tmp_path / "ev.tsv")
+        extract_evidence(EvidenceFiles(copy, tmp_path / "ev.tsv"), {"lv": sample.model}, {})
     other = replace(sample.model, name="other")
     with pytest.raises(InputError, match="other__provirus"):
-        extract_evidence(sample.bam, {"other": other}, {}, tmp_path / "ev.tsv")
+        extract_evidence(EvidenceFiles(sample.bam, tmp_path / "ev.tsv"), {"other": other}, {})
     assert not (tmp_path / "ev.tsv").exists()
 
 
@@ -211,15 +216,24 @@ def test_read_coordinates_and_extrapolation() -> None:
     assert fwd.ref_at(30) == 1023  # after the deletion
 
 
-def test_ltr_projection(sample: IntegrationSample) -> None:
+def test_ltr_copies_and_tsd_arithmetic_are_the_vector_model_s(sample: IntegrationSample) -> None:
     model = sample.model
     n, ltr = len(model.provirus), model.ltr_length
-    assert _project_ltr(n - ltr + 1, True, model) == 1
-    assert _project_ltr(n - ltr, True, model) == 0  # one base before the 2nd copy: overshoot of 1
-    assert _project_ltr(ltr, False, model) == n
-    assert _project_ltr(ltr + 1, False, model) == n + 1
-    assert _project_ltr(ltr + 50, False, model) == ltr + 50
-    assert _project_ltr(n - ltr - 50, True, model) == n - ltr - 50
+    assert model.project_ltr(n - ltr + 1, True, MAX_OVERSHOOT) == 1
+    assert model.project_ltr(n - ltr, True, MAX_OVERSHOOT) == 0  # one base before the 2nd copy: overshoot 1
+    assert model.project_ltr(ltr, False, MAX_OVERSHOOT) == n
+    assert model.project_ltr(ltr + 1, False, MAX_OVERSHOOT) == n + 1
+    assert model.project_ltr(ltr + 50, False, MAX_OVERSHOOT) == ltr + 50
+    assert model.project_ltr(n - ltr - 50, True, MAX_OVERSHOOT) == n - ltr - 50
+    assert model.project_ltr(n - ltr, True) == n - ltr  # no overshoot allowed: stays in the internal region
+    assert model.canonical_ltr(n - ltr + 7) == 7 and model.canonical_ltr(n - ltr) == n - ltr
+    assert model.canonical_ltr(ltr) == ltr
+    tsd = model.tsd_length
+    assert model.tsd_partner("left", 1004) == ("right", 1004 - tsd + 1)
+    assert model.tsd_partner("right", 1000) == ("left", 1000 + tsd - 1)
+    assert model.site_start("left", 1000 + tsd - 1) == model.site_start("right", 1000) == 1000
+    transposon = replace(model, ltr_length=0)
+    assert transposon.project_ltr(n - 3, True, MAX_OVERSHOOT) == n - 3 and transposon.canonical_ltr(n) == n
 
 
 # --- soft clips matched to the provirus termini --------------------------------------------------------
@@ -270,7 +284,7 @@ def test_short_clips_become_exact_junction_rows(sample: IntegrationSample, tmp_p
     ]
     bam = _bam(tmp_path / "clips.bam", contigs, reads)
     out = tmp_path / "ev.tsv"
-    qc = extract_evidence(bam, {"lv": model}, {}, out)
+    qc = extract_evidence(EvidenceFiles(bam, out), {"lv": model}, {})
     rows = {r["fragment"]: r for r in read_tsv(out)}
     assert set(rows) == {"left5p", "right3p", "right5p"}
     got = {
@@ -296,7 +310,7 @@ def test_clip_inside_host_microhomology_is_anchored_at_the_terminus(
         [("m", "chr1", 1000, "102M15S", host[1000:1102] + prov[2:17])],
     )
     out = tmp_path / "ev.tsv"
-    extract_evidence(bam, {"lv": model}, {}, out)
+    extract_evidence(EvidenceFiles(bam, out), {"lv": model}, {})
     (row,) = read_tsv(out)
     assert (row["host_pos"], row["anchor_offset"], row["vector_end"]) == ("1100", "2", "5p")
 
@@ -319,7 +333,7 @@ def test_piggybac_itr_clip_too_short_to_tell_the_ends_apart_is_left_to_the_sites
     ]
     bam = _bam(tmp_path / "pb.bam", {"chr1": host, **model.contigs()}, reads)
     out = tmp_path / "ev.tsv"
-    qc = extract_evidence(bam, {"pb": model}, {}, out)
+    qc = extract_evidence(EvidenceFiles(bam, out), {"pb": model}, {})
     rows = read_tsv(out)
     assert 13 <= model.shared_end() < 20
     assert [(r["fragment"], r["host_pos"], r["vector_end"], r["vector_bases"]) for r in rows] == [
@@ -351,7 +365,7 @@ def test_host_clips_of_vector_reads_join_the_junction_their_bases_match(
     bam = _bam(tmp_path / "hc.bam", contigs, reads)
     reference = write_fasta(tmp_path / "combined.fa", contigs)
     out = tmp_path / "ev.tsv"
-    qc = extract_evidence(bam, {"lv": model}, {}, out, reference=reference)
+    qc = extract_evidence(EvidenceFiles(bam, out, reference=reference), {"lv": model}, {})
     got = {
         r["fragment"]: (
             r["kind"],
@@ -370,7 +384,7 @@ def test_host_clips_of_vector_reads_join_the_junction_their_bases_match(
         "short_of_end": ("host_clip", "1100", "left", "5p", "2", "NA"),
     }
     assert qc["host_clip_rows"] == 3 and qc["host_clip_unplaced"] == 1
-    extract_evidence(bam, {"lv": model}, {}, out)  # without the genome: no host clips
+    extract_evidence(EvidenceFiles(bam, out), {"lv": model}, {})  # without the genome: no host clips
     assert [r["kind"] for r in read_tsv(out)] == ["clip"]
 
 
@@ -416,7 +430,7 @@ def test_short_host_clips_are_placed_beside_their_mate(sample: IntegrationSample
     bam = _pair_bam(tmp_path / "mc.bam", contigs, reads)
     reference = write_fasta(tmp_path / "combined.fa", contigs)
     out = tmp_path / "ev.tsv"
-    qc = extract_evidence(bam, {"lv": model}, {}, out, reference=reference)
+    qc = extract_evidence(EvidenceFiles(bam, out, reference=reference), {"lv": model}, {})
     got = {
         r["fragment"]: (r["host_pos"], r["side"], r["vector_end"], r["host_mapq"], r["host_bases"])
         for r in read_tsv(out)

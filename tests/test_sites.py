@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,9 +24,27 @@ from carvis.core.intervals import read_bed
 from carvis.core.io import read_tsv, write_tsv
 from carvis.core.seqs import revcomp
 from carvis.core.tables import EVIDENCE, SITES
-from carvis.evidence.extract import extract_evidence
+from carvis.evidence.extract import EvidenceFiles, EvidenceParams, extract_evidence
 from carvis.reference.vectors import KINDS, VectorModel, build_vector
-from carvis.sites.call import AlleleCounts, allele_fraction, call_sites
+from carvis.sites.call import SiteFiles, SitesParams, call_sites
+from carvis.sites.clonality import AlleleCounts, allele_fraction
+
+
+def sites_of(
+    evidence: Path,
+    model: VectorModel,
+    fasta: Path,
+    sample: str,
+    out: Path,
+    *,
+    qc: Path | None = None,
+    evidence_qc: Path | None = None,
+    coverage: Path | None = None,
+    **settings: Any,
+) -> list[dict[str, object]]:
+    """:func:`call_sites` on these files and settings; the rows it returns as column -> value."""
+    files = SiteFiles(evidence, fasta, out, qc=qc, evidence_qc=evidence_qc, coverage=coverage)
+    return [row.cells() for row in call_sites(files, model, sample, SitesParams(**settings))]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +55,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> IntegrationSample:
 @pytest.fixture(scope="module")
 def evidence_tsv(sample: IntegrationSample) -> Path:
     out = sample.bam.parent / "evidence.tsv"
-    extract_evidence(sample.bam, {"lv": sample.model}, read_bed(sample.mask_bed), out)
+    extract_evidence(EvidenceFiles(sample.bam, out), {"lv": sample.model}, read_bed(sample.mask_bed))
     return out
 
 
@@ -44,9 +63,7 @@ def evidence_tsv(sample: IntegrationSample) -> Path:
 def called(sample: IntegrationSample, evidence_tsv: Path) -> dict[str, dict[str, str]]:
     """Called sites keyed by the truth label they match (within 1 kb), plus unmatched ones by position."""
     out = sample.bam.parent / "sites.tsv"
-    call_sites(
-        evidence_tsv, sample.model, sample.genome_fasta, "T1", out, qc_tsv=sample.bam.parent / "qc.tsv"
-    )
+    sites_of(evidence_tsv, sample.model, sample.genome_fasta, "T1", out, qc=sample.bam.parent / "qc.tsv")
     rows = read_tsv(out)
     assert list(rows[0]) == list(SITES)
     by_label = {}
@@ -133,7 +150,7 @@ def test_abundance_dominance_and_order(called: dict[str, dict[str, str]]) -> Non
 def test_purity_scales_the_clonal_fraction(
     sample: IntegrationSample, evidence_tsv: Path, tmp_path: Path
 ) -> None:
-    rows = call_sites(evidence_tsv, sample.model, sample.genome_fasta, "T1", tmp_path / "s.tsv", purity=0.5)
+    rows = sites_of(evidence_tsv, sample.model, sample.genome_fasta, "T1", tmp_path / "s.tsv", purity=0.5)
     s3 = next(r for r in rows if r["position"] == sample.insertions["S3"].a)
     assert s3["clonal_fraction"] == pytest.approx(min(1.0, 4 * float(str(s3["allele_fraction"]))))
 
@@ -191,7 +208,7 @@ def test_one_sided_tsd_mismatch_and_minimum_support(
     evidence = tmp_path / "ev.tsv"
     write_tsv(evidence, EVIDENCE, rows)
     qc = tmp_path / "qc.tsv"
-    sites = call_sites(evidence, model, fasta, "X", tmp_path / "sites.tsv", qc_tsv=qc)
+    sites = sites_of(evidence, model, fasta, "X", tmp_path / "sites.tsv", qc=qc)
     by_pos = {s["position"]: s for s in sites}
     assert set(by_pos) == {1000, 2996, 2990}
     first = by_pos[1000]
@@ -215,7 +232,7 @@ def test_not_an_evidence_table(small: tuple[VectorModel, Path, str], tmp_path: P
     bad = tmp_path / "bad.tsv"
     bad.write_text("fragment\tkind\nx\tsplit\n")
     with pytest.raises(InputError, match="missing columns"):
-        call_sites(bad, model, fasta, "X", tmp_path / "out.tsv")
+        sites_of(bad, model, fasta, "X", tmp_path / "out.tsv")
 
 
 def test_low_mapq_junctions_in_a_duplicated_segment_are_one_multi_hit_site(
@@ -250,7 +267,7 @@ def test_low_mapq_junctions_in_a_duplicated_segment_are_one_multi_hit_site(
     evidence = tmp_path / "ev.tsv"
     write_tsv(evidence, EVIDENCE, rows)
     qc = tmp_path / "qc.tsv"
-    sites = call_sites(evidence, model, fasta, "X", tmp_path / "sites.tsv", qc_tsv=qc)
+    sites = sites_of(evidence, model, fasta, "X", tmp_path / "sites.tsv", qc=qc)
     by_pos = {s["position"]: s for s in sites}
     assert set(by_pos) == {a2, 2996}  # the copy with most fragments (4, paired by the TSD) represents it
     multi = by_pos[a2]
@@ -290,10 +307,7 @@ def test_every_rejection_is_counted_once_under_its_first_reason(
         ("metric", "count"),
         [{"metric": "vector_internal_chimeras", "count": 7}, {"metric": "clip_ambiguous", "count": 1}],
     )
-    assert (
-        call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv", qc_tsv=qc, evidence_qc_tsv=evidence_qc)
-        == []
-    )
+    assert sites_of(evidence, model, fasta, "X", tmp_path / "s.tsv", qc=qc, evidence_qc=evidence_qc) == []
     table = read_tsv(qc)
     assert all(r["description"] != "NA" for r in table)
     metrics = {r["metric"]: int(r["count"]) for r in table}
@@ -313,16 +327,18 @@ def piggybac(tmp_path_factory: pytest.TempPathFactory) -> tuple[KindSample, list
     work = tmp_path_factory.mktemp("piggybac")
     sample = build_kind_sample(work, "piggybac", PIGGYBAC_FRACTIONS, contamination_depth=40)
     evidence = work / "evidence.tsv"
-    extract_evidence(sample.bam, {"piggybac": sample.model}, {}, evidence, qc_tsv=work / "evqc.tsv")
+    extract_evidence(
+        EvidenceFiles(sample.bam, evidence, qc=work / "evqc.tsv"), {"piggybac": sample.model}, {}
+    )
     qc = work / "qc.tsv"
-    rows = call_sites(
+    rows = sites_of(
         evidence,
         sample.model,
         sample.genome_fasta,
         "P",
         work / "s.tsv",
-        qc_tsv=qc,
-        evidence_qc_tsv=work / "evqc.tsv",
+        qc=qc,
+        evidence_qc=work / "evqc.tsv",
     )
     return sample, rows, qc
 
@@ -370,8 +386,8 @@ def test_plasmid_contamination_is_rejected_never_a_site(
 def test_gammaretroviral_sites_have_a_4_bp_tsd(tmp_path: Path) -> None:
     sample = build_kind_sample(tmp_path, "gammaretroviral", [1.0, 1.0, 0.5], seed=5)
     evidence = tmp_path / "evidence.tsv"
-    extract_evidence(sample.bam, {"gammaretroviral": sample.model}, {}, evidence)
-    rows = call_sites(evidence, sample.model, sample.genome_fasta, "G", tmp_path / "s.tsv")
+    extract_evidence(EvidenceFiles(sample.bam, evidence), {"gammaretroviral": sample.model}, {})
+    rows = sites_of(evidence, sample.model, sample.genome_fasta, "G", tmp_path / "s.tsv")
     called = _exact(sample, rows)
     assert set(called) == set(sample.insertions)
     assert {row["tsd_length"] for row in rows} == {4}
@@ -391,7 +407,7 @@ def test_weak_shadow_of_a_strong_site_is_merged_into_it(
     ]
     evidence, qc = tmp_path / "ev.tsv", tmp_path / "qc.tsv"
     write_tsv(evidence, EVIDENCE, rows)
-    sites = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv", qc_tsv=qc)
+    sites = sites_of(evidence, model, fasta, "X", tmp_path / "s.tsv", qc=qc)
     assert [(s["position"], s["orientation"], s["fragments"]) for s in sites] == [
         (1000, "+", 14),
         (1026, "-", 2),
@@ -411,7 +427,7 @@ def test_discordant_pairs_overhanging_a_junction_join_its_site(
     ]
     evidence = tmp_path / "ev.tsv"
     write_tsv(evidence, EVIDENCE, rows)
-    sites = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv")
+    sites = sites_of(evidence, model, fasta, "X", tmp_path / "s.tsv")
     assert [(s["position"], s["orientation"], s["fragments"]) for s in sites] == [(1000, "+", 14)]
 
 
@@ -427,13 +443,14 @@ def test_modelled_spanning_fragments_match_the_counted_ones_and_the_truth(
     )
     evidence, qc = tmp_path / "evidence.tsv", tmp_path / "evidence_qc.tsv"
     extract_evidence(
-        sample.bam, {"lv": sample.model}, read_bed(sample.mask_bed), evidence, model_spanning=True, qc_tsv=qc
+        EvidenceFiles(sample.bam, evidence, qc=qc),
+        {"lv": sample.model},
+        read_bed(sample.mask_bed),
+        EvidenceParams(model_spanning=True),
     )
     assert not [r for r in read_tsv(evidence) if r["kind"] == "spanning"]
     out = tmp_path / "sites.tsv"
-    call_sites(
-        evidence, sample.model, sample.genome_fasta, "T1", out, evidence_qc_tsv=qc, coverage_tsv=coverage
-    )
+    sites_of(evidence, sample.model, sample.genome_fasta, "T1", out, evidence_qc=qc, coverage=coverage)
     modelled = {(r["chrom"], r["position"]): r for r in read_tsv(out)}
     # simulated: 40x of 150 bp reads, 350 bp fragments; a spanner covers 33 bases (TSD 5 + 2 x 14)
     covering = 40 / (2 * 150) * (350 - 33 + 1)
@@ -471,7 +488,7 @@ def test_weak_rows_at_an_anchored_junction_are_rescued_never_a_site_alone(
     ]
     evidence, qc = tmp_path / "ev.tsv", tmp_path / "qc.tsv"
     write_tsv(evidence, EVIDENCE, rows)
-    (site,) = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv", qc_tsv=qc)
+    (site,) = sites_of(evidence, model, fasta, "X", tmp_path / "s.tsv", qc=qc)
     assert (site["position"], site["left_junction"], site["right_junction"]) == (1000 - tsd + 1, 1000, 996)
     assert site["tsd_length"] == tsd and site["tsd"] == chrom[995:1000] and site["flags"] is None
     assert (site["fragments"], site["split_fragments"], site["clip_fragments"]) == (4, 4, 1)
@@ -492,7 +509,7 @@ def test_host_clip_joins_a_multi_hit_site_at_its_junction(
     ]
     evidence, qc = tmp_path / "ev.tsv", tmp_path / "qc.tsv"
     write_tsv(evidence, EVIDENCE, rows)
-    (site,) = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv", qc_tsv=qc)
+    (site,) = sites_of(evidence, model, fasta, "X", tmp_path / "s.tsv", qc=qc)
     assert (site["position"], site["fragments"], site["flags"]) == (2000, 2, "one_sided,multi_hit")
     assert site["host_mapq"] == 9 and site["clonal_fraction"] is None
     metrics = {r["metric"]: int(r["count"]) for r in read_tsv(qc)}
@@ -564,7 +581,7 @@ def test_reads_inside_the_shared_ends_join_the_site_the_longer_evidence_orients(
     evidence = tmp_path / "ev.tsv"
     write_tsv(evidence, EVIDENCE, rows)
     qc = tmp_path / "qc.tsv"
-    sites = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv", qc_tsv=qc)
+    sites = sites_of(evidence, model, fasta, "X", tmp_path / "s.tsv", qc=qc)
     got = {s["position"]: (s["orientation"], s["fragments"], s["tsd_length"], s["flags"]) for s in sites}
     assert got == {
         1000: ("+", 8, 4, None),
@@ -601,7 +618,7 @@ def test_one_fragment_is_a_single_site_only_when_exact_unique_and_long_enough(
     evidence = tmp_path / "ev.tsv"
     write_tsv(evidence, EVIDENCE, rows)
     qc = tmp_path / "qc.tsv"
-    sites = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv", qc_tsv=qc)
+    sites = sites_of(evidence, model, fasta, "X", tmp_path / "s.tsv", qc=qc)
     by_pos = {s["position"]: s for s in sites}
     singles = {2000: "single", 2500: "single", 2800: "single", 3200: "single"}
     assert {p: s["support"] for p, s in by_pos.items()} == {1000: "multiple", **singles}
@@ -613,11 +630,11 @@ def test_one_fragment_is_a_single_site_only_when_exact_unique_and_long_enough(
     assert by_pos[1000]["relative_abundance"] == 1.0
     metrics = {r["metric"]: int(r["count"]) for r in read_tsv(qc)}
     assert metrics["sites_single_fragment"] == 4 and metrics["mate_placed_rows"] == 1
-    strict = call_sites(evidence, model, fasta, "X", tmp_path / "t.tsv", single_max_offset=0)
+    strict = sites_of(evidence, model, fasta, "X", tmp_path / "t.tsv", single_max_offset=0)
     assert sorted(s["position"] for s in strict) == [1000, 2000, 2500, 3200]
-    strict = call_sites(evidence, model, fasta, "X", tmp_path / "t.tsv", single_min_host_bases=61)
+    strict = sites_of(evidence, model, fasta, "X", tmp_path / "t.tsv", single_min_host_bases=61)
     assert [s["support"] for s in strict] == ["multiple"]
-    strict = call_sites(evidence, model, fasta, "X", tmp_path / "t.tsv", single_min_mapq=61)
+    strict = sites_of(evidence, model, fasta, "X", tmp_path / "t.tsv", single_min_mapq=61)
     assert [s["support"] for s in strict] == ["multiple"]
 
 
@@ -642,7 +659,7 @@ def test_junctions_across_a_host_deletion_are_one_insertion(
     ]
     evidence = tmp_path / "ev.tsv"
     write_tsv(evidence, EVIDENCE, rows)
-    sites = call_sites(evidence, model, fasta, "X", tmp_path / "s.tsv")
+    sites = sites_of(evidence, model, fasta, "X", tmp_path / "s.tsv")
     by_pos = {s["position"]: s for s in sites}
     deletion = by_pos[1538]
     assert (deletion["left_junction"], deletion["right_junction"], deletion["host_deletion"]) == (
@@ -661,6 +678,6 @@ def test_junctions_across_a_host_deletion_are_one_insertion(
     assert by_pos[3040]["flags"] == "one_sided" and by_pos[3040]["left_junction"] is None
     assert {4150, 4520}.issubset(by_pos) and by_pos[4150]["flags"] == "one_sided"
     assert len(sites) == 8  # 1538, 2001, 3000, 3040, 4000's and 4500's left-only, 4150, 4520
-    wide = call_sites(evidence, model, fasta, "X", tmp_path / "w.tsv", max_host_deletion=149)
+    wide = sites_of(evidence, model, fasta, "X", tmp_path / "w.tsv", max_host_deletion=149)
     assert {s["position"]: s["host_deletion"] for s in wide}[4150] == 149 and len(wide) == 7
     assert read_tsv(tmp_path / "w.tsv")[0].keys() == set(SITES)

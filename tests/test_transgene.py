@@ -1,4 +1,4 @@
-"""Transgene detection and VCN on reads simulated here and aligned with minimap2 + samtools.
+"""Transgene detection and VCN on reads simulated by ``carvis simulate`` and aligned with the workflow's pipe.
 
 The world (genome with EEF1A1-like and CD28-like genes, CAR vector A copying them, vector B)
 comes from test_mask.py; the mask is built with real minimap2 on the tiles.
@@ -7,23 +7,23 @@ comes from test_mask.py; the mask is built with real minimap2 on the tiles.
 from __future__ import annotations
 
 import math
-import random
 import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import align_pairs, write_fasta
 from test_mask import World, make_world, run_tiles
 
 from carvis.core.errors import InputError
 from carvis.core.intervals import read_bed
 from carvis.core.io import read_tsv
-from carvis.core.seqs import revcomp
 from carvis.core.tables import TRANSGENE
 from carvis.reads.coverage import ContigCoverage, autosomal_depth, mean_read_length, read_depth
 from carvis.reference.mask import footprint_intervals, read_mask
 from carvis.report.coverage_plot import coverage_svg
+from carvis.sim.simulate import Insertion, simulate_tumour
 from carvis.transgene.call import (
     Evidence,
     call_transgene,
@@ -41,34 +41,31 @@ from carvis.transgene.vector_coverage import feature_coverage, provirus_depth
 
 READ, FRAGMENT = 150, 320
 INSERT_AT = 45_000  # first base of the target site (1-based), provirus in + orientation
-
-
-def simulate_pairs(rng: random.Random, sources: list[tuple[str, float]], r1: Path, r2: Path) -> None:
-    """Random FR pairs: each (sequence, depth) source gives depth x length / (2 x READ) pairs."""
-    with open(r1, "w") as out1, open(r2, "w") as out2:
-        for index, (seq, depth) in enumerate(sources):
-            for k in range(round(depth * len(seq) / (2 * READ))):
-                size = max(READ, round(rng.gauss(FRAGMENT, 30)))
-                start = rng.randrange(len(seq) - size + 1)
-                frag = seq[start : start + size]
-                if rng.random() < 0.5:
-                    frag = revcomp(frag)
-                name = f"s{index}_{k}"
-                out1.write(f"@{name}\n{frag[:READ]}\n+\n{'I' * READ}\n")
-                out2.write(f"@{name}\n{revcomp(frag)[:READ]}\n+\n{'I' * READ}\n")
+#: Total (both haplotypes) simulated depth.
+COVERAGE = 30.0
 
 
 def align_and_measure(
-    world: World, tmp: Path, sources: list[tuple[str, float]], seed: int
+    world: World, tmp: Path, cell_fraction: float, seed: int, contamination: float = 0.0
 ) -> tuple[Path, Path, Path]:
-    """minimap2 | fixmate | sort | markdup, then samtools coverage and depth over the vector contigs."""
-    r1, r2, bam = tmp / "r1.fq", tmp / "r2.fq", tmp / "sample.bam"
-    simulate_pairs(random.Random(seed), sources, r1, r2)
-    pipe = (
-        f"minimap2 -ax sr -Y {world.combined} {r1} {r2} 2>/dev/null | samtools fixmate -m - - "
-        f"| samtools sort - 2>/dev/null | samtools markdup - {bam} && samtools index {bam}"
+    """``carvis simulate`` (one heterozygous copy of vector A at INSERT_AT in ``cell_fraction`` of the cells,
+    plasmid ``contamination``), the workflow's aligner pipe, then samtools coverage and depth over the
+    vector contigs."""
+    genome = write_fasta(tmp / "genome.fa", world.genome)
+    insertions = [Insertion("chr1", INSERT_AT, "+", cell_fraction)] if cell_fraction else []
+    reads = simulate_tumour(
+        genome,
+        world.a,
+        insertions,
+        tmp / "sim",
+        coverage=COVERAGE,
+        read_length=READ,
+        insert_mean=FRAGMENT,
+        insert_sd=30,
+        contamination=contamination,
+        seed=seed,
     )
-    subprocess.run(pipe, shell=True, check=True)
+    bam = align_pairs(world.combined, reads.r1, reads.r2, tmp / "sample.bam")
     bed = tmp / "vectors.bed"
     bed.write_text("".join(f"{c}\t0\t{len(s)}\n" for m in world.models for c, s in m.contigs().items()))
     coverage, depth = tmp / "coverage.tsv", tmp / "depth.tsv"
@@ -91,48 +88,52 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[World, dict[str, li
     return built, read_bed(footprint_bed), read_mask(mask_bed)
 
 
-def _haplotypes(world: World) -> tuple[str, str]:
-    chr1 = world.genome["chr1"]
-    a = INSERT_AT
-    inserted = chr1[: a + 5 - 1] + world.a.provirus + chr1[a - 1 :]
-    return chr1, inserted
-
-
-def _call(world_: tuple[World, dict, list], tmp: Path, sources: list[tuple[str, float]], **kw) -> dict:  # type: ignore[type-arg]
+def _call(world_: tuple[World, dict, list], tmp: Path, cells: float, plasmid: float = 0.0, **kw) -> dict:  # type: ignore[type-arg]
     built, footprint, mask = world_
-    coverage, depth, bam = align_and_measure(built, tmp, sources, seed=11)
+    coverage, depth, bam = align_and_measure(built, tmp, cells, 11, plasmid)
     return call_transgene("S", built.a, footprint, mask, coverage, depth, bam, **kw)
 
 
+def _counted_bp(world_: tuple[World, dict, list]) -> int:  # type: ignore[type-arg]
+    """Provirus bases of vector A that count for detection (its footprint)."""
+    built, footprint, _ = world_
+    return sum(e - s for s, e in footprint.get(built.a.provirus_contig, []))
+
+
 def test_one_heterozygous_copy_in_every_cell_is_vcn_one(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    ref, ins = _haplotypes(world[0])
-    row = _call(world, tmp_path, [(ref, 15), (ins, 15)], purity=0.8)
+    row = _call(world, tmp_path, 1.0, purity=0.8)
     assert row["detected"] == "yes", row["reason"]
+    # counting: one copy at half the depth; fragments starting in the footprint (or reaching into it):
+    # depth / 2 / (2 x READ) x (footprint + FRAGMENT), ~100; the VCN's relative sd ~ 1.1 / sqrt(fragments)
+    # (compound Poisson, tests/benchmark/README.md), ~11%: the bounds are about 2 sd (fixed seed)
+    expected = COVERAGE / 2 / (2 * READ) * (_counted_bp(world) + FRAGMENT)
     assert 0.8 <= row["vcn"] <= 1.2
     assert row["vcn_low"] < row["vcn"] < row["vcn_high"]
     assert row["vcn_low"] > 0.7 and row["vcn_high"] < 1.3
     assert row["vcn_per_tumour_cell"] == pytest.approx(row["vcn"] / 0.8)
-    assert 27 <= row["autosomal_depth"] <= 33
+    # 60 kb at 30x: ~6,000 fragments, relative sd ~1.3%: 4 sd
+    fragments_60kb = 60_000 * COVERAGE / (2 * READ)
+    assert row["autosomal_depth"] == pytest.approx(COVERAGE, rel=4 / math.sqrt(fragments_60kb))
     assert row["plasmid_contamination"] == "no"
     assert row["footprint_covered"] > 0.95
-    # about 15x over ~1.8 kb of footprint: ~90 read pairs, nearly all from distinct starts
-    assert 50 <= row["fragments"] <= 150 and row["distinct_positions"] >= 0.8 * row["fragments"]
+    # Poisson: within 4 sd of the expected count, nearly all from distinct starts
+    assert abs(row["fragments"] - expected) <= 4 * math.sqrt(expected)
+    assert row["distinct_positions"] >= 0.8 * row["fragments"]
     assert row["p_background"] < 1e-10 and row["vcn_dispersion"] >= 1
     assert row["vcn_low_per_tumour_cell"] == pytest.approx(row["vcn_low"] / 0.8)
 
 
 def test_insertion_in_half_the_cells_is_vcn_half(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    ref, ins = _haplotypes(world[0])
-    row = _call(world, tmp_path, [(ref, 22.5), (ins, 7.5)])
+    row = _call(world, tmp_path, 0.5)
     assert row["detected"] == "yes", row["reason"]
+    # ~50 fragments: relative sd ~15%, the bounds are about 1.3 sd (fixed seed)
     assert 0.4 <= row["vcn"] <= 0.6
     assert row["vcn_per_tumour_cell"] is None
 
 
 def test_car_negative_tumour_with_the_homologous_genes_is_no(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     built, footprint, mask = world
-    ref, _ = _haplotypes(built)
-    coverage, depth, bam = align_and_measure(built, tmp_path, [(ref, 30)], seed=5)
+    coverage, depth, bam = align_and_measure(built, tmp_path, 0.0, seed=5)
     # endogenous EEF1A1/CD28 reads do land on the vector contig, only in the masked part
     provirus = read_depth(depth, {built.a.provirus_contig: len(built.a.provirus)})[built.a.provirus_contig]
     assert provirus.sum() > 0
@@ -146,21 +147,15 @@ def test_car_negative_tumour_with_the_homologous_genes_is_no(world, tmp_path: Pa
 
 
 def test_plasmid_reads_are_flagged_as_contamination(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    built = world[0]
-    ref, ins = _haplotypes(built)
-    plasmid = built.plasmids["carA"]
-    circular = plasmid + plasmid[: FRAGMENT * 2]
-    row = _call(world, tmp_path, [(ref, 15), (ins, 15), (circular, 3)])
+    # contamination 0.2 at 30x: the plasmid at depth 30 x 0.2 / 2 = 3
+    row = _call(world, tmp_path, 1.0, plasmid=0.2)
     assert row["plasmid_contamination"] == "yes"
     assert row["detected"] == "yes" and "plasmid contamination" in row["reason"]
     assert 2 <= row["backbone_depth"] <= 4 and row["backbone_fragments"] > 5
 
 
 def test_plasmid_only_is_not_called_a_provirus(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    built = world[0]
-    ref, _ = _haplotypes(built)
-    plasmid = built.plasmids["carA"]
-    row = _call(world, tmp_path, [(ref, 30), (plasmid + plasmid[: FRAGMENT * 2], 3)])
+    row = _call(world, tmp_path, 0.0, plasmid=0.2)
     assert row["plasmid_contamination"] == "yes"
     assert row["detected"] == "indeterminate" and "explained by plasmid" in row["reason"]
 
@@ -168,8 +163,7 @@ def test_plasmid_only_is_not_called_a_provirus(world, tmp_path: Path) -> None:  
 def test_every_vector_is_called_and_the_present_construct_is_named(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Vector B shares A's LTRs and WPRE: only B-specific regions count for B, so B is absent."""
     built, footprint, mask = world
-    ref, ins = _haplotypes(built)
-    coverage, depth, bam = align_and_measure(built, tmp_path, [(ref, 15), (ins, 15)], seed=3)
+    coverage, depth, bam = align_and_measure(built, tmp_path, 1.0, seed=3)
     b, a = built.models[1], built.a
     rows = call_vectors("S", [b, a], footprint, mask, coverage, depth, bam)
     assert [r["vector"] for r in rows] == ["carB", "carA"]  # the given order: the sample's vector first

@@ -4,7 +4,7 @@
 
 Re-calls the sites of every sample of every panel in DIR from its evidence table (no realignment) with
 each setting and prints, per setting, the recall of the physical limit per sample and pooled, and the
-precision within 5 bp over every call. ``mate`` off leaves out :func:`carvis.sites.confirm_by_mate`.
+precision within 5 bp over every call. ``mate`` off leaves out :func:`carvis.sites.mates.confirm_by_mate`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from accuracy import Score, score  # noqa: E402
 from carvis.core.io import read_tsv  # noqa: E402
 from carvis.reference.vectors import load_manifest  # noqa: E402
 from carvis.sites import call as sites  # noqa: E402
+from carvis.sites.call import SiteFiles, SitesParams  # noqa: E402
 
 GRID = {
     "single_min_mapq": (30, 20),
@@ -42,17 +43,14 @@ def recall(panel: Path, settings: dict[str, int], mate: bool, scratch: Path) -> 
     for row in read_tsv(panel / "samples.tsv"):
         name = row["sample"]
         purity = float(row["purity"]) if row["purity"] else None
-        off = mock.patch.object(sites, "confirm_by_mate", new=lambda *_: 0)
+        off = mock.patch.object(sites, "confirm_by_mate", new=lambda *_: {})
         with contextlib.nullcontext() if mate else off:
-            sites.call_sites(
+            files = SiteFiles(
                 panel / "out" / "evidence" / f"{name}.evidence.tsv",
-                models[row["vector"]],
                 ref.parent / "combined.fa",
-                name,
                 scratch / f"{name}.tsv",
-                purity=purity,
-                **settings,
             )
+            sites.call_sites(files, models[row["vector"]], name, SitesParams(purity=purity, **settings))
         calls = read_tsv(scratch / f"{name}.tsv")
         out[name] = score(read_tsv(panel / "reads" / f"{name}.truth.tsv"), calls)
     return out

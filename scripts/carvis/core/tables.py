@@ -6,61 +6,123 @@ never removed or renamed). Missing values are written as ``NA``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+
 #: One row per read (split/clip) or fragment (discordant) that joins vector and genome,
 #: plus ``spanning`` rows: reference-allele fragments that cross a candidate junction.
-EVIDENCE = (
-    "fragment",  # query name (one fragment = one read pair)
-    "read",  # 1, 2 or 0 (single-end / whole fragment)
-    "kind",  # split | clip | host_clip | mate_clip | discordant | spanning
-    "chrom",  # host contig
-    "host_pos",  # split/clip: the host base next to the vector (1-based); discordant: host mate's inner end
-    "side",  # left (host on the lower-coordinate side of the vector) | right
-    "vector",  # vector name from the config
-    "vector_end",  # 5p | 3p (provirus end at the junction) | NA
-    "vector_pos",  # 1-based provirus position next to the host (after anchoring), or vector mate position
-    "anchor_offset",  # bases between the aligned vector boundary and the terminus (0 = exactly at it)
-    "host_mapq",
-    "vector_mapq",
-    "precise",  # yes for split/clip, no for discordant
-    "duplicate",  # yes when samtools markdup flagged the read
-    "flags",  # comma-separated reasons to distrust the row (homologous, internal, backbone, ...) or NA
-    "vector_bases",  # how far the read's (discordant: the mate's) vector part reaches in from the terminus
-    "host_bases",  # host bases aligned to the genome (split, clip) or clipped (host_clip), else NA
-)
+@dataclass(kw_only=True)
+class EvidenceRow:
+    """One row of the evidence table; the fields, in order, are its columns (:data:`EVIDENCE`).
 
-#: The sites stage output (before annotation) and the first columns of integration_sites.tsv.
-SITES = (
-    "sample",
-    "vector",
-    "chrom",
-    "position",  # 1-based first base of the target site (first TSD base)
-    "orientation",  # + when the vector's 5' end faces the lower coordinate
-    "left_junction",  # last host base before the vector, or NA
-    "right_junction",  # first host base after the vector, or NA
-    "tsd_length",
-    "tsd",
-    "fragments",  # unique junction fragments (split + discordant)
-    "clonal_fraction",  # cells carrying the site / all cells (/ purity when known)
-    "split_fragments",
-    "discordant_fragments",
-    "spanning_fragments",  # reference-allele fragments; modelled (fractional) for screened FASTQs
-    "allele_fraction",
-    "relative_abundance",
-    "precise",
-    "dominant",
-    "flags",  # one_sided, multi_hit, spanning_modelled, orientation_unknown (comma-separated) or NA
-    "clip_fragments",  # of split_fragments: seen only through a soft clip matched to a provirus terminus
-    "clonal",  # yes when the cell fraction is consistent with every (tumour) cell carrying the site
-    "host_mapq",  # median host-side MAPQ of the junction rows (< min_mapq for multi_hit sites)
-    "candidate_loci",  # multi_hit sites: every locus with junctions (chrom:position+orientation), else NA
-    "clonal_fraction_low",  # 95% likelihood-ratio interval of clonal_fraction
-    "clonal_fraction_high",
-    "clone_fraction",  # sites flagged clonal: cell fraction pooled over all of them (one clone), else NA
-    "clone_fraction_low",  # its 95% interval
-    "clone_fraction_high",
-    "support",  # multiple (>= min_fragments fragments) | single (one placeable fragment; never clonal)
-    "host_deletion",  # junctions paired across a host deletion: host bases lost (< 0: kept on both sides)
-)
+    Every evidence source (split, clip, host-clip and discordant rows of the evidence stage, spanning
+    rows of the evidence and sites stages, and any later aligner or assay) builds this one type.
+    """
+
+    fragment: str  # query name (one fragment = one read pair)
+    read: int = 0  # 1, 2 or 0 (single-end / whole fragment)
+    kind: str  # split | clip | host_clip | mate_clip | discordant | spanning
+    chrom: str  # host contig
+    host_pos: int  # split/clip: the host base next to the vector (1-based); discordant: host mate's inner end
+    side: str | None = None  # left (host on the lower-coordinate side of the vector) | right
+    vector: str  # vector name from the config
+    vector_end: str | None = None  # 5p | 3p (provirus end at the junction) | NA
+    vector_pos: int | None = None  # 1-based provirus position next to the host (after anchoring), or mate's
+    anchor_offset: int | None = None  # bases between the aligned vector boundary and the terminus (0: at it)
+    host_mapq: int | None = None
+    vector_mapq: int | None = None
+    precise: bool | None = None  # yes for split/clip, no for discordant
+    duplicate: bool = False  # yes when samtools markdup flagged the read
+    flags: tuple[str, ...] = ()  # reasons to distrust the row (homologous, internal, backbone, ...) or NA
+    vector_bases: int | None = None  # how far the read's (discordant: the mate's) vector part reaches in
+    host_bases: int | None = None  # host bases aligned to the genome (split, clip) or clipped (host_clip)
+
+    def cells(self) -> dict[str, object]:
+        """Column -> value as :func:`carvis.core.io.write_tsv` writes it (flags comma-separated or NA)."""
+        return {**{c: getattr(self, c) for c in EVIDENCE}, "flags": ",".join(self.flags) or None}
+
+    @classmethod
+    def from_cells(cls, cells: Mapping[str, str]) -> EvidenceRow:
+        """The row of one line of an evidence table (as :func:`carvis.core.io.read_tsv` reads it)."""
+
+        def text(column: str) -> str | None:
+            value = cells.get(column, "NA")
+            return None if value in ("NA", "") else value
+
+        def number(column: str) -> int | None:
+            value = text(column)
+            return None if value is None else int(value)
+
+        precise = text("precise")
+        return cls(
+            fragment=cells["fragment"],
+            read=number("read") or 0,
+            kind=cells["kind"],
+            chrom=cells["chrom"],
+            host_pos=int(cells["host_pos"]),
+            side=text("side"),
+            vector=cells["vector"],
+            vector_end=text("vector_end"),
+            vector_pos=number("vector_pos"),
+            anchor_offset=number("anchor_offset"),
+            host_mapq=number("host_mapq"),
+            vector_mapq=number("vector_mapq"),
+            precise=None if precise is None else precise == "yes",
+            duplicate=cells["duplicate"] == "yes",
+            flags=tuple(flags.split(",")) if (flags := text("flags")) else (),
+            vector_bases=number("vector_bases"),
+            host_bases=number("host_bases"),
+        )
+
+
+#: The evidence table's columns: the fields of :class:`EvidenceRow`.
+EVIDENCE = tuple(f.name for f in fields(EvidenceRow))
+
+
+@dataclass(kw_only=True)
+class SiteRow:
+    """One row of the sites stage's table; the fields, in order, are its columns (:data:`SITES`)."""
+
+    sample: str
+    vector: str
+    chrom: str
+    position: int  # 1-based first base of the target site (first TSD base)
+    orientation: str  # + when the vector's 5' end faces the lower coordinate
+    left_junction: int | None = None  # last host base before the vector, or NA
+    right_junction: int | None = None  # first host base after the vector, or NA
+    tsd_length: int | None = None
+    tsd: str | None = None
+    fragments: int  # unique junction fragments (split + discordant)
+    clonal_fraction: float | None = None  # cells carrying the site / all cells (/ purity when known)
+    split_fragments: int = 0
+    discordant_fragments: int = 0
+    spanning_fragments: float | None = None  # reference-allele fragments; modelled (fractional) when screened
+    allele_fraction: float | None = None
+    relative_abundance: float | None = None
+    precise: bool = True
+    dominant: bool | None = None
+    flags: str | None = None  # one_sided, multi_hit, spanning_modelled, orientation_unknown (comma-separated)
+    clip_fragments: int = 0  # of split_fragments: seen only through a soft clip matched to a terminus
+    clonal: bool | None = None  # yes when the cell fraction is consistent with every (tumour) cell
+    host_mapq: int | None = None  # median host-side MAPQ of the junction rows (< min_mapq: multi_hit)
+    candidate_loci: str | None = None  # multi_hit sites: every locus (chrom:position+orientation), else NA
+    clonal_fraction_low: float | None = None  # 95% likelihood-ratio interval of clonal_fraction
+    clonal_fraction_high: float | None = None
+    clone_fraction: float | None = None  # sites flagged clonal: cell fraction pooled over them, else NA
+    clone_fraction_low: float | None = None  # its 95% interval
+    clone_fraction_high: float | None = None
+    support: str = "multiple"  # multiple (>= min_fragments fragments) | single (one placeable fragment)
+    host_deletion: int | None = None  # junctions paired across a host deletion: host bases lost (< 0: kept)
+
+    def cells(self) -> dict[str, object]:
+        """Column -> value as :func:`carvis.core.io.write_tsv` writes it."""
+        return {c: getattr(self, c) for c in SITES}
+
+
+#: The sites stage output (before annotation) and the first columns of integration_sites.tsv: the fields
+#: of :class:`SiteRow`.
+SITES = tuple(f.name for f in fields(SiteRow))
 
 #: Annotation columns appended to SITES in integration_sites.tsv.
 ANNOTATION = (

@@ -23,7 +23,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import cast
 
 import pysam
 
@@ -278,16 +277,13 @@ def read_evidence(
             continue
         vec, host = (x, y) if x.kind != "host" else (y, x)
         assert vec.model is not None
-        row = split_row(place_on_vector(vec.aln, vec.model), host.aln, rules)
-        flags = cast(list[str], row["flags"])
+        row = split_row(place_on_vector(vec.aln, vec.model), host.aln, rules, (name, 0))
         mask = rules.masks.get(vec.aln.contig)
         span = vec.aln.ref_end - vec.aln.ref_start
         if mask is not None and span - mask.overlap(vec.aln.ref_start, vec.aln.ref_end) >= MIN_UNMASKED:
-            flags = [f for f in flags if f != "homologous"]
-        row.update(
-            fragment=name, read=0, vector=vec.model.name, duplicate="no", flags=",".join(flags) or None
-        )
-        rows.append(row)
+            row.flags = tuple(f for f in row.flags if f != "homologous")
+        row.duplicate = False
+        rows.append(row.cells())
     structure = structure_row(parts, rows)
     if structure is not None:
         structure["read"] = name

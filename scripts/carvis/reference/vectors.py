@@ -133,6 +133,39 @@ class VectorModel:
                     break
         return shared
 
+    def tsd_partner(self, side: str, host_pos: int) -> tuple[str, int]:
+        """(side, host_pos) of the other junction of an insertion whose ``side`` junction (``left``: the
+        host lies below the vector) is at ``host_pos``: the two junctions overlap by the TSD."""
+        tsd = self.tsd_length
+        return ("right", host_pos - tsd + 1) if side == "left" else ("left", host_pos + tsd - 1)
+
+    def site_start(self, side: str, host_pos: int) -> int:
+        """First TSD base (1-based) of the target site whose ``side`` junction is at ``host_pos``."""
+        return self.tsd_partner(side, host_pos)[1] if side == "left" else host_pos
+
+    def ltr_shift(self) -> int:
+        """Bases from a position in the first LTR copy to the same base in the second (0: no LTRs)."""
+        return len(self.provirus) - self.ltr_length if self.ltr_length else 0
+
+    def canonical_ltr(self, pos: int) -> int:
+        """A provirus position in the second LTR copy moved to the first (the copies are identical)."""
+        shift = self.ltr_shift()
+        return pos - shift if shift and pos > shift else pos
+
+    def project_ltr(self, pos: int, low_end: bool, overshoot: int = 0) -> int:
+        """Move a boundary in the wrong LTR copy to the copy at the end the host attaches to (``low_end``:
+        the provirus start, 5p; else its end, 3p).
+
+        A segment in the inner copy may run up to ``overshoot`` bases past the LTR into the internal
+        region when the host bases happen to match; the result then lies beyond the terminus.
+        """
+        shift = self.ltr_shift()
+        if shift and low_end and pos > shift - overshoot:
+            return pos - shift
+        if shift and not low_end and pos <= self.ltr_length + overshoot:
+            return pos + shift
+        return pos
+
     def to_plasmid(self, provirus_pos: int) -> int | None:
         """Map a 1-based provirus position to the plasmid, or None if it is not a plain copy."""
         for seg in self.segments:

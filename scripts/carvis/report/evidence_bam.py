@@ -36,9 +36,10 @@ import pysam
 
 from carvis import __version__
 from carvis.core.io import read_tsv
-from carvis.core.tables import EVIDENCE
+from carvis.core.tables import EVIDENCE, EvidenceRow
 from carvis.reference.vectors import contig_owner
-from carvis.sites.call import DISCORDANT_OVERHANG, SHADOW_WINDOW, WEAK, rejection
+from carvis.sites.call import WEAK, rejection
+from carvis.sites.junctions import DISCORDANT_OVERHANG, SHADOW_WINDOW
 
 #: Host bases fetched on each side of an evidence row's host position: a read and its mate lie within
 #: one fragment of it.
@@ -142,7 +143,7 @@ def fragments(
             fragment.sites.add(site)
         tags = fragment.reads[int(row["read"])]
         tags.kinds.add(row["kind"])
-        reason = rejection(dict(row), min_mapq)
+        reason = rejection(EvidenceRow.from_cells(row), min_mapq)
         if reason in WEAK and row["precise"] == "yes" and site is not None:
             reason = None  # at a reported site's junction base: the sites stage rescued it (``rescue``)
         if reason is not None:

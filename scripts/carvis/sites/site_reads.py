@@ -19,8 +19,8 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from carvis.core.intervals import Interval, merge
 from carvis.core.io import read_tsv, write_fasta, write_tsv
-from carvis.core.tables import EVIDENCE
-from carvis.evidence.extract import MAX_TEMPLATE, candidate_sites, spanning_rows
+from carvis.core.tables import EVIDENCE, EvidenceRow
+from carvis.evidence.spanning import MAX_TEMPLATE, candidate_sites, spanning_rows
 from carvis.reference.mask import write_tiles
 from carvis.reference.vectors import VectorModel
 
@@ -35,19 +35,10 @@ FLANK_STEP = 10
 UNIQUE_MAPQ = 20
 
 
-def evidence_rows(path: str | Path) -> list[dict[str, object]]:
-    """The junction rows of an evidence table, typed as :func:`carvis.evidence.extract.candidate_sites`
-    reads them."""
+def evidence_rows(path: str | Path) -> list[EvidenceRow]:
+    """The junction rows of an evidence table."""
     rows = read_tsv(path, EVIDENCE, "give the file written by carvis.evidence.extract.extract_evidence")
-    return [
-        {
-            **row,
-            "flags": [] if row["flags"] in ("", "NA") else row["flags"].split(","),
-            "duplicate": row["duplicate"] == "yes",
-        }
-        for row in rows
-        if row["kind"] != "spanning"
-    ]
+    return [EvidenceRow.from_cells(row) for row in rows if row["kind"] != "spanning"]
 
 
 def site_regions(
@@ -130,5 +121,5 @@ def write_spanning_rows(
     ``spanning`` evidence rows (EVIDENCE columns) and return how many."""
     with pysam.AlignmentFile(str(bam_path)) as bam:
         rows = spanning_rows(bam, evidence_rows(evidence_tsv), models, min_mapq)
-    write_tsv(out_tsv, EVIDENCE, ({**row, "flags": None} for row in rows))
+    write_tsv(out_tsv, EVIDENCE, (row.cells() for row in rows))
     return len(rows)

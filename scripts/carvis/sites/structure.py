@@ -32,7 +32,7 @@ from carvis.core.io import write_tsv
 from carvis.core.tables import SITES
 from carvis.reads.coverage import autosomal_depth, mean_read_length
 from carvis.reference.vectors import VectorModel
-from carvis.sites.call import AlleleCounts, allele_fraction, cell_fraction, is_clonal
+from carvis.sites.clonality import AlleleCounts, allele_fraction, cell_fraction, is_clonal
 
 #: Rows whose position estimates lie within this many bp are one site.
 WINDOW = 50
