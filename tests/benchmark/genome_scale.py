@@ -1,4 +1,4 @@
-"""Genome-scale benchmark (prints figures; not a test): the reference stages and one sample on a GRCh38-sized genome.
+"""Genome-scale benchmark (prints figures; not a test): the workflow on a GRCh38-sized synthetic genome.
 
     python tests/benchmark/genome_scale.py [--scale 1] [--pairs 5000000] [--workdir /tmp/carvis-genome-scale]
         [--cap-min 60] [--clean]
@@ -37,7 +37,6 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -216,7 +215,9 @@ def _satellite(rng: np.random.Generator, length: int) -> np.ndarray:
     return _mutate(rng, np.tile(hor, (copies, 1)), rng.uniform(0.01, 0.03, copies)).reshape(-1)[:length]
 
 
-def _layout(rng: np.random.Generator, name: str, scale: float) -> tuple[int, list[tuple[int, int]], tuple[int, int]]:
+def _layout(
+    rng: np.random.Generator, name: str, scale: float
+) -> tuple[int, list[tuple[int, int]], tuple[int, int]]:
     """(length, N intervals, centromere satellite interval) of one chromosome."""
     full, cen_mb, acro_mb = GRCH38[name]
     length = round(full * scale)
@@ -224,7 +225,12 @@ def _layout(rng: np.random.Generator, name: str, scale: float) -> tuple[int, lis
     cen_half = round(1.5e6 * scale)
     cen = round(cen_mb * 1e6 * scale)
     gap = round(50_000 * scale) + 1
-    gaps = [(0, tel), (length - tel, length), (cen - cen_half - gap, cen - cen_half), (cen + cen_half, cen + cen_half + gap)]
+    gaps = [
+        (0, tel),
+        (length - tel, length),
+        (cen - cen_half - gap, cen - cen_half),
+        (cen + cen_half, cen + cen_half + gap),
+    ]
     if acro_mb:
         gaps.append((0, round(acro_mb * 1e6 * scale)))
     if name == "chrY":
@@ -245,7 +251,11 @@ def _demo_genes(scale: float, lengths: dict[str, int]) -> list[Placed]:
             genome[name] = b""
         else:
             genome[name] += line.strip()
-    lines = [row.split("\t") for row in (DEMO / "annotation.gtf").read_text().splitlines() if not row.startswith("#")]
+    lines = [
+        row.split("\t")
+        for row in (DEMO / "annotation.gtf").read_text().splitlines()
+        if not row.startswith("#")
+    ]
     placed = []
     for row in lines:
         if row[2] != "gene":
@@ -265,7 +275,9 @@ def _demo_genes(scale: float, lengths: dict[str, int]) -> list[Placed]:
     return placed
 
 
-def _filler_gtf(rng: np.random.Generator, chrom: str, free: list[tuple[int, int]], count: int, names: Iterator[str]) -> list[tuple[int, str]]:
+def _filler_gtf(
+    rng: np.random.Generator, chrom: str, free: list[tuple[int, int]], count: int, names: Iterator[str]
+) -> list[tuple[int, str]]:
     """``count`` one-transcript genes (4-15 exons over 5-100 kb) in the ``free`` intervals; (start, lines)."""
     out = []
     spans = np.array([e - s for s, e in free], dtype=float)
@@ -277,7 +289,10 @@ def _filler_gtf(rng: np.random.Generator, chrom: str, free: list[tuple[int, int]
         gid, tid, strand = f"SYNG{name}", f"SYNT{name}", "+-"[int(rng.integers(2))]
         attrs = f'gene_id "{gid}"; gene_name "{name}"; gene_biotype "protein_coding";'
         rows = [f"{chrom}\tsynthetic\tgene\t{start}\t{start + span}\t.\t{strand}\t.\t{attrs}"]
-        rows.append(f'{chrom}\tsynthetic\ttranscript\t{start}\t{start + span}\t.\t{strand}\t.\t{attrs} transcript_id "{tid}";')
+        rows.append(
+            f"{chrom}\tsynthetic\ttranscript\t{start}\t{start + span}\t.\t{strand}\t.\t"
+            f'{attrs} transcript_id "{tid}";'
+        )
         grid = np.arange(start + 400, start + span - 700, 400)
         cuts = np.sort(rng.choice(grid, min(len(grid), int(rng.integers(2, 14))), replace=False))
         for k, x in enumerate([start, *cuts.tolist(), start + span - 300]):
@@ -306,23 +321,33 @@ def write_genome(fasta: Path, gtf: Path, scale: float, seed: int = 38, genes: in
     fam = Families(rng)
     lengths = {c: round(v[0] * scale) for c, v in GRCH38.items()}
     placed = _demo_genes(scale, lengths)
-    cancer = [r.split("\t")[0] for r in (ROOT / "resources/cancer_genes/cancer_genes.tsv").read_text().splitlines()[1:] if r and not r.startswith(("#", "gene\t"))]
+    cancer = [
+        r.split("\t")[0]
+        for r in (ROOT / "resources/cancer_genes/cancer_genes.tsv").read_text().splitlines()[1:]
+        if r and not r.startswith(("#", "gene\t"))
+    ]
     taken = {re.search(r'gene_name "([^"]+)"', p.gtf[0]).group(1) for p in placed}  # type: ignore[union-attr]
-    names = iter([*(g for g in dict.fromkeys(cancer) if g not in taken), *(f"SYN{i:05d}" for i in range(10**6))])
+    names = iter(
+        [*(g for g in dict.fromkeys(cancer) if g not in taken), *(f"SYN{i:05d}" for i in range(10**6))]
+    )
     total = sum(lengths.values())
     with fasta.open("wb") as out, gtf.open("w") as ann:
         ann.write("#!genome-build carvis-genome-scale\n")
         for chrom in GRCH38:
             length, gaps, (c0, c1) = _layout(rng, chrom, scale)
             mine = [p for p in placed if p.chrom == chrom]
-            free = _free(length, [*gaps, (c0, c1), *((p.start - 5_000, p.start + len(p.codes) + 5_000) for p in mine)])
+            free = _free(
+                length, [*gaps, (c0, c1), *((p.start - 5_000, p.start + len(p.codes) + 5_000) for p in mine)]
+            )
             rows = _filler_gtf(rng, chrom, free, max(1, round(genes * length / total)), names)
             rows += [(p.start, "\n".join(p.gtf)) for p in mine]
             ann.write("".join(r + "\n" for _, r in sorted(rows)))
             sat = _satellite(rng, c1 - c0)
             out.write(f">{chrom}\n".encode())
             for b0 in range(0, length, BLOCK):
-                block = _background(rng, min(BLOCK, length - b0), float(np.clip(rng.normal(0.41, 0.03), 0.33, 0.5)))
+                block = _background(
+                    rng, min(BLOCK, length - b0), float(np.clip(rng.normal(0.41, 0.03), 0.33, 0.5))
+                )
                 _repeats(rng, fam, block, scale_sd=True)
                 b1 = b0 + len(block)
                 for s, e, src in [(c0, c1, sat), *((p.start, p.start + len(p.codes), p.codes) for p in mine)]:
@@ -343,12 +368,17 @@ def write_genome(fasta: Path, gtf: Path, scale: float, seed: int = 38, genes: in
         mt = _background(rng, 16_569, 0.44)
         out.write(b">chrM\n")
         _write_lines(out, ASCII[mt])
-        ann.write('chrM\tsynthetic\tgene\t5904\t7445\t.\t+\t.\tgene_id "SYNGMTCO1"; gene_name "MT-CO1"; gene_biotype "protein_coding";\n')
+        ann.write(
+            "chrM\tsynthetic\tgene\t5904\t7445\t.\t+\t.\t"
+            'gene_id "SYNGMTCO1"; gene_name "MT-CO1"; gene_biotype "protein_coding";\n'
+        )
 
 
 def _write_lines(out: object, seq: np.ndarray) -> None:
     whole = len(seq) // LINE * LINE
-    lines = np.concatenate([seq[:whole].reshape(-1, LINE), np.full((whole // LINE, 1), ord("\n"), np.uint8)], axis=1)
+    lines = np.concatenate(
+        [seq[:whole].reshape(-1, LINE), np.full((whole // LINE, 1), ord("\n"), np.uint8)], axis=1
+    )
     out.write(lines.tobytes())  # type: ignore[attr-defined]
     if whole < len(seq):
         out.write(seq[whole:].tobytes() + b"\n")  # type: ignore[attr-defined]
@@ -358,7 +388,11 @@ def genome_figures(fasta: Path) -> dict[str, float]:
     """Contigs, total and N bases (from samtools faidx and a streamed count)."""
     subprocess.run(["samtools", "faidx", str(fasta)], check=True)
     rows = [r.split("\t") for r in Path(f"{fasta}.fai").read_text().splitlines()]
-    n_bases = int(subprocess.run(f"grep -v '>' {fasta} | tr -cd N | wc -c", shell=True, capture_output=True, text=True, check=True).stdout)
+    n_bases = int(
+        subprocess.run(
+            f"grep -v '>' {fasta} | tr -cd N | wc -c", shell=True, capture_output=True, text=True, check=True
+        ).stdout
+    )
     Path(f"{fasta}.fai").unlink()  # the workflow's own checks must not find a ready index
     return {"contigs": len(rows), "bases": sum(int(r[1]) for r in rows), "n_bases": n_bases}
 
@@ -383,7 +417,20 @@ def run_timed(label: str, command: str, cwd: Path, cap_min: float, log: Path) ->
     start = time.monotonic()
     with log.open("w") as handle:
         result = subprocess.run(
-            ["timeout", f"{cap_min * 60:.0f}", "/usr/bin/time", "-o", str(stats), "-f", "%e %U %S %M", "bash", "-o", "pipefail", "-c", command],
+            [
+                "timeout",
+                f"{cap_min * 60:.0f}",
+                "/usr/bin/time",
+                "-o",
+                str(stats),
+                "-f",
+                "%e %U %S %M",
+                "bash",
+                "-o",
+                "pipefail",
+                "-c",
+                command,
+            ],
             cwd=cwd,
             stdout=handle,
             stderr=subprocess.STDOUT,
@@ -395,7 +442,7 @@ def run_timed(label: str, command: str, cwd: Path, cap_min: float, log: Path) ->
         return Timing(label, None, None, None, load, f"did not finish in {cap_min:g} min")
     if result.returncode:
         raise SystemExit(f"failed: {command}\nsee {log}")
-    e, u, s, m = stats.read_text().split()[-4:]
+    _, u, s, m = stats.read_text().split()[-4:]
     stats.unlink()
     return Timing(label, wall, float(u) + float(s), int(m) / 1024, load)
 
@@ -419,39 +466,22 @@ def snakemake(config: Path, extra: str = "") -> str:
     return f"snakemake -s {ROOT / 'Snakefile'} --cores 2 --configfile {config} {extra}"
 
 
-_STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$")
+#: Rules that run with CONFIG threads (2 here); the others use one core.
+TWO_THREADS = {"screen_reads", "align_reads", "index_minimap2", "align_tiles"}
 
 
-def rule_times(log: Path) -> dict[str, float]:
-    """Rule -> wall seconds summed over its jobs, from the timestamps of Snakemake's log (1 s resolution)."""
-    stamp: datetime | None = None
-    started: dict[str, datetime] = {}
-    rule_of: dict[str, str] = {}
+def job_times(work: Path, since: float) -> dict[str, float]:
+    """Rule -> wall seconds summed over its jobs started after ``since`` (Snakemake's metadata records)."""
+    jobs: dict[tuple[str, float], float] = {}
+    for path in (work / ".snakemake" / "metadata").iterdir():
+        record = json.loads(path.read_text())
+        if record.get("starttime") and record["starttime"] >= since:
+            job = (record["rule"], record["endtime"])  # one record per output file; a job's share endtime
+            jobs[job] = max(jobs.get(job, 0.0), record["endtime"] - record["starttime"])
     times: dict[str, float] = {}
-    current = None
-    for raw in log.read_text().splitlines():
-        line = raw.strip()
-        if m := _STAMP.match(line):
-            stamp = datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y")
-        elif m := re.match(r"^(?:local)?(?:checkpoint|rule) (\w+):$", line):
-            current = m.group(1)
-        elif (m := re.match(r"^jobid: (\d+)$", line)) and current and stamp:
-            rule_of[m.group(1)] = current
-            started[m.group(1)] = stamp
-            current = None
-        elif (m := re.match(r"^Finished job(?:id:)? (\d+)", line)) and stamp and m.group(1) in started:
-            rule = rule_of[m.group(1)]
-            times[rule] = times.get(rule, 0.0) + (stamp - started[m.group(1)]).total_seconds()
+    for (rule, _), seconds in jobs.items():
+        times[rule] = times.get(rule, 0.0) + seconds
     return times
-
-
-def rule_costs(log: Path, out: Path) -> dict[str, float]:
-    """Rule -> CPU seconds from its benchmark: file where it has one, else wall seconds from the log."""
-    costs = rule_times(log)
-    for path in (out / "benchmarks").glob("*/*.tsv"):
-        row = next(csv.DictReader(path.open(), delimiter="\t"))
-        costs[path.parent.name] = float(row["cpu_time"])
-    return costs
 
 
 def run_sample(work: Path, config: Path, label: str, cap: float) -> tuple[Timing, dict[str, float]]:
@@ -460,8 +490,11 @@ def run_sample(work: Path, config: Path, label: str, cap: float) -> tuple[Timing
         if done.name not in {"reference", "bin", "preflight"}:
             shutil.rmtree(done) if done.is_dir() else done.unlink()
     log = work / "logs" / f"sample_{label}.log"
-    timing = run_timed(f"sample {label}, warm: whole workflow (FASTQ -> report)", snakemake(config), work, cap, log)
-    return timing, rule_costs(log, work / "out") if timing.wall is not None else {}
+    since = time.time()
+    timing = run_timed(
+        f"sample {label}, warm: whole workflow (FASTQ -> report)", snakemake(config), work, cap, log
+    )
+    return timing, job_times(work, since) if timing.wall is not None else {}
 
 
 def subset_reads(prefix: Path, small: Path, pairs: int) -> None:
@@ -487,7 +520,9 @@ def minimap2_load(ref: Path, work: Path, cap: float) -> Timing:
     return run_timed("minimap2 index load (2 reads)", command, work, cap, work / "logs" / "mm2_load.log")
 
 
-def simulate(work: Path, genome: Path, gtf: Path, prefix: Path, pairs: int, called: int, cap: float) -> Timing:
+def simulate(
+    work: Path, genome: Path, gtf: Path, prefix: Path, pairs: int, called: int, cap: float
+) -> Timing:
     """``carvis simulate`` on the whole genome: clonal sites near LMO2 and MECOM, 20 bystanders."""
     design = work / "design.tsv"
     lmo2, mecom = (_gene_start(gtf, g) for g in ("LMO2", "MECOM"))
@@ -500,7 +535,9 @@ def simulate(work: Path, genome: Path, gtf: Path, prefix: Path, pairs: int, call
         f"--vector-name demo_car --design {design} --bystanders 20 --purity 0.8 "
         f"--coverage {pairs * 300 / called:.4f} --seed 21 --sample bench --out-prefix {prefix}"
     )
-    return run_timed("carvis simulate (not a workflow stage)", command, work, cap, work / "logs" / "simulate.log")
+    return run_timed(
+        "carvis simulate (not a workflow stage)", command, work, cap, work / "logs" / "simulate.log"
+    )
 
 
 def _gene_start(gtf: Path, name: str) -> tuple[str, int]:
@@ -520,22 +557,26 @@ def print_rows(rows: list[Timing]) -> None:
             print(f"| {t.label} | {t.wall:.1f} | {t.cpu:.1f} | {t.rss_mb:.0f} | {t.load:.1f} |")
 
 
-def extrapolate(small: dict[str, float], big: dict[str, float], n_small: int, n_big: int) -> float:
-    """Per rule, cost = fixed + rate x pairs through the two sample sizes (rate >= 0); the 30x total in seconds."""
+def extrapolate(
+    small: dict[str, float], big: dict[str, float], n_small: int, n_big: int
+) -> tuple[float, float]:
+    """Per rule, wall = fixed + rate x pairs through the two sample sizes (rate >= 0), at 30x; the sums of
+    wall seconds and of core-seconds (wall x the rule's threads: an upper bound)."""
     print(
-        f"\n| sample rule | {n_small / 1e6:.1f}M pairs s | {n_big / 1e6:.1f}M pairs s | s per M pairs | fixed s "
-        f"| 30x ({WGS_PAIRS / 1e6:.0f}M) s |\n|---|---:|---:|---:|---:|---:|"
+        f"\n| sample rule | {n_small / 1e6:.1f}M pairs s | {n_big / 1e6:.1f}M pairs s | s per M pairs "
+        f"| fixed s | 30x ({WGS_PAIRS / 1e6:.0f}M) s |\n|---|---:|---:|---:|---:|---:|"
     )
-    total = 0.0
+    wall = cores = 0.0
     for rule in sorted(big, key=lambda r: -big[r]):
         a, b = small.get(rule, 0.0), big[rule]
         rate = max(0.0, (b - a) / (n_big - n_small))
         fixed = max(0.0, b - rate * n_big)
         wgs = fixed + rate * WGS_PAIRS
-        total += wgs
-        print(f"| {rule} | {a:.1f} | {b:.1f} | {rate * 1e6:.2f} | {fixed:.1f} | {wgs:.0f} |")
-    print(f"| total | {sum(small.values()):.1f} | {sum(big.values()):.1f} | | | {total:.0f} |")
-    return total
+        wall += wgs
+        cores += wgs * (2 if rule in TWO_THREADS else 1)
+        print(f"| {rule} | {a:.2f} | {b:.2f} | {rate * 1e6:.3f} | {fixed:.2f} | {wgs:.0f} |")
+    print(f"| total | {sum(small.values()):.1f} | {sum(big.values()):.1f} | | | {wall:.0f} |")
+    return wall, cores
 
 
 def vector_change(work: Path, genome: Path, gtf: Path, sheet: Path, fraction: float) -> list[str]:
@@ -544,7 +585,13 @@ def vector_change(work: Path, genome: Path, gtf: Path, sheet: Path, fraction: fl
     edited.write_text((DEMO / "vector.gb").read_text().replace("DEFINITION", "DEFINITION edited;", 1))
     config = write_config(work, genome, gtf, sheet, edited, fraction)
     result = subprocess.run(
-        snakemake(config, "-n"), shell=True, cwd=work, capture_output=True, text=True, check=True, env=without_scontrol()
+        snakemake(config, "-n"),
+        shell=True,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=without_scontrol(),
     )
     table = result.stdout.split("Job stats:")[1].split("total")[0]
     return [line.split()[0] for line in table.splitlines()[3:] if line.strip()]
@@ -553,11 +600,15 @@ def vector_change(work: Path, genome: Path, gtf: Path, sheet: Path, fraction: fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every GRCh38 length by this")
-    parser.add_argument("--pairs", type=int, default=5_000_000, help="pairs of the large sample (the small: a fifth)")
+    parser.add_argument(
+        "--pairs", type=int, default=5_000_000, help="pairs of the large sample (the small: a fifth)"
+    )
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/carvis-genome-scale"))
     parser.add_argument("--cap-min", type=float, default=60, help="wall-clock cap of each stage, minutes")
     parser.add_argument("--fraction", type=float, default=0.01, help="screen.depth_sample_fraction")
-    parser.add_argument("--clean", action="store_true", help="delete the genome, reads and reference at the end")
+    parser.add_argument(
+        "--clean", action="store_true", help="delete the genome, reads and reference at the end"
+    )
     args = parser.parse_args()
     work, cap = args.workdir.resolve(), args.cap_min
     (work / "logs").mkdir(parents=True, exist_ok=True)
@@ -570,7 +621,8 @@ def main() -> None:
         (work / "genome.tmp.fa").rename(genome)
         print(f"genome written in {time.monotonic() - start:.0f} s", flush=True)
     figures = genome_figures(genome)
-    shape = f"{figures['contigs']:.0f} contigs, {figures['bases'] / 1e9:.3f} Gb, N {figures['n_bases'] / 1e6:.1f} Mb"
+    gb, n_mb = figures["bases"] / 1e9, figures["n_bases"] / 1e6
+    shape = f"{figures['contigs']:.0f} contigs, {gb:.3f} Gb, N {n_mb:.1f} Mb"
     print(f"genome: {shape}", flush=True)
 
     prefix, small = work / "reads" / "bench", work / "reads" / "small"
@@ -590,7 +642,11 @@ def main() -> None:
     config = write_config(work, genome, gtf, sheets["bench"], DEMO / "vector.gb", args.fraction)
     small_config = write_config(work, genome, gtf, sheets["small"], DEMO / "vector.gb", args.fraction)
 
-    rows.append(run_timed("snakemake start-up (dry run)", snakemake(config, "-n"), work, cap, work / "logs" / "dryrun.log"))
+    rows.append(
+        run_timed(
+            "snakemake start-up (dry run)", snakemake(config, "-n"), work, cap, work / "logs" / "dryrun.log"
+        )
+    )
     for rule in REFERENCE_RULES:
         log = work / "logs" / f"{rule}.log"
         rows.append(run_timed(f"reference: {rule}", snakemake(config, f"--until {rule}"), work, cap, log))
@@ -608,25 +664,40 @@ def main() -> None:
     screen = next(csv.DictReader((work / "out" / "screen" / "bench.screen.tsv").open(), delimiter="\t"))
     changed = vector_change(work, genome, gtf, sheets["bench"], args.fraction)
 
-    print(f"\ngenome: {shape}; samples of {n_small:,} and {n_big:,} pairs; load = 1-min load average at the start\n")
+    print(
+        f"\ngenome: {shape}; samples of {n_small:,} and {n_big:,} pairs; "
+        "load = 1-min load average at the start\n"
+    )
     print_rows(rows)
     overhead = rows[[t.label for t in rows].index("snakemake start-up (dry run)")].wall or 0.0
     cold = sum(t.wall or 0 for t in ref_rows)
     peak = max(t.rss_mb or 0 for t in ref_rows)
     print(
-        f"\ncold reference build: {cold / 60:.1f} min wall ({(cold - overhead * len(ref_rows)) / 60:.1f} min without "
-        f"the {len(ref_rows)} Snakemake start-ups), peak RSS {peak / 1024:.1f} GB (targets <= 45 min, <= 16 GB)"
+        f"\ncold reference build: {cold / 60:.1f} min wall ({(cold - overhead * len(ref_rows)) / 60:.1f} "
+        f"min without the {len(ref_rows)} Snakemake start-ups), peak RSS {peak / 1024:.1f} GB "
+        "(targets <= 45 min, <= 16 GB)"
     )
-    print(f"screening kept {int(screen['kept_reads']):,} of {int(screen['reads']):,} reads; depth scale {screen['depth_scale']}")
+    print(
+        f"screening kept {int(screen['kept_reads']):,} of {int(screen['reads']):,} reads; "
+        f"depth scale {screen['depth_scale']}"
+    )
+    floor, load = rows[-3].wall or 1.0, rows[-4].wall or 0.0
+    print(
+        f"warm sample / igzip -dc of its FASTQs: {(big_run.wall or 0) / floor:.1f}x (target <= 3); the minimap2"
+        f" index load alone is {load:.0f} s ({load / floor:.1f}x the floor)"
+    )
     if small_costs and big_costs:
-        total = extrapolate(small_costs, big_costs, n_small, n_big)
+        wall, cores = extrapolate(small_costs, big_costs, n_small, n_big)
         print(
-            f"30x WGS ({WGS_PAIRS / 1e6:.0f}M pairs) from FASTQ: {total / 3600:.2f} core-hours (target <= 2), summing "
-            "each rule's CPU (benchmark file) or wall seconds (log) fitted as fixed + per-pair"
+            f"30x WGS ({WGS_PAIRS / 1e6:.0f}M pairs) from FASTQ: {wall / 3600:.2f} h of jobs run one after "
+            f"another, at most {cores / 3600:.2f} core-hours (wall x threads; target <= 2 core-hours)"
         )
     print(f"\nafter a vector edit a dry run reruns: {', '.join(changed)}")
     redo = [t for t in ref_rows if t.label.split(": ")[1] in changed]
-    print(f"  the same reference stages took {sum(t.wall or 0 for t in redo) / 60:.1f} min above (target <= 5 min)")
+    print(
+        f"  the same reference stages took {sum(t.wall or 0 for t in redo) / 60:.1f} min above "
+        "(target <= 5 min)"
+    )
     data = {"rows": [t.__dict__ for t in rows], "small": small_costs, "big": big_costs, "genome": figures}
     (work / "figures.json").write_text(json.dumps(data, indent=1))
     if args.clean:
