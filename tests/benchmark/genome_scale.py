@@ -683,7 +683,7 @@ def main() -> None:
     )
     floor, load = rows[-3].wall or 1.0, rows[-4].wall or 0.0
     print(
-        f"warm sample / igzip -dc of its FASTQs: {(big_run.wall or 0) / floor:.1f}x (target <= 3); the minimap2"
+        f"warm sample / igzip -dc (floor): {(big_run.wall or 0) / floor:.1f}x (target <= 3); the minimap2"
         f" index load alone is {load:.0f} s ({load / floor:.1f}x the floor)"
     )
     if small_costs and big_costs:
