@@ -18,8 +18,9 @@
    MECOM and 20 bystanders, purity 0.8).
 3. Runs each reference stage of the workflow alone (``snakemake --until RULE``) under
    ``/usr/bin/time`` and ``timeout`` (a stage that does not finish within ``--cap-min`` is recorded as
-   such), then the sample, warm, with per-rule times from Snakemake's log and the rules' benchmark files,
-   and extrapolates to 30x WGS (600M pairs). Then a dry run after a vector edit lists what would rerun.
+   such), then two samples (the reads and their first fifth), warm, one after the other, with per-rule
+   times from Snakemake's metadata records; fits each rule's time as fixed + rate x pairs and extrapolates
+   to 30x WGS (600M pairs). Then a dry run after a vector edit lists what would rerun.
 
 Wall seconds depend on the machine's load (printed per stage); CPU seconds less so.
 """
@@ -38,6 +39,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import yaml
@@ -176,10 +178,10 @@ def _paint(block: np.ndarray, at: np.ndarray, copies: list[np.ndarray]) -> None:
         block[pos : pos + len(copy)] = copy[: len(block) - pos]
 
 
-def _repeats(rng: np.random.Generator, fam: Families, block: np.ndarray, scale_sd: bool) -> None:
+def _repeats(rng: np.random.Generator, fam: Families, block: np.ndarray) -> None:
     """Overwrite a block with SD copies, L1-like then Alu-like copies (half reverse-complemented)."""
     n = len(block)
-    if scale_sd and fam.pool:
+    if fam.pool:
         sd_bp = rng.poisson(0.05 * n)
         copies = []
         while sum(len(c) for c in copies) < sd_bp:
@@ -241,6 +243,14 @@ def _layout(
     return length, gaps, (cen - cen_half, cen + cen_half)
 
 
+def _attribute(attributes: str, key: str) -> str:
+    """One value of a GTF attribute column."""
+    found = re.search(f'{key} "([^"]+)"', attributes)
+    if not found:
+        raise SystemExit(f"no {key} in {attributes!r}")
+    return found.group(1)
+
+
 def _demo_genes(scale: float, lengths: dict[str, int]) -> list[Placed]:
     """Each demo gene (+-2 kb) at its GRCh38 locus, with its GTF lines shifted there."""
     genome: dict[str, bytes] = {}
@@ -260,12 +270,12 @@ def _demo_genes(scale: float, lengths: dict[str, int]) -> list[Placed]:
     for row in lines:
         if row[2] != "gene":
             continue
-        gene = re.search(r'gene_name "([^"]+)"', row[8]).group(1)  # type: ignore[union-attr]
+        gene = _attribute(row[8], "gene_name")
         chrom, mb = LOCI[gene]
         lo, hi = max(0, int(row[3]) - 1 - GENE_FLANK), int(row[4]) + GENE_FLANK
         at = min(round(mb * 1e6 * scale), lengths[chrom] - (hi - lo) - 20_000)
         shift = at - lo
-        gene_id = re.search(r'gene_id "([^"]+)"', row[8]).group(1)  # type: ignore[union-attr]
+        gene_id = _attribute(row[8], "gene_id")
         gtf = [
             "\t".join([chrom, *r[1:3], str(int(r[3]) + shift), str(int(r[4]) + shift), *r[5:]])
             for r in lines
@@ -326,7 +336,7 @@ def write_genome(fasta: Path, gtf: Path, scale: float, seed: int = 38, genes: in
         for r in (ROOT / "resources/cancer_genes/cancer_genes.tsv").read_text().splitlines()[1:]
         if r and not r.startswith(("#", "gene\t"))
     ]
-    taken = {re.search(r'gene_name "([^"]+)"', p.gtf[0]).group(1) for p in placed}  # type: ignore[union-attr]
+    taken = {_attribute(p.gtf[0], "gene_name") for p in placed}
     names = iter(
         [*(g for g in dict.fromkeys(cancer) if g not in taken), *(f"SYN{i:05d}" for i in range(10**6))]
     )
@@ -348,7 +358,7 @@ def write_genome(fasta: Path, gtf: Path, scale: float, seed: int = 38, genes: in
                 block = _background(
                     rng, min(BLOCK, length - b0), float(np.clip(rng.normal(0.41, 0.03), 0.33, 0.5))
                 )
-                _repeats(rng, fam, block, scale_sd=True)
+                _repeats(rng, fam, block)
                 b1 = b0 + len(block)
                 for s, e, src in [(c0, c1, sat), *((p.start, p.start + len(p.codes), p.codes) for p in mine)]:
                     lo, hi = max(s, b0), min(e, b1)
@@ -374,14 +384,14 @@ def write_genome(fasta: Path, gtf: Path, scale: float, seed: int = 38, genes: in
         )
 
 
-def _write_lines(out: object, seq: np.ndarray) -> None:
+def _write_lines(out: BinaryIO, seq: np.ndarray) -> None:
     whole = len(seq) // LINE * LINE
     lines = np.concatenate(
         [seq[:whole].reshape(-1, LINE), np.full((whole // LINE, 1), ord("\n"), np.uint8)], axis=1
     )
-    out.write(lines.tobytes())  # type: ignore[attr-defined]
+    out.write(lines.tobytes())
     if whole < len(seq):
-        out.write(seq[whole:].tobytes() + b"\n")  # type: ignore[attr-defined]
+        out.write(seq[whole:].tobytes() + b"\n")
 
 
 def genome_figures(fasta: Path) -> dict[str, float]:
