@@ -23,6 +23,8 @@ import numpy as np
 from carvis.core.errors import InputError
 from carvis.core.io import atomic_write
 
+#: minimap2's preset for every index of the combined reference (genome and vectors must share it).
+MINIMAP2_INDEX_PRESET = "sr"
 MAGIC = b"MMI\x02"
 _HEADER = struct.Struct("<5I")  # w, k, b, n_seq, flag
 _U32 = struct.Struct("<I")
