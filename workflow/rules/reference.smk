@@ -73,7 +73,7 @@ rule index_genome_minimap2:
         ENVS / "minimap2.yaml"
     threads: 2
     resources:
-        mem_mb=lambda wc, attempt: 14000 * attempt,
+        mem_mb=lambda wc, attempt: 16000 * attempt,
     params:
         preset=MINIMAP2_INDEX_PRESET,
     shell:
