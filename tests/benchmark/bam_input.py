@@ -53,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     work = args.workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    targets = "write_screen_reference build_kmer_screen index_minimap2"
+    targets = "write_screen_reference build_kmer_screen"
     timed(f"snakemake -s {ROOT / 'Snakefile'} --cores 2 --quiet --until {targets}", work)
     ref = next(p for p in (work / "results" / "reference").iterdir() if not p.name.startswith("genome-"))
     prefix = work / "bench"

@@ -600,7 +600,7 @@ def vector_change(
     work: Path, genome: Path, gtf: Path, sheet: Path, fraction: float, cap: float
 ) -> tuple[list[str], Timing]:
     """The jobs a dry run lists after the vector file is edited (its DEFINITION line), and the time of the
-    reference stages that rebuild (``--until write_screen_reference`` and build_kmer_screen)."""
+    reference stages that rebuild (``--until write_screen_reference``)."""
     edited = work / "vector_edited.gb"
     edited.write_text((DEMO / "vector.gb").read_text().replace("DEFINITION", "DEFINITION edited;", 1))
     config = write_config(work, genome, gtf, sheet, edited, fraction)
@@ -615,7 +615,7 @@ def vector_change(
     )
     table = result.stdout.split("Job stats:")[1].split("total")[0]
     changed = [line.split()[0] for line in table.splitlines()[3:] if line.strip()]
-    command = snakemake(config, "--until write_screen_reference build_mask")
+    command = snakemake(config, "--until write_screen_reference")
     timing = run_timed(
         "new vector: its reference stages", command, work, cap, work / "logs" / "new_vector.log"
     )
