@@ -127,7 +127,8 @@ def _merge_bucket(p: np.ndarray, h: np.ndarray, extra: dict[int, np.ndarray]) ->
     positions after the genome's; the position array is rebuilt without the replaced slices."""
     keys, values = h[:, 0].copy(), h[:, 1].copy()
     base = keys & ~np.uint64(1)
-    index = {int(k): i for i, k in enumerate(base) if int(k) in extra}
+    shared = np.isin(base, np.fromiter(extra, dtype=np.uint64, count=len(extra)))
+    index = {int(base[i]): int(i) for i in np.flatnonzero(shared)}
     keep = np.ones(len(p), dtype=bool)
     tails: list[np.ndarray] = []
     for key, i in index.items():
@@ -142,7 +143,7 @@ def _merge_bucket(p: np.ndarray, h: np.ndarray, extra: dict[int, np.ndarray]) ->
     # Untouched several-position minimizers keep their slices, at their new offsets.
     shift = np.cumsum(keep) - keep
     multi = (keys & np.uint64(1)) == 0
-    untouched = multi & ~np.isin(base, np.fromiter(index, dtype=np.uint64, count=len(index)))
+    untouched = multi & ~shared
     starts = values[untouched] >> np.uint64(32)
     values[untouched] = (shift[starts.astype(np.int64)].astype(np.uint64) << np.uint64(32)) | (
         values[untouched] & np.uint64(0xFFFFFFFF)
