@@ -72,7 +72,8 @@ def main() -> None:
             f" && samtools index {work}/bench.bam",
             work,
         )
-    if not (work / "bench.cram").stat().st_size if (work / "bench.cram").exists() else True:
+    cram = work / "bench.cram"
+    if not cram.exists() or cram.stat().st_size == 0:
         timed(f"samtools view -@ 2 -C -T {ref}/combined.fa -o {work}/bench.cram {work}/bench.bam", work)
     reads = int(
         subprocess.run(
