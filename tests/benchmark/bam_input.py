@@ -55,7 +55,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     targets = "write_screen_reference build_kmer_screen combine_reference"
     timed(f"snakemake -s {ROOT / 'Snakefile'} --cores 2 --quiet --until {targets}", work)
-    ref = next(p for p in (work / "results" / "reference").iterdir() if not p.name.startswith("genome-"))
+    refs = [p for p in (work / "results" / "reference").iterdir() if (p / "combined.fa.fai").exists()]
+    ref = max(refs, key=lambda p: p.stat().st_mtime)  # this checkout's (the key holds the paths)
     prefix = work / "bench"
     if not (work / "bench.bam").exists():
         coverage = args.pairs * 300 / 1_200_000
