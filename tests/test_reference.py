@@ -112,3 +112,20 @@ def test_align_command_lanes_and_aligners() -> None:
     assert single == "bwa mem -Y -t 2 -R '@RG\\tID:s1\\tSM:s1' -k 15 ref.fa 'r 1.fq'"
     with pytest.raises(ValueError):
         align_command("bowtie", "x", ["a"], [], "s", 1)
+
+
+def test_a_new_vector_reuses_the_genome_part(tmp_path: Path) -> None:
+    """Editing the vector reruns the vector part and the combined index, never the genome's copy or index."""
+    from helpers import snakemake
+
+    built = snakemake(tmp_path, "--cores", "2", "--quiet", "--until", "index_genome_minimap2", "index_fasta")
+    assert built.returncode == 0, built.stderr[-2000:]
+    edited = tmp_path / "edited.gb"
+    gb = (Path(__file__).resolve().parents[1] / "resources" / "demo" / "vector.gb").read_text()
+    edited.write_text(gb.replace("DEFINITION", "DEFINITION edited;", 1))
+    vectors = f"vectors={{demo_car: {{sequence: {edited}, kind: lentiviral}}}}"
+    plan = snakemake(tmp_path, "-n", "--cores", "2", "--config", vectors)
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    jobs = {line.split()[0] for line in plan.stdout.split("Job stats:")[1].splitlines()[3:] if line.strip()}
+    assert {"build_reference", "index_vectors_minimap2", "index_minimap2", "combine_reference"} <= jobs
+    assert not jobs & {"prepare_genome", "index_fasta", "index_genome_minimap2"}
