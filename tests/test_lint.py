@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from helpers import snakemake
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEFILES = [ROOT / "Snakefile", *sorted((ROOT / "workflow" / "rules").glob("*.smk"))]
@@ -41,3 +43,14 @@ def test_mypy_is_clean() -> None:
     result = run("mypy", "--cache-dir", "/dev/null")  # files and settings: [tool.mypy] in pyproject.toml
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success: no issues found" in result.stdout, result.stdout
+
+
+def test_profile_sizes_only_rules_the_workflow_has(tmp_path: Path) -> None:
+    """A renamed rule must not silently lose its SLURM sizes (the profile would size nothing)."""
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    result = snakemake(tmp_path, "--list-rules")
+    assert result.returncode == 0, result.stderr
+    rules = set(result.stdout.split())
+    named = set(profile["set-threads"]) | set(profile["set-resources"])
+    assert named - rules == set()
+    assert {"index_genome_minimap2", "align_reads", "align_tiles"} <= set(profile["set-resources"])

@@ -13,7 +13,14 @@ from test_vectors import _plasmid
 
 from carvis.core.errors import InputError
 from carvis.reads.align import align_command
-from carvis.reference.build import build_combined_reference, read_called_bases, reference_key
+from carvis.reference.build import (
+    build_combined_reference,
+    combine_reference,
+    genome_key,
+    read_called_bases,
+    reference_key,
+    write_vector_reference,
+)
 from carvis.reference.vectors import build_vector
 
 
@@ -51,6 +58,26 @@ def test_combined_reference_holds_genome_then_vector_contigs(inputs, tmp_path: P
     assert called["chr1"] == 3000 - 40
 
 
+def test_combined_from_genome_and_vector_parts_is_the_combined_reference(inputs, tmp_path: Path) -> None:
+    genome, vector, c = inputs
+    model = build_vector("lv", vector, "lentiviral", [c["five_ltr"][0], c["three_ltr"][1]])
+    whole, g, v, out = (tmp_path / name for name in ("whole", "g", "v", "out"))
+    build_combined_reference(genome, [model], whole / "combined.fa", whole / "bases.tsv")
+    pysam.faidx(str(whole / "combined.fa"))
+    build_combined_reference(genome, [], g / "genome.fa", g / "bases.tsv")
+    write_vector_reference([model], v / "vectors.fa", v / "bases.tsv")
+    for part in (g / "genome.fa", v / "vectors.fa"):
+        pysam.faidx(str(part))
+    parts = [
+        (d / name, Path(f"{d / name}.fai"), d / "bases.tsv")
+        for d, name in ((g, "genome.fa"), (v, "vectors.fa"))
+    ]
+    combine_reference(parts[0], parts[1], (out / "combined.fa", out / "combined.fa.fai", out / "bases.tsv"))
+    for name in ("combined.fa", "combined.fa.fai", "bases.tsv"):
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+    assert pysam.FastaFile(str(out / "combined.fa")).fetch("lv__provirus", 0, 30) == model.provirus[:30]
+
+
 def test_reserved_contig_names_are_rejected(tmp_path: Path, inputs) -> None:
     _, vector, c = inputs
     genome = tmp_path / "bad.fa"
@@ -67,11 +94,14 @@ def test_cache_key_changes_with_the_vector_only(inputs) -> None:
     key = reference_key(genome, spec)
     assert reference_key(genome, spec) == key
     assert reference_key(genome, {"lv": {**spec["lv"], "provirus": [1, 9]}}) != key
+    genome_part = genome_key(genome)
     vector.write_text(vector.read_text().replace("A", "C", 1))
     assert reference_key(genome, spec) != key
+    assert genome_key(genome) == genome_part  # a new vector keeps the genome's index
     key = reference_key(genome, spec)
     os.utime(genome, ns=(1, 1))
     assert reference_key(genome, spec) != key
+    assert genome_key(genome) != genome_part
 
 
 def test_align_command_lanes_and_aligners() -> None:
@@ -82,3 +112,20 @@ def test_align_command_lanes_and_aligners() -> None:
     assert single == "bwa mem -Y -t 2 -R '@RG\\tID:s1\\tSM:s1' -k 15 ref.fa 'r 1.fq'"
     with pytest.raises(ValueError):
         align_command("bowtie", "x", ["a"], [], "s", 1)
+
+
+def test_a_new_vector_reuses_the_genome_part(tmp_path: Path) -> None:
+    """Editing the vector reruns the vector part and the combined index, never the genome's copy or index."""
+    from helpers import snakemake
+
+    built = snakemake(tmp_path, "--cores", "2", "--quiet", "--until", "index_genome_minimap2", "index_fasta")
+    assert built.returncode == 0, built.stderr[-2000:]
+    edited = tmp_path / "edited.gb"
+    gb = (Path(__file__).resolve().parents[1] / "resources" / "demo" / "vector.gb").read_text()
+    edited.write_text(gb.replace("DEFINITION", "DEFINITION edited;", 1))
+    vectors = f"vectors={{demo_car: {{sequence: {edited}, kind: lentiviral}}}}"
+    plan = snakemake(tmp_path, "-n", "--cores", "2", "--config", vectors)
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    jobs = {line.split()[0] for line in plan.stdout.split("Job stats:")[1].splitlines()[3:] if line.strip()}
+    assert {"build_reference", "index_vectors_minimap2", "index_minimap2", "combine_reference"} <= jobs
+    assert not jobs & {"prepare_genome", "index_fasta", "index_genome_minimap2"}

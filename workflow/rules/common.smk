@@ -19,7 +19,7 @@ from carvis.reads.long_reads import (
     long_read_options,
 )
 from carvis.reads.bam_input import extract_command
-from carvis.reference.build import reference_key
+from carvis.reference.build import genome_key, reference_key
 from carvis.reads.screen import subsample_option
 from carvis.report.provenance import report_settings
 
@@ -90,11 +90,16 @@ for _s in SAMPLES.values():
         _s.fastq_1, _s.bam = [Path(f"{OUT}/long_reads/{_s.sample}.fastq.gz")], None
 REF_KEY = reference_key(CONFIG["reference"]["genome"], CONFIG["vectors"])
 REF = f"{OUT}/reference/{REF_KEY}"
+# The genome's own part (FASTA copy, .fai, minimap2 index): no vector is in its key.
+GENOME_KEY = genome_key(CONFIG["reference"]["genome"])
+GENOME = f"{OUT}/reference/genome-{GENOME_KEY}"
 # One log tree and one benchmark tree; the reference's (one per genome + vector set) inside them.
 LOGS = f"{OUT}/logs"
 BENCHMARKS = f"{OUT}/benchmarks"
 REF_LOGS = f"{LOGS}/reference/{REF_KEY}"
 REF_BENCHMARKS = f"{BENCHMARKS}/reference/{REF_KEY}"
+GENOME_LOGS = f"{LOGS}/reference/genome-{GENOME_KEY}"
+GENOME_BENCHMARKS = f"{BENCHMARKS}/reference/genome-{GENOME_KEY}"
 PREFLIGHT = f"{OUT}/preflight/preflight.tsv"
 ENVS = Path(workflow.basedir) / "envs"
 

@@ -1,6 +1,8 @@
-# Reference stage: integrated provirus + backbone per vector, combined with the genome,
-# indexed once per genome/vector set (the folder name is the cache key), and the homology mask.
+# Reference stage: the genome, indexed once per genome (GENOME); integrated provirus + backbone per vector,
+# indexed and appended to it once per genome/vector set (REF; the folder names are the cache keys); the
+# homology mask.
 from carvis.reference.mask import MINIMAP2_ARGS
+from carvis.reference.mmi import MINIMAP2_INDEX_PRESET
 
 
 rule preflight:
@@ -22,17 +24,75 @@ rule preflight:
         "../../scripts/adapters/preflight.py"
 
 
+# The genome part, cached by the genome alone (GENOME): a vector added or changed never rebuilds it.
 # ancient(): a preflight rerun (say, after a gene-list edit) does not rebuild the reference.
-rule build_reference:
+rule prepare_genome:
     input:
         preflight=ancient(PREFLIGHT),
         genome=CONFIG["reference"]["genome"],
+    output:
+        fasta=f"{GENOME}/genome.fa",
+        bases=f"{GENOME}/contig_bases.tsv",
+    log:
+        f"{GENOME_LOGS}/prepare_genome.log",
+    benchmark:
+        f"{GENOME_BENCHMARKS}/prepare_genome.tsv"
+    conda:
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/prepare_genome.py"
+
+
+rule index_fasta:
+    input:
+        f"{GENOME}/genome.fa",
+    output:
+        f"{GENOME}/genome.fa.fai",
+    log:
+        f"{GENOME_LOGS}/index_fasta.log",
+    benchmark:
+        f"{GENOME_BENCHMARKS}/index_fasta.tsv"
+    conda:
+        ENVS / "samtools.yaml"
+    shell:
+        """
+        samtools faidx {input:q} 2>{log:q}
+        """
+
+
+rule index_genome_minimap2:
+    input:
+        f"{GENOME}/genome.fa",
+    output:
+        f"{GENOME}/genome.mmi",
+    log:
+        f"{GENOME_LOGS}/index_genome_minimap2.log",
+    benchmark:
+        f"{GENOME_BENCHMARKS}/index_genome_minimap2.tsv"
+    conda:
+        ENVS / "minimap2.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 16000 * attempt,
+    params:
+        preset=MINIMAP2_INDEX_PRESET,
+    shell:
+        """
+        minimap2 -x {params.preset} -t {threads} -d {output:q} {input:q} 2>{log:q}
+        """
+
+
+# The vector part, cached by genome + vector set (REF).
+rule build_reference:
+    input:
+        preflight=ancient(PREFLIGHT),
         vectors=[v["sequence"] for v in CONFIG["vectors"].values()],
     output:
-        fasta=f"{REF}/combined.fa",
+        fasta=f"{REF}/vectors.fa",
+        fai=f"{REF}/vectors.fa.fai",
+        bases=f"{REF}/vector_bases.tsv",
         manifest=f"{REF}/vectors.json",
         contigs=f"{REF}/vector_contigs.bed",
-        bases=f"{REF}/contig_bases.tsv",
     log:
         f"{REF_LOGS}/build_reference.log",
     benchmark:
@@ -45,26 +105,51 @@ rule build_reference:
         "../../scripts/adapters/build_reference.py"
 
 
-rule index_fasta:
+# genome.fa then vectors.fa, byte for byte; the .fai from the two parts' indexes.
+rule combine_reference:
     input:
-        f"{REF}/combined.fa",
+        genome=f"{GENOME}/genome.fa",
+        genome_fai=f"{GENOME}/genome.fa.fai",
+        genome_bases=f"{GENOME}/contig_bases.tsv",
+        vectors=f"{REF}/vectors.fa",
+        vectors_fai=f"{REF}/vectors.fa.fai",
+        vector_bases=f"{REF}/vector_bases.tsv",
     output:
-        f"{REF}/combined.fa.fai",
+        fasta=f"{REF}/combined.fa",
+        fai=f"{REF}/combined.fa.fai",
+        bases=f"{REF}/contig_bases.tsv",
     log:
-        f"{REF_LOGS}/index_fasta.log",
+        f"{REF_LOGS}/combine_reference.log",
     benchmark:
-        f"{REF_BENCHMARKS}/index_fasta.tsv"
+        f"{REF_BENCHMARKS}/combine_reference.tsv"
     conda:
-        ENVS / "samtools.yaml"
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/combine_reference.py"
+
+
+rule index_vectors_minimap2:
+    input:
+        f"{REF}/vectors.fa",
+    output:
+        f"{REF}/vectors.mmi",
+    log:
+        f"{REF_LOGS}/index_vectors_minimap2.log",
+    conda:
+        ENVS / "minimap2.yaml"
+    params:
+        preset=MINIMAP2_INDEX_PRESET,
     shell:
         """
-        samtools faidx {input:q} 2>{log:q}
+        minimap2 -x {params.preset} -d {output:q} {input:q} 2>{log:q}
         """
 
 
+# The index minimap2 would build from combined.fa (carvis.reference.mmi), without reindexing the genome.
 rule index_minimap2:
     input:
-        f"{REF}/combined.fa",
+        genome=f"{GENOME}/genome.mmi",
+        vectors=f"{REF}/vectors.mmi",
     output:
         f"{REF}/combined.mmi",
     log:
@@ -72,14 +157,9 @@ rule index_minimap2:
     benchmark:
         f"{REF_BENCHMARKS}/index_minimap2.tsv"
     conda:
-        ENVS / "minimap2.yaml"
-    threads: 2
-    resources:
-        mem_mb=lambda wc, attempt: 16000 * attempt,
-    shell:
-        """
-        minimap2 -x sr -t {threads} -d {output:q} {input:q} 2>{log:q}
-        """
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/append_index.py"
 
 
 rule index_bwa:

@@ -84,27 +84,69 @@ def _fai_contigs(fai: Path) -> list[Contig]:
     return contigs
 
 
+_BLOCK = 1 << 24
+_OTHER_SPACE = b" \t\r\x0b\x0c"
+
+
+def _split_headers(chunk: bytes) -> list[bytes]:
+    """``chunk`` (whole lines) as sequence, header, sequence, ... : header lines at odd indices, without
+    their newline (bytes.find, not a regex: a regex tries every byte of a 16 MB block)."""
+    parts: list[bytes] = []
+    pos = 0
+    start = 0 if chunk.startswith(b">") else chunk.find(b"\n>") + 1
+    while start > 0 or (start == 0 and chunk.startswith(b">") and not parts):
+        parts.append(chunk[pos:start])
+        end = chunk.find(b"\n", start)
+        end = len(chunk) if end < 0 else end
+        parts.append(chunk[start:end])
+        pos = min(end + 1, len(chunk))
+        start = chunk.find(b"\n>", pos - 1) + 1 if pos < len(chunk) else 0
+    parts.append(chunk[pos:])
+    return parts
+
+
 def _streamed_contigs(path: Path) -> list[Contig]:
-    """Contig names and lengths from the FASTA's lines, without keeping any sequence."""
+    """Contig names and lengths from the FASTA's lines, without keeping any sequence.
+
+    Reads 16 MB blocks of whole lines and splits them at header lines: a stretch of sequence lines without
+    whitespace other than newlines (nearly all of a genome) counts its bases with C-speed passes; any other
+    stretch goes line by line (a stripped line's length; before the first header, a line must be blank).
+    """
     contigs: list[Contig] = []
-    name, at, length = "", 0, 0
+    name, at, length, number = "", 0, 0, 0
     opener: Any = gzip.open if is_gzipped(path) else open
     try:
         with opener(path, "rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.startswith(b">"):
-                    if at:
-                        contigs.append(Contig(name, length, at))
-                    name, at, length = (line[1:].decode("latin-1").split() or [""])[0], number, 0
-                elif not at and line.strip():
-                    raise InputError(
-                        path,
-                        "not a FASTA file: the first line should start with '>'",
-                        "give the genome as FASTA (plain, gzip or bgzip)",
-                        number,
-                    )
-                else:
-                    length += len(line.strip())
+            rest = b""
+            while True:
+                block = handle.read(_BLOCK)
+                chunk = rest + block
+                cut = chunk.rfind(b"\n") + 1 if block else len(chunk)
+                chunk, rest = chunk[:cut], chunk[cut:]
+                for i, piece in enumerate(_split_headers(chunk)):
+                    if i % 2:  # a header line
+                        number += 1
+                        if at:
+                            contigs.append(Contig(name, length, at))
+                        name, at, length = (piece[1:].decode("latin-1").split() or [""])[0], number, 0
+                        continue
+                    lines = piece.count(b"\n") + (0 if piece.endswith(b"\n") or not piece else 1)
+                    if at and len(piece.translate(None, _OTHER_SPACE)) == len(piece):
+                        length += len(piece) - piece.count(b"\n")
+                        number += lines
+                        continue
+                    for line in piece.split(b"\n")[:lines]:
+                        number += 1
+                        if not at and line.strip():
+                            raise InputError(
+                                path,
+                                "not a FASTA file: the first line should start with '>'",
+                                "give the genome as FASTA (plain, gzip or bgzip)",
+                                number,
+                            )
+                        length += len(line.strip())
+                if not block:
+                    break
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise InputError(
             path,

@@ -135,7 +135,7 @@ def read_depth(depth_tsv: str | Path, lengths: Mapping[str, int]) -> dict[str, n
                 raise InputError(
                     depth_tsv,
                     f"expected contig, 1-based position within the contig, depth ({exc})",
-                    "produce the file with samtools depth -a -Q 0 -b vector_contigs.bed",
+                    "produce the file with samtools depth -a -Q 0 -r CONTIG (each vector contig)",
                     number,
                 ) from exc
     return depth

@@ -1,7 +1,7 @@
 """Is each configured CAR vector in the tumour DNA, at what copy number (VCN), and which one is it?
 
 Inputs per sample: ``samtools coverage`` of the BAM (autosomal depth and read length), ``samtools
-depth -a -Q 0 -b vector_contigs.bed`` (contig, 1-based position, depth; absent positions count
+depth -a -Q 0 -r`` on each vector contig (contig, 1-based position, depth; absent positions count
 as 0) and the BAM itself (fragments are counted with pysam on the vector contigs only). Only
 vector-unique bases count (:func:`counted_intervals`): the footprint (see carvis.reference.mask) plus the
 LTRs' unmasked bases; reads in homologous regions (EF1a promoter, CD28/CD3z/4-1BB/CD8A cDNA) or

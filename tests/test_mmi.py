@@ -1,0 +1,115 @@
+"""The combined minimap2 index appended from a genome index and a vector index, without reindexing."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from carvis.core.errors import InputError
+from carvis.reference.mmi import _bucket, _header, _positions, append_index
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "resources" / "demo"
+
+
+def _fasta(path: Path, records: dict[str, str]) -> Path:
+    path.write_text("".join(f">{name}\n{seq}\n" for name, seq in records.items()))
+    return path
+
+
+def _index(fasta: Path, *args: str) -> Path:
+    out = fasta.with_suffix(".mmi")
+    subprocess.run(
+        ["minimap2", "-x", "sr", *args, "-d", str(out), str(fasta)], check=True, capture_output=True
+    )
+    return out
+
+
+def _content(mmi: Path) -> tuple[list[bytes], dict[tuple[int, int], list[int]], bytes]:
+    """An index's meaning: contig names, minimizer -> sorted positions, packed bases (layout aside)."""
+    with open(mmi, "rb") as fh:
+        head = _header(fh, mmi)
+        hits: dict[tuple[int, int], list[int]] = {}
+        for i in range(1 << head.b):
+            p, h = _bucket(fh, mmi)
+            for key, value in h:
+                hits[(i, int(key) & ~1)] = _positions(p, int(key), int(value)).tolist()
+        return head.names, hits, fh.read()
+
+
+def _mutate(rng: random.Random, seq: str) -> str:
+    return "".join(rng.choice("ACGT") if rng.random() < 0.01 else b for b in seq)
+
+
+def _rc(seq: str) -> str:
+    return seq[::-1].translate(str.maketrans("ACGT", "TGCA"))
+
+
+@pytest.fixture
+def pieces(tmp_path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """An odd-length genome (its last packed word is partial) with a repeat the vector shares."""
+    demo = (DEMO / "genome.fa").read_text().split(">")[1:]
+    seqs = {r.split("\n", 1)[0].split()[0]: r.split("\n", 1)[1].replace("\n", "") for r in demo}
+    genome = {"chr1": seqs["chr1"][:200_003], "chrX": seqs["chrX"][:60_001]}
+    rng = random.Random(3)
+    shared = genome["chr1"][50_000:51_500]  # a host piece the vector carries (like the EF1a promoter)
+    own = "".join(rng.choice("ACGT") for _ in range(4_001))
+    vectors = {"v__provirus": own[:2_000] + shared + own[2_000:], "v__backbone": own[::-1][:1_203]}
+    return genome, vectors
+
+
+def test_appended_index_is_the_index_of_the_combined_fasta(pieces, tmp_path: Path) -> None:
+    genome, vectors = pieces
+    g = _index(_fasta(tmp_path / "genome.fa", genome))
+    v = _index(_fasta(tmp_path / "vectors.fa", vectors))
+    whole = _index(_fasta(tmp_path / "combined.fa", genome | vectors))
+    append_index(g, v, tmp_path / "appended.mmi")
+    assert _content(tmp_path / "appended.mmi") == _content(whole)
+    assert (tmp_path / "appended.mmi").stat().st_size == whole.stat().st_size
+
+    # Reads from the genome, the vector, the shared piece and across the junctions map identically.
+    rng = random.Random(5)
+    combined = "".join(genome.values()) + "".join(vectors.values())
+    junction = genome["chr1"][90_000:90_300] + vectors["v__provirus"] + genome["chr1"][90_300:91_000]
+    r1, r2 = [], []
+    for n in range(3_000):
+        source = junction if n % 3 == 0 else combined
+        start = rng.randrange(len(source) - 400)
+        fragment = source[start : start + rng.randrange(250, 400)]
+        r1.append(f"@r{n}\n{_mutate(rng, fragment[:100])}\n+\n{'I' * 100}\n")
+        r2.append(f"@r{n}\n{_mutate(rng, _rc(fragment)[:100])}\n+\n{'I' * 100}\n")
+    (tmp_path / "r1.fq").write_text("".join(r1))
+    (tmp_path / "r2.fq").write_text("".join(r2))
+
+    def sam(index: Path) -> list[str]:
+        run = subprocess.run(
+            ["minimap2", "-ax", "sr", "-Y", str(index), str(tmp_path / "r1.fq"), str(tmp_path / "r2.fq")],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return [line for line in run.stdout.splitlines() if not line.startswith("@PG")]
+
+    expected = sam(whole)
+    assert sum(1 for line in expected if "\tv__provirus\t" in line) > 100
+    assert sam(tmp_path / "appended.mmi") == expected
+
+
+def test_mismatched_or_clashing_indexes_are_refused(pieces, tmp_path: Path) -> None:
+    genome, vectors = pieces
+    g = _index(_fasta(tmp_path / "genome.fa", genome))
+    other = _fasta(tmp_path / "other.fa", vectors)
+    k15 = subprocess.run(
+        ["minimap2", "-k", "15", "-d", str(tmp_path / "k15.mmi"), str(other)], capture_output=True
+    )
+    assert k15.returncode == 0
+    with pytest.raises(InputError, match="other settings"):
+        append_index(g, tmp_path / "k15.mmi", tmp_path / "out.mmi")
+    with pytest.raises(InputError, match="contig names also in the genome"):
+        append_index(
+            g, _index(_fasta(tmp_path / "clash.fa", {"chrX": vectors["v__backbone"]})), tmp_path / "o.mmi"
+        )
+    assert not (tmp_path / "out.mmi").exists() and not (tmp_path / "o.mmi").exists()
