@@ -166,7 +166,12 @@ def final_outputs():
     qc = ["read_counts.tsv", "inputs.tsv"]
     return (
         [f"{OUT}/{s}/{name}" for s in SAMPLES for name in per_sample]
-        + [f"{OUT}/{s}/{name}" for s in SAMPLES if SAMPLES[s].assay != "lmpcr" for name in views]
+        + [
+            f"{OUT}/{s}/{name}"
+            for s in SAMPLES
+            if SAMPLES[s].assay != "lmpcr"
+            for name in views
+        ]
         + [f"{OUT}/qc/{s}.{name}" for s in SAMPLES for name in qc]
         + [f"{OUT}/{name}" for name in cohort]
     )
