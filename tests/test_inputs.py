@@ -123,6 +123,7 @@ def test_config_defaults_filled_and_paths_resolved(project: dict[str, Any], tmp_
     assert config["screen"] == {
         "enabled": True,
         "depth_sample_fraction": 0.01,
+        "depth_sample_max_pairs": 1_000_000,
         "seed": 7,
         "count_spanning": False,
     }
@@ -209,12 +210,19 @@ def test_config_value_errors(
 
 def test_config_text_values_are_read_as_the_schema_types(project: dict[str, Any], tmp_path: Path) -> None:
     """``--config screen='{enabled: false}'`` and YAML 1.1 (5e-3) give booleans and numbers as text."""
-    text = {"enabled": "false", "depth_sample_fraction": "0.2", "seed": "3", "count_spanning": "true"}
+    text = {
+        "enabled": "false",
+        "depth_sample_fraction": "0.2",
+        "depth_sample_max_pairs": "5000",
+        "seed": "3",
+        "count_spanning": "true",
+    }
     project.update(screen=text, transgene={"min_vcn": "5e-3"})
     config = load_config(project, tmp_path, CONFIG_SCHEMA)
     assert config["screen"] == {
         "enabled": False,
         "depth_sample_fraction": 0.2,
+        "depth_sample_max_pairs": 5000,
         "seed": 3,
         "count_spanning": True,
     }

@@ -26,6 +26,8 @@ from carvis.reads.coverage import ContigCoverage
 from carvis.reads.screen import (
     Progress,
     _scaled_row,
+    depth_fraction,
+    estimate_reads,
     run_screen,
     screen_pieces,
     subsample_option,
@@ -139,6 +141,31 @@ def test_kmer_screen_depth_sample_is_the_one_samtools_view_s_picks(tmp_path: Pat
     assert 0.03 * len(pairs) < len(picked) < 0.07 * len(pairs)
     assert _names(Path(f"{out}_R1.fastq")) == picked
     assert stats["sampled_reads"] == 2 * len(picked) and stats["kept_reads"] == 0
+
+
+def test_depth_sample_is_capped_at_max_pairs(tmp_path: Path, kmer_screen: Path) -> None:
+    """A depth sample that would exceed ``max_pairs`` gets the lower fraction that holds about that many
+    pairs, still the pairs ``samtools view -s`` picks at that fraction; the depth scale follows the counts."""
+    require_tools("samtools")
+    assert depth_fraction(0.01, 2_000_000, 600_000_000) == pytest.approx(2_000_000 / 600_000_000)
+    assert depth_fraction(0.01, 2_000_000, 1_000_000) == 0.01  # 10,000 pairs: under the cap
+    assert depth_fraction(0.01, None, 600_000_000) == 0.01 and depth_fraction(0.0, 10, 10**9) == 0.0
+    rng = random.Random(6)
+    _, host, pieces, ends = _screen_world(tmp_path, rng)
+    pairs = simulate_pairs(host, 10, rng, "frag")
+    r1, r2 = tmp_path / "r_R1.fastq.gz", tmp_path / "r_R2.fastq.gz"
+    write_fastq_pairs(r1, r2, pairs)
+    out, stats_tsv = tmp_path / "out" / "s", tmp_path / "s.tsv"
+    cap = len(pairs) // 20  # a tenth of what the 0.5 fraction would pick
+    stats = run_screen(
+        "s", kmer_screen, pieces, ends, [r1], [r2], out, stats_tsv, fraction=0.5, max_pairs=cap
+    )
+    fraction = depth_fraction(0.5, cap, estimate_reads([r1]))
+    assert fraction < 0.07
+    picked = _samtools_sample([name for name, _, _ in pairs], fraction, tmp_path)
+    assert _names(Path(f"{out}_R1.fastq")) == picked
+    assert 0.5 * cap < len(picked) < 1.5 * cap
+    assert stats["depth_scale"] == pytest.approx(2 * len(pairs) / (2 * len(picked)))
 
 
 def test_kmer_screen_names_the_fastq_with_a_broken_record(tmp_path: Path, kmer_screen: Path) -> None:

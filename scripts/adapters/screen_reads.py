@@ -21,4 +21,5 @@ with log_to(snakemake.log[0]):
         fraction=snakemake.params.fraction,
         seed=snakemake.params.seed,
         inputs_tsv=snakemake.output.inputs,
+        max_pairs=snakemake.params.max_pairs,
     )

@@ -65,6 +65,7 @@ rule screen_reads:
         fastq_2=sample_fastq_2,
         prefix=f"{OUT}/screen/{{sample}}",
         fraction=CONFIG["screen"]["depth_sample_fraction"],
+        max_pairs=CONFIG["screen"]["depth_sample_max_pairs"],
         seed=CONFIG["screen"]["seed"],
     script:
         "../../scripts/adapters/screen_reads.py"
