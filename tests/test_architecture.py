@@ -22,7 +22,6 @@ MAX_LINES = 500
 MAX_PARAMETERS = 6
 #: Modules over MAX_LINES, with the issue that splits them.
 LONG_MODULES = {
-    "inputs/checks.py": "issue 19: split the config checks from the sample-sheet checks",
     "sim/simulate.py": "issue 19: split the insertion model from the read writer",
     "sim/demo.py": "issue 19: split the demo genome from the demo case table",
     "reads/screen.py": "issue 19: split the read check from the screening pass",

@@ -6,12 +6,8 @@ Every problem is reported as an InputError that names the file, the line and the
 from __future__ import annotations
 
 import copy
-import difflib
-import gzip
 import math
-import os
 import re
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,28 +15,25 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
 from carvis.core.errors import InputError
-from carvis.core.io import GZIP_MAGIC
-from carvis.inputs.alignment import check_alignment_header, genome_lengths
+from carvis.inputs.alignment import genome_lengths
 from carvis.inputs.assays import check_lmpcr_sheet, lmpcr_fields
+from carvis.inputs.files import absolute, check_bam, check_fastqs
+from carvis.inputs.schema import (
+    KeyPath,
+    as_list,
+    did_you_mean,
+    dotted,
+    explain,
+    first_error,
+    is_number,
+    key_index,
+    load_schema,
+)
 
 #: Where the config and sample-sheet schemas live in a carvis checkout.
 DEFAULT_SCHEMAS = Path(__file__).resolve().parents[3] / "workflow" / "schemas"
-
-KeyPath = tuple[str | int, ...]
-
-#: Longest FASTQ line read while checking the first record (guards against binary files).
-_MAX_LINE = 10_000_000
-_TYPE_WORDS = {
-    "string": "text",
-    "integer": "a whole number",
-    "number": "a number",
-    "object": "a section of 'key: value' lines",
-    "array": "a list such as [a, b]",
-    "boolean": "true or false",
-}
 
 
 @dataclass
@@ -60,148 +53,6 @@ class Sample:
     @property
     def paired(self) -> bool:
         return bool(self.fastq_2) or self.bam is not None
-
-
-# --------------------------------------------------------------------------- schema helpers
-
-
-def _load_schema(path: Path) -> dict[str, Any]:
-    """Read a YAML JSON-schema."""
-    if not Path(path).is_file():
-        raise InputError(path, "schema file not found", "point --schemas at carvis's workflow/schemas folder")
-    with open(path) as handle:
-        schema: dict[str, Any] = yaml.safe_load(handle)
-    Draft202012Validator.check_schema(schema)
-    return schema
-
-
-def _dotted(path: Iterable[str | int]) -> str:
-    """('vectors', 'car', 'provirus', 0) -> 'vectors.car.provirus[0]'."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "the top level"
-
-
-def _range_text(schema: Mapping[str, Any]) -> str:
-    """Human text for a schema's numeric bounds, e.g. 'above 0 and at most 1'."""
-    parts = []
-    if "minimum" in schema:
-        parts.append(f"at least {schema['minimum']}")
-    if "exclusiveMinimum" in schema:
-        parts.append(f"above {schema['exclusiveMinimum']}")
-    if "maximum" in schema:
-        parts.append(f"at most {schema['maximum']}")
-    if "exclusiveMaximum" in schema:
-        parts.append(f"below {schema['exclusiveMaximum']}")
-    return " and ".join(parts)
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """'did you mean X? ' for a close or abbreviated match, else ''."""
-    options = list(choices)
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    close += [c for c in options if len(word) >= 3 and c.lower().startswith(word.lower())]
-    return f"did you mean {close[0]!r}? " if close else ""
-
-
-def _key_index(schema: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """Every config key name -> its full dotted place, for 'it belongs in another section' hints."""
-    out: dict[str, str] = {}
-    for key, sub in schema.get("properties", {}).items():
-        here = f"{prefix}{key}"
-        out.setdefault(key, here)
-        out.update({k: v for k, v in _key_index(sub, here + ".").items() if k not in out})
-    extra = schema.get("additionalProperties")
-    if isinstance(extra, dict) and "properties" in extra:
-        out.update({k: v for k, v in _key_index(extra, prefix + "<name>.").items() if k not in out})
-    return out
-
-
-def _explain(
-    error: ValidationError, name_of: Callable[[KeyPath], str], elsewhere: Mapping[str, str]
-) -> tuple[KeyPath, str, str]:
-    """Turn a schema error into (key path, problem, fix)."""
-    path: KeyPath = tuple(error.absolute_path)
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    instance: Any = error.instance
-    if "propertyNames" in error.relative_schema_path:
-        name = name_of(path)
-        about = schema.get("description", "")
-        return (
-            (*path, instance),
-            f"the name {instance!r} in {name} is not allowed",
-            f"rename it: {about}",
-        )
-    if error.validator in {"additionalProperties", "required"}:
-        return _explain_key(error.validator, path, schema, instance, name_of, elsewhere)
-    problem, fix = _explain_value(str(error.validator), name_of(path), schema, error.instance)
-    return path, problem, fix or f"{error.message}; fix {name_of(path)}"
-
-
-def _explain_key(
-    check: str,
-    path: KeyPath,
-    schema: Mapping[str, Any],
-    instance: Mapping[str, Any],
-    name_of: Callable[[KeyPath], str],
-    elsewhere: Mapping[str, str],
-) -> tuple[KeyPath, str, str]:
-    """An unknown or a missing key."""
-    props = schema.get("properties", {})
-    here = f"under {name_of(path)}" if path else "at the top level"
-    if check == "required":
-        key = next(k for k in schema["required"] if k not in instance)
-        about = props.get(key, {}).get("description", "")
-        return (*path, key), f"{name_of((*path, key))} is missing", f"add {key}: {here} ({about})"
-    key = next(k for k in instance if k not in props)
-    hint = _did_you_mean(key, props)
-    if not hint and key in elsewhere:
-        hint = f"did you mean {elsewhere[key]} (it belongs in another section)? "
-    allowed = ", ".join(props)
-    return (*path, key), f"unknown key {name_of((*path, key))!r}", f"{hint}allowed keys {here}: {allowed}"
-
-
-def _explain_value(check: str, name: str, schema: Mapping[str, Any], value: Any) -> tuple[str, str]:
-    """A value of the wrong type, outside its range or not among the allowed ones."""
-    about = schema.get("description", "")
-    options = ", ".join(map(str, schema.get("enum", [])))
-    if check == "enum":
-        hint = _did_you_mean(str(value), map(str, schema["enum"]))
-        return f"{name}: {value!r} is not an allowed value", f"{hint}set {name} to one of: {options}"
-    if check == "type":
-        types = _as_list(schema["type"])
-        wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in types)
-        found = "nothing (the value is empty)" if value is None else repr(value)
-        fix = f"set {name} to {f'one of: {options}' if options else wanted} ({about})"
-        return f"{name}: expected {wanted} but found {found}", fix
-    if check in {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:
-        return f"{name}: {value!r} is out of range", f"set {name} to a value {_range_text(schema)} ({about})"
-    if check == "pattern":
-        return f"{name}: {value!r} is not allowed", f"change {name}; expected: {about}"
-    if check in {"minLength", "minProperties"}:
-        return f"{name} is empty", f"fill in {name}: {about}"
-    if check in {"minItems", "maxItems"}:
-        return f"{name}: wrong number of items ({len(value)})", f"write {name} as {about}"
-    return f"{name}: {value!r} is not allowed", ""
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _first_error(validator: Draft202012Validator, instance: Any) -> ValidationError | None:
-    """The first schema error in document order, or None."""
-    errors = list(validator.iter_errors(instance))
-    return min(errors, key=lambda e: [str(p) for p in e.absolute_path], default=None)
 
 
 # --------------------------------------------------------------------------- config
@@ -231,7 +82,7 @@ def _typed(text: str, types: list[Any]) -> Any:
         return _BOOLEANS[text.lower()]
     if "integer" in types and re.fullmatch(r"[+-]?\d+", text.strip()):
         return int(text)
-    if "number" in types and _is_number(text):
+    if "number" in types and is_number(text):
         return float(text)
     return text
 
@@ -245,7 +96,7 @@ def _coerce_text(value: Any, schema: Mapping[str, Any]) -> Any:
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [_coerce_text(item, schema["items"]) for item in value]
     if isinstance(value, str) and "type" in schema:
-        return _typed(value, _as_list(schema["type"]))
+        return _typed(value, as_list(schema["type"]))
     return value
 
 
@@ -268,12 +119,6 @@ def _fill_defaults(value: Any, schema: Mapping[str, Any]) -> Any:
     return value
 
 
-def _absolute(text: str | Path, base_dir: Path) -> Path:
-    """A path made absolute against base_dir (symlinks are kept)."""
-    path = Path(text).expanduser()
-    return Path(os.path.normpath(path if path.is_absolute() else Path(base_dir) / path))
-
-
 def _config_paths(config: Mapping[str, Any]) -> list[KeyPath]:
     """Key paths of every file the config names."""
     keys: list[KeyPath] = [("samples",), ("reference", "genome"), ("reference", "annotation")]
@@ -290,7 +135,7 @@ def _resolve_config_paths(config: dict[str, Any], base_dir: Path, source: _Confi
         for part in key[:-1]:
             holder = holder[part]
         written = holder[key[-1]]
-        path = _absolute(written, base_dir)
+        path = absolute(written, base_dir)
         holder[key[-1]] = str(path)
         if path.is_file():
             continue
@@ -298,8 +143,8 @@ def _resolve_config_paths(config: dict[str, Any], base_dir: Path, source: _Confi
         relative = "" if Path(written).is_absolute() else f" (written as {written!r}; read from {base_dir})"
         raise source.error(
             key,
-            f"{_dotted(key)}: {state}: {path}{relative}",
-            f"correct the path in {_dotted(key)}; relative paths are read from the folder the workflow "
+            f"{dotted(key)}: {state}: {path}{relative}",
+            f"correct the path in {dotted(key)}; relative paths are read from the folder the workflow "
             f"is started in ({base_dir}), or give an absolute path",
         )
 
@@ -314,7 +159,7 @@ def _check_vectors(config: Mapping[str, Any], source: _ConfigSource) -> None:
             key = ("vectors", name, "provirus")
             raise source.error(
                 key,
-                f"{_dotted(key)}: start {start} is not below end {end}",
+                f"{dotted(key)}: start {start} is not below end {end}",
                 "write provirus as [start, end] with start < end: 1-based plasmid coordinates from the "
                 "first base of the 5' LTR (or ITR) to the last base of the 3' LTR (or ITR)",
             )
@@ -339,15 +184,15 @@ def load_config(
             "the config is empty or not a set of 'key: value' lines",
             "write one 'key: value' setting per line",
         )
-    schema = _load_schema(schema_path)
+    schema = load_schema(schema_path)
     typed = _coerce_text(dict(raw), schema)
-    error = _first_error(Draft202012Validator(schema), typed)
+    error = first_error(Draft202012Validator(schema), typed)
     if error is not None:
-        key, problem, fix = _explain(error, _dotted, _key_index(schema))
+        key, problem, fix = explain(error, dotted, key_index(schema))
         raise source.error(key, problem, fix)
     config: dict[str, Any] = _fill_defaults(copy.deepcopy(typed), schema)
     _check_vectors(config, source)
-    _resolve_config_paths(config, _absolute(base_dir, Path.cwd()), source)
+    _resolve_config_paths(config, absolute(base_dir, Path.cwd()), source)
     return config
 
 
@@ -361,7 +206,7 @@ def yaml_key_lines(node: yaml.Node, path: KeyPath = (), source: str | Path = "co
             if key in out:
                 raise InputError(
                     source,
-                    f"{_dotted(key)} is given twice (lines {out[key]} and {line})",
+                    f"{dotted(key)} is given twice (lines {out[key]} and {line})",
                     "keep one of them; YAML would silently use only the last",
                     line,
                 )
@@ -450,7 +295,7 @@ def _check_header(
 ) -> None:
     unknown = [c for c in header if c not in allowed]
     if unknown:
-        hint = _did_you_mean(unknown[0], allowed)
+        hint = did_you_mean(unknown[0], allowed)
         raise InputError(
             path,
             f"unknown column(s) in the header: {', '.join(map(repr, unknown))}",
@@ -481,157 +326,6 @@ def _parse_purity(path: Path, number: int, text: str) -> float:
     return value
 
 
-def _split_paths(text: str, folder: Path) -> list[Path]:
-    """Comma-separated lanes -> absolute paths (relative to the sheet's folder)."""
-    return [_absolute(part.strip(), folder) for part in text.split(",") if part.strip()]
-
-
-def _read_first_record(fastq: Path, where: str) -> tuple[list[bytes], bool]:
-    """The first four lines of a FASTQ and whether it is gzipped (told by its magic bytes)."""
-    try:
-        with open(fastq, "rb") as handle:
-            compressed = handle.read(2) == GZIP_MAGIC
-            if not compressed:
-                handle.seek(0)
-                return [handle.readline(_MAX_LINE) for _ in range(4)], False
-        with gzip.open(fastq, "rb") as handle:
-            return [handle.readline(_MAX_LINE) for _ in range(4)], True
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise InputError(
-            fastq,
-            f"the gzip file is truncated or damaged ({exc}){where}",
-            "copy the file again from the original source; 'gzip -t FILE' confirms a good copy",
-        ) from exc
-    except OSError as exc:
-        raise InputError(
-            fastq, f"cannot be read: {exc.strerror}{where}", "check the file permissions"
-        ) from exc
-
-
-def _record_problem(lines: list[bytes]) -> tuple[int, str] | None:
-    """(line, problem) for a malformed first FASTQ record, or None when it looks right."""
-    for number, line in enumerate(lines, start=1):
-        if len(line) == _MAX_LINE and not line.endswith(b"\n"):
-            return number, f"line {number} is far too long for a FASTQ line"
-    header, seq, plus, qual = (line.rstrip(b"\r\n").decode("latin-1") for line in lines)
-    if not header.startswith("@"):
-        return 1, f"the first line should start with '@' but reads {header[:40]!r}"
-    missing = next((n for n, line in enumerate(lines, start=1) if not line), None)
-    if missing is not None:
-        return missing, f"the first read is incomplete: the file ends before line {missing}"
-    if not plus.startswith("+"):
-        return 3, f"the third line should start with '+' but reads {plus[:40]!r}"
-    if len(seq) != len(qual):
-        return 4, f"the quality line has {len(qual)} characters but the sequence (line 2) has {len(seq)}"
-    return None
-
-
-def _first_read_name(fastq: Path, where: str) -> str:
-    """Check the first FASTQ record and return its read name (without /1, /2 and comments)."""
-    lines, compressed = _read_first_record(fastq, where)
-    if not lines[0]:
-        raise InputError(
-            fastq, f"the FASTQ file is empty{where}", "give the FASTQ file with this sample's reads"
-        )
-    if lines[0].startswith(b"BAM\x01"):
-        raise InputError(
-            fastq,
-            f"this is a BAM file, not a FASTQ{where}",
-            "convert it first: samtools fastq -1 R1.fq.gz -2 R2.fq.gz",
-        )
-    found = _record_problem(lines)
-    if found is not None:
-        number, problem = found
-        fix = "give an undamaged FASTQ file (4 lines per read: @name, sequence, +, quality)"
-        if fastq.name.endswith(".gz") and not compressed:
-            problem = f"the file is not gzip-compressed although its name ends in .gz, and {problem}"
-            fix = "copy the original .fastq.gz again (this file may be damaged or of another type)"
-        raise InputError(fastq, f"{problem}{where}", fix, number)
-    name = lines[0][1:].decode("latin-1").split(maxsplit=1)
-    return re.sub(r"/[12]$", "", name[0] if name else "")
-
-
-def _check_fastqs(
-    path: Path, number: int, row: dict[str, str], made: set[Path]
-) -> tuple[list[Path], list[Path]]:
-    """Split lanes, check pairing, existence and the first record of each FASTQ."""
-    folder = path.parent
-    reads = {col: _split_paths(row[col], folder) for col in ("fastq_1", "fastq_2")}
-    r1, r2 = reads["fastq_1"], reads["fastq_2"]
-    if r2 and len(r1) != len(r2):
-        raise InputError(
-            path,
-            f"fastq_1 lists {len(r1)} file(s) but fastq_2 lists {len(r2)}",
-            "give one read-2 file per read-1 file, in the same lane order, separated by commas "
-            "(or leave fastq_2 empty for single-end data)",
-            number,
-        )
-    for f in r1:
-        if f in r2:
-            raise InputError(
-                path,
-                f"the same file is given as read 1 and read 2: {f}",
-                "put the read-2 file of each lane (often named ..._R2...) in fastq_2",
-                number,
-            )
-    where = f" (listed in {path}, line {number})"
-    names: dict[Path, str] = {}
-    for col, files in reads.items():
-        for f in files:
-            if f in made:
-                continue
-            if not f.is_file():
-                raise InputError(
-                    path,
-                    f"{col}: FASTQ file not found: {f}",
-                    f"check the file name and folder; relative paths are read from the sheet's folder "
-                    f"({folder})",
-                    number,
-                )
-            names[f] = _first_read_name(f, where)
-    for f1, f2 in zip(r1, r2, strict=False):  # r2 is empty for single-end data
-        if f1 in names and f2 in names and names[f1] != names[f2]:
-            raise InputError(
-                path,
-                f"read 1 and read 2 do not belong together: {f1} starts with read {names[f1]!r} but "
-                f"{f2} with {names[f2]!r}",
-                "pair each fastq_1 file with the fastq_2 file of the same lane, in the same order in both "
-                "columns",
-                number,
-            )
-    return r1, r2
-
-
-_BAM_MAGIC = (b"BAM\x01", b"CRAM")
-
-
-def _check_bam(path: Path, number: int, text: str, genome: Callable[[], Mapping[str, int]]) -> Path:
-    """An existing BAM/CRAM aligned to the configured genome build, with its index."""
-    bam = _absolute(text, path.parent)
-    where = f" (listed in {path}, line {number})"
-    if not bam.is_file():
-        raise InputError(
-            path,
-            f"bam: file not found: {bam}",
-            f"check the file name and folder; relative paths are read from the sheet's folder "
-            f"({path.parent})",
-            number,
-        )
-    with open(bam, "rb") as handle:
-        head = handle.read(4)
-    if head == b"\x1f\x8b\x08\x04":
-        with gzip.open(bam, "rb") as handle:
-            head = handle.read(4)
-    if head not in _BAM_MAGIC:
-        raise InputError(
-            bam,
-            f"not a BAM or CRAM file{where}",
-            "give a coordinate-sorted BAM or CRAM in the bam column (FASTQs go in fastq_1/fastq_2)",
-        )
-    check_alignment_header(bam, genome(), where)
-    return bam
-
-
 def _parse_row(
     path: Path,
     number: int,
@@ -652,13 +346,13 @@ def _parse_row(
         cells["assay"] = cells["assay"].lower()
     else:
         cells.pop("assay", None)
-    error = _first_error(validator, cells)
+    error = first_error(validator, cells)
     if error is not None:
-        _, problem, fix = _explain(error, lambda p: f"column {_dotted(p)}", {})
+        _, problem, fix = explain(error, lambda p: f"column {dotted(p)}", {})
         raise InputError(path, problem, fix, number)
     _check_long_reads(path, number, cells)
     if cells["vector"] not in vectors:
-        hint = _did_you_mean(cells["vector"], vectors)
+        hint = did_you_mean(cells["vector"], vectors)
         raise InputError(
             path,
             f"vector {cells['vector']!r} is not configured",
@@ -674,7 +368,7 @@ def _parse_row(
                 "give either fastq_1 (and fastq_2) or bam for a sample, and leave the other cells empty",
                 number,
             )
-        bam = _check_bam(path, number, cells["bam"], genome)
+        bam = check_bam(path, number, cells["bam"], genome)
         sample = Sample(
             cells["sample"], [], [], cells["vector"], cells.get("purity"), cells.get("assay", "wgs"), bam
         )
@@ -686,7 +380,7 @@ def _parse_row(
             "give the read 1 FASTQ in fastq_1 (read 2 in fastq_2), or an aligned BAM/CRAM in bam",
             number,
         )
-    r1, r2 = _check_fastqs(path, number, {"fastq_2": "", **row}, made)
+    r1, r2 = check_fastqs(path, number, {"fastq_2": "", **row}, made)
     sample = Sample(cells["sample"], r1, r2, cells["vector"], cells.get("purity"), cells.get("assay", "wgs"))
     return lmpcr_fields(sample, cells)
 
@@ -739,11 +433,11 @@ def load_samples(
             lengths.update(genome_lengths(genome))
         return lengths
 
-    path = _absolute(path, Path.cwd())
-    schema = _load_schema(schema_path)
+    path = absolute(path, Path.cwd())
+    schema = load_schema(schema_path)
     validator = Draft202012Validator(schema)
     names = list(vectors)
-    made = {_absolute(p, Path.cwd()) for p in producible}
+    made = {absolute(p, Path.cwd()) for p in producible}
     seen: dict[str, int] = {}
     used: dict[Path, int] = {}
     samples = []
