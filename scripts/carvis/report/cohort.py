@@ -20,7 +20,8 @@ from typing import Any
 from carvis.core.io import atomic_write, read_tsv, write_tsv
 from carvis.core.tables import ANNOTATION, SITES, SUMMARY
 from carvis.report.export import read_fai
-from carvis.report.html import esc, gene_lists, kv_table, page, text
+from carvis.report.html import gene_lists
+from carvis.report.page import esc, kv_table, page, text
 from carvis.report.plots import CLONAL_COLOUR, OTHER_COLOUR, genome_map, is_clonal
 from carvis.report.summary import Row
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from carvis.core.io import atomic_write, read_tsv
 from carvis.core.tables import ABUNDANCE
 from carvis.report.export import read_fai
-from carvis.report.html import count, esc, flags_text, kv_table, page
+from carvis.report.page import count, esc, flags_text, kv_table, page
 from carvis.report.plots import CLONAL_COLOUR, OTHER_COLOUR, genome_map
 from carvis.report.summary import as_float, site_label
 
