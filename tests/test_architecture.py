@@ -24,7 +24,6 @@ MAX_PARAMETERS = 6
 LONG_MODULES = {
     "sim/simulate.py": "issue 19: split the insertion model from the read writer",
     "sim/demo.py": "issue 19: split the demo genome from the demo case table",
-    "reads/screen.py": "issue 19: split the read check from the screening pass",
 }
 #: Functions over MAX_PARAMETERS (module path:function), with the issue that gives them one parameters object.
 LONG_SIGNATURES: dict[str, str] = {

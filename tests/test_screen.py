@@ -22,10 +22,9 @@ from test_workflow import snakemake, write_config
 from carvis.core.errors import InputError
 from carvis.core.io import read_tsv
 from carvis.core.seqs import revcomp
-from carvis.reads.coverage import ContigCoverage
+from carvis.reads.coverage import ContigCoverage, scaled_row
 from carvis.reads.screen import (
     Progress,
-    _scaled_row,
     depth_fraction,
     estimate_reads,
     run_screen,
@@ -184,7 +183,7 @@ def test_scaled_depth_sample_keeps_the_effective_length() -> None:
     length, effective, depth = 100_000, 80_000, 2.0 * 0.8
     covered = round(effective * (1 - 2.718281828459045 ** (-depth * length / effective)))
     fields = ["chr1", "1", str(length), "1000", str(covered), "60", f"{depth}", "30", "60"]
-    scaled = _scaled_row(fields, 10.0)
+    scaled = scaled_row(fields, 10.0)
     row = ContigCoverage("chr1", length, int(scaled[3]), int(scaled[4]), float(scaled[6]))
     assert row.reads == 10_000 and row.mean_depth == pytest.approx(16.0)
     assert row.effective_length() == pytest.approx(effective, rel=0.01)
@@ -196,9 +195,9 @@ def test_thin_depth_sample_takes_the_called_bases_from_the_reference() -> None:
     length, depth = 10_000_000, 0.1466
     covered = round(0.99 * length * (1 - 2.718281828459045**-depth))
     fields = ["chr1", "1", str(length), "9770", str(covered), "13.5", f"{depth}", "40", "60"]
-    guessed = _scaled_row(fields, 100.0)
+    guessed = scaled_row(fields, 100.0)
     assert int(guessed[4]) < 0.9 * length  # the ill-conditioned guess
-    scaled = _scaled_row(fields, 100.0, called_bases=length - 1000)
+    scaled = scaled_row(fields, 100.0, called_bases=length - 1000)
     row = ContigCoverage("chr1", length, int(scaled[3]), int(scaled[4]), float(scaled[6]))
     assert row.effective_length() == pytest.approx(length - 1000, rel=1e-4)
     assert row.mean_depth == pytest.approx(14.66)

@@ -6,7 +6,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
 from carvis.core.runlog import log_to
-from carvis.reads.screen import depth_scale, write_coverage
+from carvis.reads.coverage import write_coverage
+from carvis.reads.screen import depth_scale
 from carvis.reference.build import read_called_bases
 
 with log_to(snakemake.log[0]) as log:

@@ -26,7 +26,6 @@ import contextlib
 import fcntl
 import functools
 import logging
-import math
 import os
 import re
 import shutil
@@ -39,8 +38,7 @@ from pathlib import Path
 
 from carvis.core.errors import InputError
 from carvis.core.intervals import subtract
-from carvis.core.io import GZIP_MAGIC, atomic_write, is_gzipped, read_tsv, write_fasta, write_tsv
-from carvis.reads.coverage import ContigCoverage
+from carvis.core.io import GZIP_MAGIC, is_gzipped, read_tsv, write_fasta, write_tsv
 from carvis.reference.mask import MaskRow
 from carvis.reference.vectors import VectorModel
 
@@ -485,73 +483,6 @@ def _write_stats(
     write_tsv(stats_tsv, SCREEN_COLUMNS, [row])
     log.info("%s", row)
     return row
-
-
-def _scaled_row(fields: list[str], scale: float, called_bases: int | None = None) -> list[str]:
-    """One ``samtools coverage`` row of a depth sample as if all reads had been aligned.
-
-    Reads and mean depth are multiplied by ``scale``. Covered bases become the contig's called (non-N)
-    bases when known, which carvis.transgene.call reads as the length reads can cover. Without them they are
-    recomputed from the sample's effective length (covered = L(1 - exp(-depth L0 / L))), which is
-    ill-conditioned at a sample's low depth: at 0.15x, reads 1% more clumped than Poisson shrink it 14%.
-    """
-    length = int(fields[2]) - int(fields[1]) + 1
-    row = ContigCoverage(fields[0], length, int(fields[3]), int(fields[4]), float(fields[6]))
-    depth = row.mean_depth * scale
-    if called_bases is not None:
-        covered = float(called_bases)
-    else:
-        effective = row.effective_length()
-        covered = effective * -math.expm1(-depth * row.length / effective) if effective else 0.0
-    return [
-        *fields[:3],
-        str(round(row.reads * scale)),
-        str(round(covered)),
-        fields[5],
-        f"{depth:.6g}",
-        *fields[7:],
-    ]
-
-
-def write_coverage(
-    bam: str | Path,
-    out_tsv: str | Path,
-    *,
-    reference: str | Path | None = None,
-    subsample: str | None = None,
-    scale: float = 1.0,
-    called_bases: Mapping[str, int] | None = None,
-) -> None:
-    """``samtools coverage`` of a BAM/CRAM (``reference`` decodes a CRAM), written atomically.
-
-    With ``subsample`` (a ``samtools view -s`` argument) only that hash sample of the reads is
-    counted and its reads and depth are multiplied by ``scale`` (see :func:`_scaled_row`, which takes
-    each contig's ``called_bases``).
-    """
-    ref = ["--reference", str(reference)] if reference else []
-    if subsample is None:
-        text = _samtools(["coverage", *ref, str(bam)])
-    else:
-        sample = subprocess.run(
-            ["samtools", "view", "-u", "-s", subsample, str(bam)], capture_output=True, check=True
-        ).stdout
-        text = _samtools(["coverage", "-"], sample)
-    lines = text.splitlines()
-    called = called_bases or {}
-    with atomic_write(out_tsv) as out:
-        out.write(lines[0] + "\n")
-        for line in lines[1:]:
-            fields = line.split("\t")
-            if subsample is not None:
-                fields = _scaled_row(fields, scale, called.get(fields[0]))
-            out.write("\t".join(fields) + "\n")
-
-
-def _samtools(args: list[str], stdin: bytes | None = None) -> str:
-    result = subprocess.run(["samtools", *args], input=stdin, capture_output=True, check=False)
-    if result.returncode:
-        raise RuntimeError(f"samtools {' '.join(args)} failed: {result.stderr.decode(errors='replace')}")
-    return result.stdout.decode()
 
 
 def depth_scale(stats_tsv: str | Path) -> float:

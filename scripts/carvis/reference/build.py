@@ -76,7 +76,7 @@ def build_combined_reference(
     """Stream the genome (plain or gzipped FASTA) and append every vector contig, atomically.
 
     ``bases_tsv`` gets each contig's length and called (non-N) bases: the length a read can cover, which
-    scales a depth sample's coverage (carvis.reads.screen.write_coverage).
+    scales a depth sample's coverage (carvis.reads.coverage.write_coverage).
     """
     models = list(models)
     seen: set[str] = set()
