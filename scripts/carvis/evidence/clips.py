@@ -58,6 +58,11 @@ def termini(models: dict[str, VectorModel], slop: int) -> list[Terminus]:
     return out
 
 
+def max_mismatches(compared: int) -> int:
+    """Mismatches allowed when ``compared`` clipped bases are matched: 1, or 2 from CLIP_TWO_MISMATCHES."""
+    return 2 if compared >= CLIP_TWO_MISMATCHES else 1
+
+
 def match_clip(query: str, terminus: str, slop: int, min_clip: int) -> tuple[int, int] | None:
     """(score, offset) of the best placement of clipped bases (read outward from the host) on a terminus.
 
@@ -72,7 +77,7 @@ def match_clip(query: str, terminus: str, slop: int, min_clip: int) -> tuple[int
         if n < min_clip:
             continue
         mismatches = sum(x != y for x, y in zip(q[:n], t[:n], strict=True))
-        if mismatches > (2 if n >= CLIP_TWO_MISMATCHES else 1):
+        if mismatches > max_mismatches(n):
             continue
         if best is None or (mismatches + abs(o), abs(o)) < (best[0], abs(best[1])):
             best = (mismatches + abs(o), o)
@@ -264,31 +269,36 @@ def host_clip_rows(
         if len(hits) != 1:
             qc["host_clip_unplaced" if not hits else "host_clip_ambiguous"] += 1
             continue
-        (chrom, side, x) = hits[0]
-        rec, length = clip.rec, len(clip.model.provirus)
-        span = (rec.reference_start, int(rec.reference_end or 0))
-        rows.append(
-            EvidenceRow(
-                fragment=str(rec.query_name),
-                read=read_number(rec),
-                kind="host_clip",
-                chrom=chrom,
-                host_pos=x,
-                side=side,
-                vector=name,
-                vector_end=clip.end,
-                vector_pos=1 if clip.end == "5p" else length,
-                anchor_offset=abs(clip.offset),
-                host_mapq=None,
-                vector_mapq=rec.mapping_quality,
-                precise=True,
-                duplicate=rec.is_duplicate,
-                flags=tuple(trust_flags(clip.model, "provirus", span, 0, rules)),
-                vector_bases=max(0, clip.offset) + span[1] - span[0],
-                host_bases=len(clip.host),
-            )
-        )
+        rows.append(_clip_row(clip, "host_clip", hits[0], None, rules))
     return rows
+
+
+def _clip_row(
+    clip: HostClip, kind: str, junction: tuple[str, str, int], host_mapq: int | None, rules: Rules
+) -> EvidenceRow:
+    """The evidence row of a host clip placed at ``junction`` (chrom, side, host_pos)."""
+    rec = clip.rec
+    span = (rec.reference_start, int(rec.reference_end or 0))
+    chrom, side, host_pos = junction
+    return EvidenceRow(
+        fragment=str(rec.query_name),
+        read=read_number(rec),
+        kind=kind,
+        chrom=chrom,
+        host_pos=host_pos,
+        side=side,
+        vector=clip.model.name,
+        vector_end=clip.end,
+        vector_pos=1 if clip.end == "5p" else len(clip.model.provirus),
+        anchor_offset=abs(clip.offset),
+        host_mapq=host_mapq,
+        vector_mapq=rec.mapping_quality,
+        precise=True,
+        duplicate=rec.is_duplicate,
+        flags=tuple(trust_flags(clip.model, "provirus", span, host_mapq or 0, rules)),
+        vector_bases=max(0, clip.offset) + span[1] - span[0],
+        host_bases=len(clip.host),
+    )
 
 
 def mate_clip_rows(
@@ -325,36 +335,15 @@ def mate_clip_rows(
         if len(hits) != 1:
             qc["mate_clip_unplaced" if not hits else "mate_clip_ambiguous"] += 1
             continue
-        rec, length = clip.rec, len(clip.model.provirus)
-        span = (rec.reference_start, int(rec.reference_end or 0))
-        rows.append(
-            EvidenceRow(
-                fragment=str(rec.query_name),
-                read=read_number(rec),
-                kind="mate_clip",
-                chrom=mate.chrom,
-                host_pos=lo + hits[0] + shift,
-                side=mate.side,
-                vector=clip.model.name,
-                vector_end=clip.end,
-                vector_pos=1 if clip.end == "5p" else length,
-                anchor_offset=abs(clip.offset),
-                host_mapq=mate.host_mapq,
-                vector_mapq=rec.mapping_quality,
-                precise=True,
-                duplicate=rec.is_duplicate,
-                flags=tuple(trust_flags(clip.model, "provirus", span, mate.host_mapq or 0, rules)),
-                vector_bases=max(0, clip.offset) + span[1] - span[0],
-                host_bases=len(clip.host),
-            )
-        )
+        junction = (mate.chrom, str(mate.side), lo + hits[0] + shift)
+        rows.append(_clip_row(clip, "mate_clip", junction, mate.host_mapq, rules))
     return rows
 
 
 def _near_matches(needle: str, window: str) -> list[int]:
     """Start offsets in ``window`` where ``needle`` matches with at most 1 mismatch (2 from
     CLIP_TWO_MISMATCHES bases)."""
-    limit = 2 if len(needle) >= CLIP_TWO_MISMATCHES else 1
+    limit = max_mismatches(len(needle))
     hits = []
     for i in range(len(window) - len(needle) + 1):
         mismatches = 0
