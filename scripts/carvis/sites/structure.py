@@ -232,15 +232,18 @@ def call_long_read_sites(
             )
         paired = left is not None and right is not None
         flags = [f for f, on in (("one_sided", not paired), ("spanning_modelled", rate is not None)) if on]
+        key = {
+            "sample": sample,
+            "vector": model.name,
+            "chrom": chrom,
+            "position": position,
+            "orientation": orientation,
+            "left_junction": left,
+            "right_junction": right,
+        }
         sites.append(
             {
-                "sample": sample,
-                "vector": model.name,
-                "chrom": chrom,
-                "position": position,
-                "orientation": orientation,
-                "left_junction": left,
-                "right_junction": right,
+                **key,
                 "tsd_length": tsd if paired else None,
                 "tsd": str(genome[chrom][right - 1 : left]).upper() if paired and tsd > 0 else None,  # type: ignore[operator]
                 "fragments": len(reads),
@@ -262,13 +265,7 @@ def call_long_read_sites(
         left_values, right_values = _side_values(rows, "left"), _side_values(rows, "right")
         details.append(
             {
-                "sample": sample,
-                "vector": model.name,
-                "chrom": chrom,
-                "position": position,
-                "orientation": orientation,
-                "left_junction": left,
-                "right_junction": right,
+                **key,
                 "left_spread": max(left_values) - min(left_values) if left_values else None,
                 "right_spread": max(right_values) - min(right_values) if right_values else None,
                 "left_reads": len(left_values),
