@@ -77,6 +77,14 @@ def _config(change: Callable[[dict[str, Any]], None]) -> Damage:
     return damage
 
 
+def _capture_bed_not_bed(d: Path, cfg: dict[str, Any]) -> Path:
+    """A capture sample whose control BED holds no BED line."""
+    (d / "samples.tsv").write_text(SHEET + ROW.replace("wgs", "capture"))
+    (d / "controls.bed").write_text("chr1 10000 14000\n")  # spaces, not tabs
+    _set("capture", "control_bed", value=str(d / "controls.bed"))(cfg)
+    return d / "controls.bed"
+
+
 def _corrupt_genome_gzip(d: Path, cfg: dict[str, Any]) -> Path:
     packed = gzip.compress((d / "genome.fa").read_bytes())
     (d / "genome.fa.gz").write_bytes(packed[: len(packed) // 2])
@@ -130,6 +138,7 @@ CASES: dict[str, Damage] = {
     "gene list without header": _write("genes.tsv", "LMO2\toncogene\nMYC\toncogene\n"),
     "gene list symbols unknown": _write("genes.tsv", "gene\tcategory\nNOPE1\toncogene\nNOPE2\toncogene\n"),
     "missing capture control BED": _config(_set("capture", "control_bed", value="/nowhere/controls.bed")),
+    "capture control BED not a BED": _capture_bed_not_bed,
     "bad purity": _write("samples.tsv", SHEET + ROW.replace("0.5", "60")),
     "unknown vector in sheet": _write("samples.tsv", SHEET + ROW.replace("demo_car", "other_car")),
     "missing FASTQ": _missing_fastq,

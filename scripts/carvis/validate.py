@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from carvis.inputs.checks import DEFAULT_SCHEMAS, validate_run
+from carvis.reads.capture import capture_regions
 from carvis.reads.screen import check_reads, compile_kmer_screen
 from carvis.reference.preflight import check_reference, check_vectors
 
@@ -36,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     config, samples = validate_run(args.configfile, args.schemas)
     check_vectors(config["vectors"])
     report = check_reference(config["reference"], config["gene_lists"])
+    controls, flanks = capture_regions(config, any(s.assay == "capture" for s in samples))
     print(f"config OK: {args.configfile}")
     vectors = ", ".join(f"{name} ({v['kind']})" for name, v in config["vectors"].items())
     print(f"vectors ({len(config['vectors'])}): {vectors}")
@@ -46,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"gene lists: {report.gene_list_known} of {report.gene_list_symbols} symbols known to the annotation"
     )
+    if controls:
+        print(f"capture: {len(controls)} control region(s), {len(flanks)} baited flank region(s)")
     print(f"samples ({len(samples)}) from {config['samples']}:")
     with tempfile.TemporaryDirectory(prefix="carvis-validate-") as tmp:
         binary = None

@@ -1,12 +1,10 @@
 # Hybrid capture with vector baits (sample sheet assay: capture; issue 16): sample sets and input functions.
-from carvis.reads.capture import read_regions
+from carvis.reads.capture import capture_regions
 
 CAPTURE = [s for s in SAMPLES if SAMPLES[s].assay == "capture"]
 CONTROL_BED = CONFIG.get("capture", {}).get("control_bed")
-FLANK_BED = CONFIG.get("capture", {}).get("flank_bed")
 try:
-    CONTROL_REGIONS = read_regions(CONTROL_BED) if CONTROL_BED and CAPTURE else []
-    FLANK_REGIONS = read_regions(FLANK_BED) if FLANK_BED and CAPTURE else []
+    CONTROL_REGIONS, FLANK_REGIONS = capture_regions(CONFIG, bool(CAPTURE))
 except InputError as exc:
     raise WorkflowError(f"carvis: bad input\n{exc}") from None
 

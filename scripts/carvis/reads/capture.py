@@ -9,7 +9,9 @@ unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pysam
@@ -18,6 +20,17 @@ from carvis.core.errors import InputError
 from carvis.core.io import atomic_write
 
 Region = tuple[str, int, int]  # chrom, 0-based start, end
+
+
+def capture_regions(config: Mapping[str, Any], capture: bool) -> tuple[list[Region], list[Region]]:
+    """The config's ``capture.control_bed`` and ``capture.flank_bed`` regions (none without a capture
+    sample or without the file): read, and so checked, at every workflow start and by ``carvis validate``."""
+    beds = config.get("capture", {})
+    control, flank = beds.get("control_bed"), beds.get("flank_bed")
+    return (
+        read_regions(control) if control and capture else [],
+        read_regions(flank) if flank and capture else [],
+    )
 
 
 def read_regions(path: str | Path) -> list[Region]:
