@@ -212,6 +212,22 @@ def test_pairs_out_of_step_are_bad_input(tmp_path: Path) -> None:
     assert not out[0].exists()  # nothing half-written
 
 
+def test_a_run_whose_reads_lack_the_primer_is_not_of_the_layout(tmp_path: Path) -> None:
+    """A whole-genome library (or another protocol) given as LM-PCR stops at trimming, naming the LTR-side
+    FASTQ, instead of reading as "no integration site amplified"."""
+    rng = random.Random(3)
+    reads = [random_seq(rng, 60) for _ in range(20)]
+    reads = [r if not r.startswith("ACGT") else "T" + r[1:] for r in reads]
+    for name, mate in (("r1.fq", 1), ("r2.fq", 2)):
+        records = (f"@p{i}/{mate}\n{r}\n+\n{'I' * len(r)}\n" for i, r in enumerate(reads))
+        (tmp_path / name).write_text("".join(records))
+    out = (tmp_path / "o1.fq.gz", tmp_path / "o2.fq.gz")
+    with pytest.raises(InputError, match="of 20 read pairs do not start with the LTR primer ACGT") as error:
+        trim_run(NRLAM, ("ACGT", "TTCA"), (tmp_path / "r1.fq", tmp_path / "r2.fq"), out)
+    assert error.value.path == str(tmp_path / ("r1.fq" if NRLAM.ltr_read == 1 else "r2.fq"))
+    assert not out[0].exists()  # nothing half-written
+
+
 def test_simulate_lmpcr_command(tmp_path: Path) -> None:
     from tests.helpers import ROOT, carvis
 

@@ -219,6 +219,27 @@ def _paired(
         raise InputError(where, "holds more records than the other read file", fix)
 
 
+#: Above this share of pairs whose LTR read does not start with the primer, the run is not of the layout.
+MAX_NO_PRIMER = 0.5
+
+
+def _check_layout(
+    counts: Mapping[str, int], ltr_fastq: str | Path | Sequence[str | Path], primer: str, layout: Layout
+) -> None:
+    """Stop a run most of whose LTR reads lack the primer: a WGS library, another protocol or another
+    vector would otherwise read as "no integration site amplified"."""
+    if not counts["reads"] or counts["no_primer"] <= MAX_NO_PRIMER * counts["reads"]:
+        return
+    where = ltr_fastq if isinstance(ltr_fastq, str | Path) else ltr_fastq[0]
+    raise InputError(
+        where,
+        f"{counts['no_primer']:,} of {counts['reads']:,} read pairs do not start with the LTR primer "
+        f"{primer} (lmpcr preset {layout.name}, LTR read {layout.ltr_read}): not a run of that layout",
+        "check the sheet's assay and ltr_end columns, the config's lmpcr preset, primer and ltr_read, and "
+        "the vector; a whole-genome library is assay wgs",
+    )
+
+
 def trim_run(
     layout: Layout,
     oligos: tuple[str, str],
@@ -244,6 +265,7 @@ def trim_run(
             name = a[0] + (UMI_TAG + result.umi if result.umi else "")
             out1.write(f"@{name}\n{result.host_ltr[0]}\n+\n{result.host_ltr[1]}\n")
             out2.write(f"@{name}\n{result.host_linker[0]}\n+\n{result.host_linker[1]}\n")
+        _check_layout(counts, first, oligos[0], layout)
     if len(out) > 2:
         sample = Path(out[2]).name.split(".")[0]
         write_tsv(out[2], STATS, [{"sample": sample, "outcome": k, "reads": v} for k, v in counts.items()])
