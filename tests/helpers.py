@@ -417,3 +417,47 @@ def simulate_demo_tumour(prefix: Path, sample: str, seed: int) -> None:
     args += ["--vector-name", "demo_car", "--design", str(demo / "design.tsv"), "--coverage", "15"]
     args += ["--purity", "0.8", "--seed", str(seed), "--sample", sample, "--out-prefix", str(prefix)]
     assert carvis(args) == 0
+
+
+#: Baited single-copy control loci of the demo genome, and the baited flanks of its clonal SSU72 site.
+CAPTURE_CONTROLS = [("chr1", s, s + 4000) for s in (10_000, 30_000, 75_000, 120_000, 200_000, 400_000)]
+CAPTURE_CONTROLS += [("chr2", s, s + 4000) for s in (10_000, 140_000, 250_000, 390_000)]
+CAPTURE_FLANK = [("chr1", 248_000, 254_000)]  # the clonal SSU72 site at chr1:251233
+
+
+def captured_demo(
+    wgs: Path, sample: str, off_target: float, seed: int
+) -> tuple[dict[str, int], dict[str, object]]:
+    """Capture the simulated demo library ``wgs``_R1/_R2.fastq.gz with vector, control and flank baits into
+    ``sample``_R1/_R2 beside it; write the sheet and BEDs there. Returns the capture counts and the config."""
+    from carvis.sim.capture import capture_pairs
+    from carvis.sim.simulate import read_genome
+
+    demo, work = ROOT / "resources" / "demo", wgs.parent
+    genome = read_genome(demo / "genome.fa")
+    vector = build_vector("demo_car", demo / "vector.gb", "lentiviral")
+    regions = CAPTURE_CONTROLS + CAPTURE_FLANK
+    baits = {"provirus": vector.provirus} | {f"{c}:{s}": genome[c][s:e] for c, s, e in regions}
+    reads = (Path(f"{wgs}_R1.fastq.gz"), Path(f"{wgs}_R2.fastq.gz"))
+    counts = capture_pairs(reads, baits, work / sample, off_target, seed)
+    sheet = work / "samples.tsv"
+    sheet.write_text(
+        "sample\tfastq_1\tfastq_2\tvector\tpurity\tassay\n"
+        f"{sample}\t{sample}_R1.fastq.gz\t{sample}_R2.fastq.gz\tdemo_car\t0.8\tcapture\n"
+    )
+    beds = {}
+    for key, name, bed in (
+        ("control_bed", "controls", CAPTURE_CONTROLS),
+        ("flank_bed", "flank", CAPTURE_FLANK),
+    ):
+        (work / f"{name}.bed").write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in bed))
+        beds[key] = str(work / f"{name}.bed")
+    config: dict[str, object] = {
+        "samples": str(sheet),
+        "outdir": "out",
+        "reference": {"genome": str(demo / "genome.fa"), "annotation": str(demo / "annotation.gtf")},
+        "vectors": {"demo_car": {"sequence": str(demo / "vector.gb"), "kind": "lentiviral"}},
+        "threads": {"align": 2},
+        "capture": beds,
+    }
+    return counts, config

@@ -12,22 +12,11 @@ import yaml
 from carvis.core.errors import InputError
 from carvis.core.io import read_tsv
 from carvis.reads.capture import read_regions
-from carvis.reference.vectors import build_vector
-from carvis.sim.capture import capture_pairs
-from carvis.sim.simulate import read_genome
 from carvis.sites.capture import flanks_baited
 from carvis.transgene.assay import capture_row
-from tests.helpers import simulate_demo_tumour, snakemake
+from tests.helpers import CAPTURE_FLANK, captured_demo, simulate_demo_tumour, snakemake
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
-CONTROLS = [("chr1", s, s + 4000) for s in (10_000, 30_000, 75_000, 120_000, 200_000, 400_000)]
-CONTROLS += [("chr2", s, s + 4000) for s in (10_000, 140_000, 250_000, 390_000)]
-FLANK = [("chr1", 248_000, 254_000)]  # the clonal SSU72 site at chr1:251233
-
-
-def _bed(path: Path, regions: list[tuple[str, int, int]]) -> Path:
-    path.write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in regions))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -36,28 +25,8 @@ def capture_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("minimap2 and samtools are needed")
     tmp = tmp_path_factory.mktemp("capture")
     simulate_demo_tumour(tmp / "wgs", "C1", seed=21)
-    genome = read_genome(DEMO / "genome.fa")
-    vector = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
-    baits = {"provirus": vector.provirus} | {f"{c}:{s}": genome[c][s:e] for c, s, e in CONTROLS + FLANK}
-    counts = capture_pairs(
-        (tmp / "wgs_R1.fastq.gz", tmp / "wgs_R2.fastq.gz"), baits, tmp / "C1", 0.02, seed=3
-    )
+    counts, config = captured_demo(tmp / "wgs", "C1", 0.02, seed=3)
     assert counts["on_target"] < counts["pairs"] / 5  # a capture library, not a genome
-    sheet = tmp / "samples.tsv"
-    sheet.write_text(
-        "sample\tfastq_1\tfastq_2\tvector\tpurity\tassay\nC1\tC1_R1.fastq.gz\tC1_R2.fastq.gz\tdemo_car\t0.8\tcapture\n"
-    )
-    config = {
-        "samples": str(sheet),
-        "outdir": "out",
-        "reference": {"genome": str(DEMO / "genome.fa"), "annotation": str(DEMO / "annotation.gtf")},
-        "vectors": {"demo_car": {"sequence": str(DEMO / "vector.gb"), "kind": "lentiviral"}},
-        "threads": {"align": 2},
-        "capture": {
-            "control_bed": str(_bed(tmp / "controls.bed", CONTROLS)),
-            "flank_bed": str(_bed(tmp / "flank.bed", FLANK)),
-        },
-    }
     (tmp / "config.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp, "--cores", "2", "--configfile", str(tmp / "config.yaml"))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -90,8 +59,10 @@ def test_capture_without_controls_gives_no_vcn_and_says_why() -> None:
 
 
 def test_flanks_and_bed_errors(tmp_path: Path) -> None:
-    assert flanks_baited({"chrom": "chr1", "position": "251233"}, FLANK)
-    assert not flanks_baited({"chrom": "chr1", "position": "253800"}, FLANK)  # within 500 bp of the edge
+    assert flanks_baited({"chrom": "chr1", "position": "251233"}, CAPTURE_FLANK)
+    assert not flanks_baited(
+        {"chrom": "chr1", "position": "253800"}, CAPTURE_FLANK
+    )  # within 500 bp of the edge
     bad = tmp_path / "bad.bed"
     bad.write_text("chr1\t100\t200\nchr1\tten\t300\n")
     with pytest.raises(InputError) as err:

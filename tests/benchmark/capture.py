@@ -25,20 +25,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
 from carvis.core.io import read_tsv  # noqa: E402
-from carvis.reference.vectors import build_vector  # noqa: E402
-from carvis.sim.capture import capture_pairs  # noqa: E402
-from carvis.sim.simulate import read_genome  # noqa: E402
-from tests.helpers import carvis, snakemake  # noqa: E402
+from tests.helpers import captured_demo, carvis, snakemake  # noqa: E402
 
 DEMO = ROOT / "resources" / "demo"
-CONTROLS = [("chr1", s, s + 4000) for s in (10_000, 30_000, 75_000, 120_000, 200_000, 400_000)]
-CONTROLS += [("chr2", s, s + 4000) for s in (10_000, 140_000, 250_000, 390_000)]
-FLANK = [("chr1", 248_000, 254_000)]
-
-
-def _bed(path: Path, regions: list[tuple[str, int, int]]) -> str:
-    path.write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in regions))
-    return str(path)
 
 
 def one_seed(work: Path, seed: int, coverage: float, off_target: float) -> None:
@@ -47,27 +36,7 @@ def one_seed(work: Path, seed: int, coverage: float, off_target: float) -> None:
     args += ["--vector-name", "demo_car", "--design", str(DEMO / "design.tsv"), "--coverage", str(coverage)]
     args += ["--purity", "0.8", "--seed", str(seed), "--sample", "C", "--out-prefix", str(work / "wgs")]
     assert carvis(args) == 0
-    genome = read_genome(DEMO / "genome.fa")
-    vector = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
-    baits = {"provirus": vector.provirus} | {f"{c}:{s}": genome[c][s:e] for c, s, e in CONTROLS + FLANK}
-    counts = capture_pairs(
-        (work / "wgs_R1.fastq.gz", work / "wgs_R2.fastq.gz"), baits, work / "C", off_target, seed
-    )
-    sheet = work / "samples.tsv"
-    sheet.write_text(
-        "sample\tfastq_1\tfastq_2\tvector\tpurity\tassay\nC\tC_R1.fastq.gz\tC_R2.fastq.gz\tdemo_car\t0.8\tcapture\n"
-    )
-    config = {
-        "samples": str(sheet),
-        "outdir": "out",
-        "reference": {"genome": str(DEMO / "genome.fa"), "annotation": str(DEMO / "annotation.gtf")},
-        "vectors": {"demo_car": {"sequence": str(DEMO / "vector.gb"), "kind": "lentiviral"}},
-        "threads": {"align": 2},
-        "capture": {
-            "control_bed": _bed(work / "controls.bed", CONTROLS),
-            "flank_bed": _bed(work / "flank.bed", FLANK),
-        },
-    }
+    counts, config = captured_demo(work / "wgs", "C", off_target, seed)
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(work, "--cores", "2", "--configfile", str(work / "config.yaml"))
     if result.returncode:
