@@ -31,7 +31,6 @@ LONG_SIGNATURES: dict[str, str] = {
     "reads/accounting.py:account_reads": "issue 19: one sample-files object",
     "reads/accounting.py:count_reads": "issue 19: one sample-files object",
     "reads/align.py:align_command": "issue 19: one aligner-settings object",
-    "reads/bam_input.py:extract_command": "issue 19: one sample-files object",
     "reads/screen.py:run_screen": "issue 19: one screening-settings object",
     "reads/screen.py:_write_stats": "issue 19: one screening-settings object",
     "reference/vectors.py:build_vector": "issue 19: one vector-config object",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import random
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pysam
@@ -12,6 +14,7 @@ import pytest
 from helpers import (
     build_test_vector,
     random_seq,
+    require_tools,
     simulate_demo_tumour,
     simulate_pairs,
     write_fasta,
@@ -21,10 +24,11 @@ from test_workflow import DEMO, snakemake, write_config
 
 from carvis.core.errors import InputError
 from carvis.core.io import read_tsv
+from carvis.core.seqs import revcomp
 from carvis.inputs.alignment import check_alignment_header, genome_lengths
 from carvis.inputs.checks import DEFAULT_SCHEMAS, load_samples
-from carvis.reads.bam_input import extract_command
-from carvis.reads.screen import parse_counts, write_screen_reference
+from carvis.reads.bam_input import MIN_CLIP, Extraction, extract_command
+from carvis.reads.screen import kmer_screen_command, parse_counts, write_screen_reference
 
 needs_tools = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("minimap2", "samtools")), reason="minimap2 and samtools are needed"
@@ -129,6 +133,180 @@ def test_genome_only_bam_gives_the_sites_and_vcn_of_its_truth(tmp_path: Path) ->
     assert vcn == pytest.approx(truth, rel=0.2)
 
 
+@dataclass(frozen=True)
+class ClinicalBam:
+    """A BAM aligned to a clinical reference, with the reads as sequenced (name -> (R1, R2), each
+    (sequence, qualities)) and the names of the pairs today's three-pass extraction took."""
+
+    folder: Path
+    bam: Path
+    reference: Path
+    screen: tuple[Path, Path, Path]
+    reads: dict[str, tuple[tuple[str, str], tuple[str, str]]]
+    selected: set[str]
+    hidden: set[str]
+
+
+def _qualities(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("#+5?I") for _ in range(n))
+
+
+def _kept_by_kmers(kmer_screen: Path, pieces: Path, ends: Path, fastq: Path) -> set[str]:
+    """Names of the reads of one FASTQ that kmer_screen's FASTQ mode keeps, each read on its own."""
+    prefix = fastq.with_suffix(".kmer")
+    command = kmer_screen_command(kmer_screen, pieces, ends, "0.0", prefix, ["-1", str(fastq)])
+    subprocess.run(command, check=True, capture_output=True)
+    return {r.name.removesuffix("/1").removesuffix("/2") for r in pysam.FastxFile(f"{prefix}_R1.fastq")}
+
+
+def _add_secondary(bam: Path, out: Path, names: dict[str, int], seq: str) -> None:
+    """Copy bam to out (sorted) with one more record per name in ``names``, flagged 0x100 or 0x800,
+    holding ``seq`` (vector sequence: were it read as a primary record, its pair would be selected)."""
+    with (
+        pysam.AlignmentFile(str(bam)) as src,
+        pysam.AlignmentFile(str(out) + ".tmp", "wb", template=src) as dst,
+    ):
+        for record in src:
+            dst.write(record)
+            flag = names.pop(record.query_name, 0) if record.is_read1 else 0
+            if flag:
+                extra = pysam.AlignedSegment(dst.header)
+                extra.query_name, extra.flag = record.query_name, record.flag | flag
+                extra.reference_id, extra.reference_start = record.reference_id, record.reference_start
+                extra.mapping_quality, extra.cigartuples = 0, [(0, len(seq))]
+                extra.next_reference_id, extra.next_reference_start = (
+                    record.next_reference_id,
+                    record.next_reference_start,
+                )
+                extra.query_sequence, extra.query_qualities = (
+                    seq,
+                    pysam.qualitystring_to_array("I" * len(seq)),
+                )
+                dst.write(extra)
+    pysam.sort("-o", str(out), str(out) + ".tmp")
+
+
+@pytest.fixture(scope="module")
+def clinical_bam(tmp_path_factory: pytest.TempPathFactory, kmer_screen: Path) -> ClinicalBam:
+    """Host pairs on two chromosomes, vector pairs aligned properly paired to a decoy contig, pairs with
+    mates on different chromosomes, unmapped pairs, pairs with one mate unmapped and junction pairs
+    (host + vector), aligned by minimap2; a secondary and a supplementary record added."""
+    require_tools("minimap2", "samtools")
+    tmp = tmp_path_factory.mktemp("clinical")
+    rng = random.Random(8)
+    model = build_test_vector(tmp / "v.fa", "car", random_seq(rng, 3000), rng)
+    chr1, chr2, decoy = random_seq(rng, 60_000), random_seq(rng, 30_000), model.provirus[500:2500]
+    clinical = write_fasta(tmp / "clinical.fa", {"chr1": chr1, "chr2": chr2, "decoy": decoy})
+    subprocess.run(["samtools", "faidx", str(clinical)], check=True)
+    pairs = simulate_pairs(chr1, 4, rng, "host") + simulate_pairs(chr2, 2, rng, "hostb")
+    pairs += simulate_pairs(decoy, 10, rng, "vec")
+    for i in range(5):
+        a, b = rng.randrange(0, 59_000), rng.randrange(0, 29_000)
+        pairs.append((f"far_{i}", chr1[a : a + 150], revcomp(chr2[b : b + 150])))
+        pairs.append((f"unmapped_{i}", random_seq(rng, 150), random_seq(rng, 150)))
+        pairs.append((f"half_{i}", chr2[b : b + 150], random_seq(rng, 150)))
+        junction = chr1[a : a + 100] + model.provirus[:50]
+        pairs.append((f"junction_{i}", junction, revcomp(chr1[a - 200 : a - 50])))
+    reads = {n: ((s1, _qualities(rng, len(s1))), (s2, _qualities(rng, len(s2)))) for n, s1, s2 in pairs}
+    for mate in (0, 1):
+        with gzip.open(tmp / f"R{mate + 1}.fq.gz", "wt", compresslevel=1) as out:
+            out.writelines(f"@{n}/{mate + 1}\n{r[mate][0]}\n+\n{r[mate][1]}\n" for n, r in reads.items())
+    primary = tmp / "primary.bam"
+    align = f"minimap2 -ax sr {clinical} R1.fq.gz R2.fq.gz 2>/dev/null | samtools sort -o {primary} -"
+    subprocess.run(align, shell=True, check=True, cwd=tmp)
+    records = [r for r in pysam.AlignmentFile(str(primary)) if not r.is_secondary and not r.is_supplementary]
+    assert len(records) == 2 * len(reads)
+    # what `samtools view -e "flag.unmap || flag.munmap || !flag.proper_pair || sclen >= 5"` selects
+    selected = {
+        r.query_name
+        for r in records
+        if r.is_unmapped
+        or r.mate_is_unmapped
+        or not r.is_proper_pair
+        or sum(n for op, n in r.cigartuples or [] if op == 4) >= MIN_CLIP
+    }
+    hidden = {r.query_name for r in records if r.reference_name == "decoy"} - selected
+    pieces, ends = tmp / "pieces.fa", tmp / "ends.fa"
+    write_screen_reference([model], [], pieces, ends)
+    for mate in ("R1", "R2"):
+        selected |= _kept_by_kmers(kmer_screen, pieces, ends, tmp / f"{mate}.fq.gz")
+    ignored = sorted(n for n in reads if n.startswith("host") and n not in selected)[:2]
+    bam = tmp / "clinical.bam"
+    _add_secondary(primary, bam, {ignored[0]: 0x100, ignored[1]: 0x800}, model.provirus[500:650])
+    subprocess.run(["samtools", "index", str(bam)], check=True)
+    return ClinicalBam(tmp, bam, clinical, (kmer_screen, pieces, ends), reads, selected, hidden)
+
+
+def _extract(c: ClinicalBam, bam: Path, window: int | None = None) -> subprocess.CompletedProcess[str]:
+    prefix = bam.with_suffix(f".w{window}")
+    extraction = Extraction(bam, c.reference, c.screen, prefix, f"{prefix}.counts", 1, window)
+    return subprocess.run(
+        ["bash", "-c", extract_command(extraction)], capture_output=True, text=True, check=False
+    )
+
+
+def _fastq(path: str | Path) -> list[tuple[str, str, str]]:
+    return [(r.name, r.sequence, r.quality) for r in pysam.FastxFile(str(path))]
+
+
+@needs_tools
+@pytest.mark.parametrize("kind", ["bam", "cram", "name_sorted", "small_window"])
+def test_extraction_writes_the_pairs_of_the_three_pass_selection(
+    clinical_bam: ClinicalBam, kind: str
+) -> None:
+    """One decoding pass takes the same pairs as the former three passes (selected names from samtools
+    view -e, reads kept by the k-mer screen, both mates by name): each pair once, both mates as sequenced.
+    Secondary and supplementary records are left out; name-sorted input and mates paired after the window
+    (small_window: almost every record goes through the spill file) give the same pairs."""
+    c = clinical_bam
+    bam, window = c.bam, None
+    if kind == "cram":
+        bam = c.folder / "clinical.cram"
+        pysam.view("-C", "-T", str(c.reference), "-o", str(bam), str(c.bam), catch_stdout=False)
+    elif kind == "name_sorted":
+        bam = c.folder / "name_sorted.bam"
+        pysam.sort("-n", "-o", str(bam), str(c.bam))
+    elif kind == "small_window":
+        window = 3
+    result = _extract(c, bam, window)
+    assert result.returncode == 0, result.stderr
+    prefix = bam.with_suffix(f".w{window}")
+    r1, r2 = _fastq(f"{prefix}_R1.fastq.gz"), _fastq(f"{prefix}_R2.fastq.gz")
+    assert [r[0] for r in r1] == [r[0] for r in r2]  # mates in step
+    assert sorted(r[0] for r in r1) == sorted(c.selected)  # each selected pair once
+    assert all((seq, qual) == c.reads[name][0] for name, seq, qual in r1)
+    assert all((seq, qual) == c.reads[name][1] for name, seq, qual in r2)
+    assert c.hidden and c.hidden <= c.selected  # vector pairs only the k-mer screen finds
+    assert {n.split("_")[0] for n in c.selected} >= {"far", "unmapped", "half", "junction", "vec"}
+    counts = parse_counts(Path(f"{prefix}.counts").read_text(), {"/dev/stdin": str(bam)})
+    assert counts.files == ((str(bam), 2 * len(c.reads)),)  # every primary read, counted once
+    assert counts.pairs == len(c.reads) and counts.kept == len(c.selected)
+
+
+@needs_tools
+def test_extraction_stops_on_a_damaged_bam(clinical_bam: ClinicalBam) -> None:
+    """A BAM cut short (inside a block, or at a block boundary, which samtools view only warns about),
+    one with damaged bytes and one missing a mate stop the extraction with a message naming the file."""
+    c = clinical_bam
+    data = c.bam.read_bytes()
+    cut, no_eof, damaged = c.folder / "cut.bam", c.folder / "no_eof.bam", c.folder / "damaged.bam"
+    orphan = c.folder / "orphan.bam"
+    cut.write_bytes(data[: len(data) // 2])
+    middle = len(data) // 2
+    damaged.write_bytes(data[:middle] + bytes(100) + data[middle + 100 :])
+    no_eof.write_bytes(data[:-28])  # the 28-byte empty BGZF block that ends a BAM
+    with pysam.AlignmentFile(str(c.bam)) as src, pysam.AlignmentFile(str(orphan), "wb", template=src) as dst:
+        for record in src:
+            if not (record.query_name == "far_0" and record.is_read2):
+                dst.write(record)
+    stopped = "reading stopped"
+    for bam, problem in ((cut, "cut short"), (no_eof, "cut short"), (damaged, stopped), (orphan, stopped)):
+        result = _extract(c, bam)
+        assert result.returncode != 0
+        assert f"carvis: error: {bam}: {problem}" in result.stderr, result.stderr
+    assert "far_0 has no mate in the file" in _extract(c, orphan).stderr
+
+
 @needs_tools
 def test_extraction_takes_vector_reads_aligned_in_full_to_a_decoy(tmp_path: Path, kmer_screen: Path) -> None:
     """A clinical reference with a vector-like decoy contig aligns vector reads properly paired and
@@ -143,7 +321,7 @@ def test_extraction_takes_vector_reads_aligned_in_full_to_a_decoy(tmp_path: Path
     align = f"minimap2 -ax sr {clinical} R1.fq.gz R2.fq.gz 2>/dev/null | samtools sort -o {bam} -"
     subprocess.run(f"{align} && samtools index {bam}", shell=True, check=True, cwd=tmp_path)
     reads = list(pysam.AlignmentFile(str(bam)))
-    hidden = {  # what the SELECT filter (unmapped, improper or clipped) cannot see
+    hidden = {  # what the flag and clip selection (unmapped, improper or clipped) cannot see
         r.query_name
         for r in reads
         if r.reference_name == "decoy" and r.is_proper_pair and "S" not in (r.cigarstring or "")
@@ -151,11 +329,10 @@ def test_extraction_takes_vector_reads_aligned_in_full_to_a_decoy(tmp_path: Path
     assert len(hidden) > 50
     pieces, ends = tmp_path / "pieces.fa", tmp_path / "ends.fa"
     write_screen_reference([model], [], pieces, ends)
-    names, r1, r2 = tmp_path / "names.txt", tmp_path / "x_R1.fq.gz", tmp_path / "x_R2.fq.gz"
-    counts = tmp_path / "counts.tsv"
-    command = extract_command(bam, clinical, names, r1, r2, 1, (kmer_screen, pieces, ends), counts)
-    subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True, capture_output=True)
-    extracted = {r.name for r in pysam.FastxFile(str(r1))}
+    prefix, counts = tmp_path / "x", tmp_path / "counts.tsv"
+    command = extract_command(Extraction(bam, clinical, (kmer_screen, pieces, ends), prefix, counts, 1))
+    subprocess.run(["bash", "-c", command], check=True, capture_output=True)
+    extracted = {r.name for r in pysam.FastxFile(f"{prefix}_R1.fastq.gz")}
     assert hidden <= extracted
     host = {name for name, _, _ in pairs if name.startswith("host")}
     assert len(host & extracted) < 0.05 * len(host)  # only improper or clipped host pairs

@@ -13,7 +13,7 @@ rule extract_reads:
     output:
         r1=temp(f"{OUT}/extract/{{sample}}_R1.fastq.gz"),
         r2=temp(f"{OUT}/extract/{{sample}}_R2.fastq.gz"),
-        names=temp(f"{OUT}/extract/{{sample}}.names.txt"),
+        spill=temp(f"{OUT}/extract/{{sample}}.spill.tsv"),
         counts=f"{OUT}/extract/{{sample}}.primary_reads.txt",
     log:
         f"{LOGS}/extract_reads/{{sample}}.log",

@@ -18,7 +18,7 @@ from carvis.reads.long_reads import (
     long_read_command,
     long_read_options,
 )
-from carvis.reads.bam_input import extract_command
+from carvis.reads.bam_input import Extraction, extract_command
 from carvis.reference.build import genome_key, reference_key
 from carvis.reads.screen import subsample_option
 from carvis.report.provenance import report_settings
@@ -308,16 +308,11 @@ def coverage_subsample(wildcards):
 
 def extract_params(wildcards, input, output, threads):
     screen = (input.binary[0], input.pieces, input.ends)
-    return extract_command(
-        input.bam,
-        input.fasta,
-        output.names,
-        output.r1,
-        output.r2,
-        threads,
-        screen,
-        output.counts,
+    prefix = f"{OUT}/extract/{wildcards.sample}"
+    extraction = Extraction(
+        input.bam, input.fasta, screen, prefix, output.counts, threads
     )
+    return extract_command(extraction)
 
 
 def _align(reads, wildcards, input, output, threads):

@@ -2,6 +2,7 @@
  *
  *   kmer_screen -k K -e E -s SEED.FRACTION -o PREFIX -1 R1 [-1 R1 ...] [-2 R2 ...] PIECES.fa ENDS.fa
  *   kmer_screen -c -1 R1 [-1 R1 ...] [-2 R2 ...]      (check only: no screening, no output FASTQs)
+ *   kmer_screen -S MIN_CLIP [-w WINDOW] -k K -e E -s 0.0 -o PREFIX -1 SAM PIECES.fa ENDS.fa  (SAM mode, below)
  *
  * A pair is kept when either mate shares a K-mer with PIECES.fa (either strand) (the vector without its
  * host-homologous parts) or an E-mer with ENDS.fa (the provirus termini, so that junction
@@ -19,11 +20,14 @@
  * and unless -c `kept N`, `sampled N`, `written N` (kept or sampled).
  * Built by the workflow's build_kmer_screen rule (cc -O3 ... -lz); carvis.reads.screen drives it.
  */
+#define _GNU_SOURCE /* F_SETPIPE_SZ, getline, strsep */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <zlib.h>
 
 #define PROGRESS_EVERY 1000000ULL
@@ -442,19 +446,352 @@ static void scan(reader_t *a, reader_t *b, int paired, const screen_t *sc, uint3
     if (paired && next_record(b)) unequal_mates(a, b);
 }
 
+/* ---- SAM mode (-S MIN_CLIP): the primary records of a BAM/CRAM, as SAM text, to paired FASTQ ---- */
+/* A pair is selected when a mate is unmapped, has its mate unmapped, is not properly paired, has MIN_CLIP or
+ * more soft-clipped bases or touches the vector (read in its sequenced orientation, as from FASTQ). Both
+ * mates of a selected pair go to PREFIX_R1.fastq.gz and PREFIX_R2.fastq.gz (by flag 0x40/0x80), reads
+ * in their sequenced orientation. The first mate of each pair waits in a window of the last WINDOW (-w)
+ * unmatched records (coordinate-sorted: a proper pair's mate is near; name-sorted: it is next); a record
+ * leaving the window unmatched goes to PREFIX.spill.tsv, which is sorted by name (sort -S) at the end and
+ * paired there. A read without its mate in the file, a name held by more than two records, a pair that is
+ * not one READ1 and one READ2, or a line that is not SAM stops the run (exit 2, the error line above). */
+#define WINDOW (1 << 16) /* the default; -w sets it */
+#define SAM_CHUNK (1 << 20)
+
+typedef struct {
+    char *block; /* name \0 seq \0 qual \0 */
+    int name_len, len, flag, selected, next, live;
+    uint32_t hash;
+} pending_t;
+
+typedef struct {
+    const screen_t *sc;
+    int min_clip;
+    const char *file;
+    gzFile r1, r2;
+    FILE *spill;
+    uint64_t window;   /* records waiting for their mate at most */
+    pending_t *slot;   /* ring of window records, oldest at head % window */
+    int32_t *bucket;   /* chains of live slots by name hash */
+    uint32_t buckets;  /* a power of two, at least window */
+    uint64_t head, tail, line;
+    uint64_t records, pairs, kept, spilled;
+    char *out;
+    size_t out_size;
+} pairer_t;
+
+static uint8_t COMPLEMENT[256];
+
+static uint32_t bytes_hash(const char *s, int n) {
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+/* Reverse-complement seq and reverse qual in place: the read as sequenced. */
+static void sequenced_orientation(char *seq, char *qual, int n, int has_qual) {
+    for (int i = 0, j = n - 1; i <= j; i++, j--) {
+        char a = (char)COMPLEMENT[(uint8_t)seq[i]], b = (char)COMPLEMENT[(uint8_t)seq[j]];
+        seq[i] = b, seq[j] = a;
+        if (has_qual) {
+            char q = qual[i];
+            qual[i] = qual[j], qual[j] = q;
+        }
+    }
+}
+
+/* Soft-clipped bases of a CIGAR (samtools' sclen: S operations sit at the read ends). */
+static long soft_clipped(const char *cigar, long n) {
+    long total = 0, count = 0;
+    for (long i = 0; i < n; i++) {
+        char c = cigar[i];
+        if (c >= '0' && c <= '9') count = count * 10 + (c - '0');
+        else {
+            if (c == 'S') total += count;
+            count = 0;
+        }
+    }
+    return total;
+}
+
+static void write_fastq(pairer_t *p, gzFile out, const char *name, int name_len, const char *seq,
+                        const char *qual, int n) {
+    size_t need = (size_t)name_len + 2 * (size_t)n + 8;
+    if (need > p->out_size) {
+        p->out_size = 2 * need;
+        p->out = realloc(p->out, p->out_size);
+        if (!p->out) die("out of memory", NULL);
+    }
+    char *o = p->out;
+    *o++ = '@';
+    memcpy(o, name, (size_t)name_len), o += name_len;
+    *o++ = '\n';
+    memcpy(o, seq, (size_t)n), o += n;
+    memcpy(o, "\n+\n", 3), o += 3;
+    if (qual) memcpy(o, qual, (size_t)n);
+    else memset(o, 'B', (size_t)n); /* no qualities (QUAL '*'): samtools fastq writes B */
+    o += n;
+    *o++ = '\n';
+    if (gzwrite(out, p->out, (unsigned)(o - p->out)) != (int)(o - p->out)) die("cannot write", "output FASTQ");
+}
+
+typedef struct {
+    const char *name, *seq, *qual; /* qual NULL: none */
+    int name_len, len, flag, selected;
+} mate_t;
+
+static void sam_error(const pairer_t *p, uint64_t line, const char *message) {
+    input_error("format", p->file, line, message);
+}
+
+/* Both mates of a pair: written when either is selected. */
+static void pair_up(pairer_t *p, const mate_t *a, const mate_t *b) {
+    int ra = a->flag & 0xC0, rb = b->flag & 0xC0;
+    if (!((ra == 0x40 && rb == 0x80) || (ra == 0x80 && rb == 0x40))) {
+        char message[600];
+        snprintf(message, sizeof message, "the records of read %.*s are not one first (flag 0x40) and one second "
+                 "(flag 0x80) mate, or its name is held by more than one pair", a->name_len < 400 ? a->name_len : 400, a->name);
+        sam_error(p, p->line, message);
+    }
+    p->pairs++;
+    if (!a->selected && !b->selected) return;
+    p->kept++;
+    const mate_t *first = ra == 0x40 ? a : b, *second = ra == 0x40 ? b : a;
+    write_fastq(p, p->r1, first->name, first->name_len, first->seq, first->qual, first->len);
+    write_fastq(p, p->r2, second->name, second->name_len, second->seq, second->qual, second->len);
+}
+
+static void spill(pairer_t *p, const mate_t *m) {
+    fprintf(p->spill, "%.*s\t%d\t%d\t%.*s\t%.*s\n", m->name_len, m->name, m->selected, m->flag, m->len, m->seq,
+            m->len, m->qual ? m->qual : "*");
+    p->spilled++;
+}
+
+static mate_t pending_mate(const pending_t *e) {
+    mate_t m = {e->block, e->block + e->name_len + 1, e->block + e->name_len + e->len + 2,
+                e->name_len, e->len, e->flag, e->selected};
+    if (m.qual[0] == '\0' && m.len) m.qual = NULL;
+    return m;
+}
+
+/* Take slot s out of its hash chain and free it. */
+static void unlink_slot(pairer_t *p, int32_t s) {
+    pending_t *e = &p->slot[s];
+    int32_t *at = &p->bucket[e->hash & (p->buckets - 1)];
+    while (*at != s) at = &p->slot[*at].next;
+    *at = e->next;
+    free(e->block);
+    e->block = NULL;
+    e->live = 0;
+}
+
+/* The live slot holding name, or -1. */
+static int32_t find(const pairer_t *p, const char *name, int n, uint32_t hash) {
+    for (int32_t s = p->bucket[hash & (p->buckets - 1)]; s >= 0; s = p->slot[s].next) {
+        const pending_t *e = &p->slot[s];
+        if (e->hash == hash && e->name_len == n && !memcmp(e->block, name, (size_t)n)) return s;
+    }
+    return -1;
+}
+
+static void evict_oldest(pairer_t *p) {
+    int32_t s = (int32_t)(p->head++ % p->window);
+    if (!p->slot[s].live) return;
+    mate_t m = pending_mate(&p->slot[s]);
+    spill(p, &m);
+    unlink_slot(p, s);
+}
+
+static void wait_for_mate(pairer_t *p, const mate_t *m, uint32_t hash) {
+    if (p->tail - p->head == p->window) evict_oldest(p);
+    int32_t s = (int32_t)(p->tail++ % p->window);
+    pending_t *e = &p->slot[s];
+    e->block = malloc((size_t)m->name_len + 2 * (size_t)m->len + 3);
+    if (!e->block) die("out of memory", NULL);
+    char *b = e->block;
+    memcpy(b, m->name, (size_t)m->name_len), b += m->name_len, *b++ = '\0';
+    memcpy(b, m->seq, (size_t)m->len), b += m->len, *b++ = '\0';
+    if (m->qual) memcpy(b, m->qual, (size_t)m->len), b += m->len;
+    *b = '\0';
+    e->name_len = m->name_len, e->len = m->len, e->flag = m->flag, e->selected = m->selected;
+    e->hash = hash, e->live = 1;
+    int32_t *chain = &p->bucket[hash & (p->buckets - 1)];
+    e->next = *chain;
+    *chain = s;
+}
+
+/* One SAM line at line (avail bytes in the buffer, which holds a spare byte after them): the bytes it takes
+ * with its line end, or 0 when it does not end within avail bytes. The record is modified in place. SEQ and
+ * QUAL are found by length, so the long fields are scanned once. */
+static size_t sam_line(pairer_t *p, char *line, size_t avail) {
+    char *end = line + avail, *field[11], *q = line, *nl;
+    if (line[0] == '@') {
+        nl = memchr(line, '\n', avail);
+        return nl ? (size_t)(nl + 1 - line) : 0;
+    }
+    for (int i = 0; i < 10; i++) {
+        char *tab = memchr(q, '\t', (size_t)(end - q));
+        if (!tab) return 0;
+        field[i] = q, q = tab + 1;
+    }
+    field[10] = q;
+    if (memchr(line, '\n', (size_t)(field[9] - line)))
+        sam_error(p, p->line + 1, "not a SAM record (fewer than 11 tab-separated fields)");
+    mate_t m = {field[0], field[9], field[10], (int)(field[1] - field[0] - 1), (int)(field[10] - field[9] - 1),
+                atoi(field[1]), 0};
+    if (m.len == 1 && m.seq[0] == '*') m.len = 0;
+    int has_qual = !(end - q >= 2 && q[0] == '*' && (q[1] == '\t' || q[1] == '\n'));
+    char *qual_end = q + (has_qual ? m.len : 1);
+    if (qual_end >= end) return 0;
+    if (*qual_end == '\t') {
+        if (!(nl = memchr(qual_end, '\n', (size_t)(end - qual_end)))) return 0;
+    } else nl = qual_end;
+    p->line++;
+    if (*qual_end != '\t' && *qual_end != '\n') sam_error(p, p->line, "SEQ and QUAL differ in length");
+    for (int i = 1; i < 11; i++) field[i][-1] = '\0'; /* the line is whole: cut it into fields */
+    *qual_end = '\0';
+    if (!has_qual) m.qual = NULL;
+    if (!(m.flag & 1))
+        sam_error(p, p->line, "a single-end read (flag 0x1 not set): carvis takes paired-end BAM/CRAM input");
+    if (m.flag & 0x900) sam_error(p, p->line, "a secondary or supplementary record (give samtools view -F 0x900)");
+    p->records++;
+    if (m.flag & 16) sequenced_orientation(field[9], field[10], m.len, has_qual);
+    uint32_t hash = bytes_hash(m.name, m.name_len);
+    int32_t s = find(p, m.name, m.name_len, hash);
+    m.selected = (m.flag & 0xC) || !(m.flag & 2) || soft_clipped(field[5], field[6] - field[5] - 1) >= p->min_clip;
+    if (!m.selected && !(s >= 0 && p->slot[s].selected)) m.selected = touches_vector(p->sc, m.seq, m.len);
+    if (s < 0) wait_for_mate(p, &m, hash);
+    else {
+        mate_t mate = pending_mate(&p->slot[s]);
+        pair_up(p, &mate, &m);
+        unlink_slot(p, s);
+    }
+    if (p->records % PROGRESS_EVERY == 0) fprintf(stderr, "kmer_screen: %llu records\n", (unsigned long long)p->records);
+    return (size_t)(nl + 1 - line);
+}
+
+/* Pair the spilled records (sorted by name with sort -S). */
+static void pair_spill(pairer_t *p, const char *path) {
+    int fd[2];
+    if (pipe(fd)) die("cannot start", "sort");
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]), close(fd[1]);
+        setenv("LC_ALL", "C", 1);
+        execlp("sort", "sort", "-t", "\t", "-k1,1", "-S", "512M", path, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *in = fdopen(fd[0], "r");
+    char *line[2] = {NULL, NULL};
+    size_t cap[2] = {0, 0};
+    mate_t m[2];
+    int have = 0;
+    for (;;) {
+        int slot = have;
+        ssize_t n = getline(&line[slot], &cap[slot], in);
+        if (n > 0) {
+            line[slot][--n] = '\0';
+            char *f[5], *q = line[slot];
+            for (int i = 0; i < 5; i++) f[i] = strsep(&q, "\t");
+            if (!f[4]) die("damaged spill file", path);
+            m[slot] = (mate_t){f[0], f[3], f[4], (int)strlen(f[0]), (int)strlen(f[3]), atoi(f[2]), atoi(f[1])};
+            if (!strcmp(f[4], "*") && m[slot].len != 1) m[slot].qual = NULL;
+        }
+        if (have == 1 && (n <= 0 || m[1].name_len != m[0].name_len || strcmp(m[0].name, m[1].name))) {
+            char message[600];
+            snprintf(message, sizeof message, "read %.*s has no mate in the file: carvis needs every read of the "
+                     "sample (the BAM/CRAM as the aligner wrote it, not a region or a filtered subset)",
+                     m[0].name_len < 400 ? m[0].name_len : 400, m[0].name);
+            input_error("mates", p->file, 0, message);
+        }
+        if (n <= 0) break;
+        if (have == 1) {
+            pair_up(p, &m[0], &m[1]);
+            have = 0;
+        } else have = 1;
+    }
+    int status;
+    fclose(in);
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) die("sort failed on", path);
+    free(line[0]), free(line[1]);
+}
+
+static void sam_scan(pairer_t *p) {
+    int fd = open(p->file, O_RDONLY);
+    if (fd < 0) input_error("open", p->file, 0, "cannot open the file");
+#ifdef F_SETPIPE_SZ
+    fcntl(fd, F_SETPIPE_SZ, 1 << 20); /* fewer, larger transfers from samtools (fails harmlessly on a file) */
+#endif
+    size_t size = 4 * SAM_CHUNK, start = 0, end = 0, used;
+    char *buf = malloc(size + 1);
+    if (!buf) die("out of memory", NULL);
+    for (;;) {
+        while (start < end && (used = sam_line(p, buf + start, end - start))) start += used;
+        memmove(buf, buf + start, end - start);
+        end -= start, start = 0;
+        if (size - end < SAM_CHUNK) {
+            size *= 2;
+            if (!(buf = realloc(buf, size + 1))) die("out of memory", NULL);
+        }
+        ssize_t got = read(fd, buf + end, SAM_CHUNK);
+        if (got < 0) input_error("open", p->file, 0, "cannot read the file");
+        if (got == 0) break;
+        end += (size_t)got;
+    }
+    if (end) sam_error(p, p->line + 1, "the SAM text ends inside a line");
+    close(fd);
+    free(buf);
+}
+
+/* SAM mode: read p->file, write the selected pairs, print the counts. */
+static void sam_main(pairer_t *p, const char *prefix) {
+    for (int i = 0; i < 256; i++) COMPLEMENT[i] = (uint8_t)i;
+    const char *pairs = "ACGTNacgtnRYKMSWrykmsw", *mates = "TGCANtgcanYRMKSWyrmksw";
+    for (int i = 0; pairs[i]; i++) COMPLEMENT[(uint8_t)pairs[i]] = (uint8_t)mates[i];
+    char path[4096];
+    snprintf(path, sizeof path, "%s_R1.fastq.gz", prefix);
+    if (!(p->r1 = gzopen(path, "wb1"))) die("cannot write", path);
+    snprintf(path, sizeof path, "%s_R2.fastq.gz", prefix);
+    if (!(p->r2 = gzopen(path, "wb1"))) die("cannot write", path);
+    gzbuffer(p->r1, 1 << 20), gzbuffer(p->r2, 1 << 20);
+    snprintf(path, sizeof path, "%s.spill.tsv", prefix);
+    if (!(p->spill = fopen(path, "w"))) die("cannot write", path);
+    for (p->buckets = 1; p->buckets < p->window; p->buckets <<= 1) {}
+    p->slot = calloc(p->window, sizeof(pending_t));
+    p->bucket = malloc(p->buckets * sizeof(int32_t));
+    if (!p->slot || !p->bucket) die("out of memory", NULL);
+    memset(p->bucket, 0xff, p->buckets * sizeof(int32_t));
+    sam_scan(p);
+    while (p->head < p->tail) evict_oldest(p);
+    if (fclose(p->spill)) die("cannot write", path);
+    if (p->spilled) pair_spill(p, path);
+    if (gzclose(p->r1) != Z_OK || gzclose(p->r2) != Z_OK) die("cannot write", prefix);
+    printf("file\t%s\t%llu\npairs\t%llu\nkept\t%llu\nsampled\t0\nwritten\t%llu\n", p->file,
+           (unsigned long long)p->records, (unsigned long long)p->pairs, (unsigned long long)p->kept,
+           (unsigned long long)p->kept);
+    fprintf(stderr, "kmer_screen: %llu records, %llu pairs, %llu kept, %llu records paired after the window\n",
+            (unsigned long long)p->records, (unsigned long long)p->pairs, (unsigned long long)p->kept,
+            (unsigned long long)p->spilled);
+}
+
 static void print_counts(const reader_t *r) {
     for (int i = 0; i < r->nfiles; i++)
         printf("file\t%s\t%llu\n", r->files[i], (unsigned long long)r->counts[i]);
 }
 
 int main(int argc, char **argv) {
-    int k = 16, e = 12, opt, n1 = 0, n2 = 0, check_only = 0;
+    int k = 16, e = 12, opt, n1 = 0, n2 = 0, check_only = 0, min_clip = -1, window = WINDOW;
     const char *prefix = NULL, *sample = NULL;
     char **r1 = calloc(argc, sizeof(char *)), **r2 = calloc(argc, sizeof(char *));
     const char *usage = "usage: kmer_screen -k K(8-31) -e E(8-K) -s SEED.FRACTION -o PREFIX -1 R1.. [-2 R2..] "
-                        "PIECES.fa ENDS.fa, or kmer_screen -c -1 R1.. [-2 R2..]";
-    while ((opt = getopt(argc, argv, "ck:e:s:o:1:2:")) != -1) {
+                        "PIECES.fa ENDS.fa, or kmer_screen -c -1 R1.. [-2 R2..], or kmer_screen -S MIN_CLIP [-w WINDOW] -k K "
+                        "-e E -s SEED.FRACTION -o PREFIX -1 SAM PIECES.fa ENDS.fa";
+    while ((opt = getopt(argc, argv, "ck:e:s:o:1:2:S:w:")) != -1) {
         if (opt == 'c') check_only = 1;
+        else if (opt == 'S') min_clip = atoi(optarg);
+        else if (opt == 'w') window = atoi(optarg);
         else if (opt == 'k') k = atoi(optarg);
         else if (opt == 'e') e = atoi(optarg);
         else if (opt == 's') sample = optarg;
@@ -463,7 +800,7 @@ int main(int argc, char **argv) {
         else if (opt == '2') r2[n2++] = optarg;
         else die(usage, NULL);
     }
-    if (!n1 || (n2 && n2 != n1)) die(usage, NULL);
+    if (!n1 || (n2 && n2 != n1) || (min_clip >= 0 && (n1 != 1 || n2 || window < 1))) die(usage, NULL);
     if (!check_only && (!prefix || !sample || argc - optind != 2 || k < 8 || k > 31 || e < 8 || e > k))
         die(usage, NULL);
     reader_t a, b;
@@ -497,6 +834,11 @@ int main(int argc, char **argv) {
     sc.seen_k = prefilter(&sc.kmers, PREFILTER_BITS);
     sc.seen_e = prefilter(&sc.ends, 16);
 
+    if (min_clip >= 0) {
+        pairer_t p = {.sc = &sc, .min_clip = min_clip, .file = r1[0], .window = (uint64_t)window};
+        sam_main(&p, prefix);
+        return fflush(stdout) ? 2 : 0;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s_R1.fastq", prefix);
     FILE *out1 = fopen(path, "w");
