@@ -27,8 +27,16 @@ from carvis.core.io import read_tsv
 from carvis.core.seqs import revcomp
 from carvis.inputs.alignment import check_alignment_header, genome_lengths
 from carvis.inputs.checks import DEFAULT_SCHEMAS, load_samples
-from carvis.reads.bam_input import MIN_CLIP, Extraction, extract_command
-from carvis.reads.screen import kmer_screen_command, parse_counts, write_screen_reference
+from carvis.reads.bam_input import (
+    MIN_CLIP,
+    Extraction,
+    depth_scale,
+    depth_subsample,
+    estimate_pairs,
+    extract_command,
+)
+from carvis.reads.coverage import autosomal_depth, write_coverage
+from carvis.reads.screen import kmer_screen_command, parse_counts, subsample_option, write_screen_reference
 
 needs_tools = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("minimap2", "samtools")), reason="minimap2 and samtools are needed"
@@ -239,7 +247,7 @@ def clinical_bam(tmp_path_factory: pytest.TempPathFactory, kmer_screen: Path) ->
 
 def _extract(c: ClinicalBam, bam: Path, window: int | None = None) -> subprocess.CompletedProcess[str]:
     prefix = bam.with_suffix(f".w{window}")
-    extraction = Extraction(bam, c.reference, c.screen, prefix, f"{prefix}.counts", 1, window)
+    extraction = Extraction(bam, c.reference, c.screen, prefix, f"{prefix}.counts", 1, window=window)
     return subprocess.run(
         ["bash", "-c", extract_command(extraction)], capture_output=True, text=True, check=False
     )
@@ -338,3 +346,37 @@ def test_extraction_takes_vector_reads_aligned_in_full_to_a_decoy(tmp_path: Path
     assert len(host & extracted) < 0.05 * len(host)  # only improper or clipped host pairs
     primary = parse_counts(counts.read_text(), {"/dev/stdin": str(bam)})
     assert primary.files == ((str(bam), 2 * len(pairs)),)  # every primary read of the BAM, counted once
+
+
+@needs_tools
+def test_the_depth_sample_is_samtools_hash_sample_of_the_bam(clinical_bam: ClinicalBam) -> None:
+    """The extraction's depth sample holds the records (supplementary ones too) that ``samtools view -s``
+    picks, so its scaled ``samtools coverage`` estimates the whole file's; scale: pairs / sampled pairs."""
+    c = clinical_bam
+    prefix = c.folder / "sampled"
+    extraction = Extraction(c.bam, c.reference, c.screen, prefix, f"{prefix}.counts", 1, subsample="7.5")
+    subprocess.run(["bash", "-c", extract_command(extraction)], check=True, capture_output=True)
+    sample = [(r.query_name, r.flag) for r in pysam.AlignmentFile(f"{prefix}.depth.sam")]
+    picked = pysam.view("-s", "7.5", "-F", "0x100", str(c.bam)).splitlines()
+    assert sorted(sample) == sorted((f[0], int(f[1])) for f in (line.split("\t") for line in picked))
+    pairs = sum(1 for _, flag in sample if flag & 0x8C0 == 0x40)
+    assert 0.4 < pairs / len(c.reads) < 0.6
+    assert depth_scale(f"{prefix}.counts") == len(c.reads) / pairs
+    full, scaled = c.folder / "full.tsv", c.folder / "scaled.tsv"
+    write_coverage(c.bam, full)
+    bases = {"chr1": 60_000, "chr2": 30_000, "decoy": 2000}
+    write_coverage(f"{prefix}.depth.sam", scaled, scale=depth_scale(f"{prefix}.counts"), called_bases=bases)
+    assert autosomal_depth(scaled, set()) == pytest.approx(autosomal_depth(full, set()), rel=0.1)
+
+
+@needs_tools
+def test_pairs_are_estimated_from_the_index_or_the_size(clinical_bam: ClinicalBam, tmp_path: Path) -> None:
+    """The depth sample's cap needs the pairs before the pass: idxstats, or an overestimate from the size."""
+    c = clinical_bam
+    records = int(pysam.view("-c", str(c.bam)))  # secondary and supplementary records included
+    assert estimate_pairs(c.bam) == records // 2
+    unindexed = tmp_path / "unindexed.bam"
+    shutil.copy(c.bam, unindexed)
+    assert estimate_pairs(unindexed) == unindexed.stat().st_size // 40 > len(c.reads)
+    assert depth_subsample(c.bam, 0.05, 20, 7) == subsample_option(20 / (records // 2), 7)
+    assert depth_subsample(c.bam, 0.05, None, 7) == "7.05"

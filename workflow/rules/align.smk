@@ -14,6 +14,7 @@ rule extract_reads:
         r1=temp(f"{OUT}/extract/{{sample}}_R1.fastq.gz"),
         r2=temp(f"{OUT}/extract/{{sample}}_R2.fastq.gz"),
         spill=temp(f"{OUT}/extract/{{sample}}.spill.tsv"),
+        depth=temp(f"{OUT}/extract/{{sample}}.depth.sam"),
         counts=f"{OUT}/extract/{{sample}}.primary_reads.txt",
     log:
         f"{LOGS}/extract_reads/{{sample}}.log",

@@ -18,7 +18,7 @@ from carvis.reads.long_reads import (
     long_read_command,
     long_read_options,
 )
-from carvis.reads.bam_input import Extraction, extract_command
+from carvis.reads.bam_input import Extraction, depth_subsample, extract_command
 from carvis.reference.build import genome_key, reference_key
 from carvis.reads.screen import subsample_option
 from carvis.report.provenance import report_settings
@@ -282,13 +282,14 @@ def count_inputs(wildcards):
 
 
 def coverage_inputs(wildcards):
-    """What genome_coverage reads: the input BAM/CRAM, or the aligned BAM (+ screening stats, contig bases)."""
+    """What genome_coverage reads: the depth sample extracted from the input BAM/CRAM (+ its counts), or
+    the aligned BAM (+ screening stats); contig bases for a sample."""
     s = SAMPLES[wildcards.sample]
     if s.bam is not None:
         return {
-            "bam": s.bam,
-            "fasta": f"{REF}/combined.fa",
-            "fai": f"{REF}/combined.fa.fai",
+            "bam": f"{OUT}/extract/{s.sample}.depth.sam",
+            "extract_counts": f"{OUT}/extract/{s.sample}.primary_reads.txt",
+            "bases": f"{REF}/contig_bases.tsv",
         }
     inputs = {"bam": f"{OUT}/align/{s.sample}.bam"}
     if screened(wildcards):
@@ -309,8 +310,14 @@ def coverage_subsample(wildcards):
 def extract_params(wildcards, input, output, threads):
     screen = (input.binary[0], input.pieces, input.ends)
     prefix = f"{OUT}/extract/{wildcards.sample}"
+    subsample = depth_subsample(
+        input.bam,
+        CONFIG["screen"]["depth_sample_fraction"],
+        CONFIG["screen"]["depth_sample_max_pairs"],
+        CONFIG["screen"]["seed"],
+    )
     extraction = Extraction(
-        input.bam, input.fasta, screen, prefix, output.counts, threads
+        input.bam, input.fasta, screen, prefix, output.counts, threads, subsample
     )
     return extract_command(extraction)
 

@@ -181,8 +181,8 @@ def write_coverage(
     """``samtools coverage`` of a BAM/CRAM (``reference`` decodes a CRAM), written atomically.
 
     With ``subsample`` (a ``samtools view -s`` argument) only that hash sample of the reads is
-    counted and its reads and depth are multiplied by ``scale`` (see :func:`scaled_row`, which takes
-    each contig's ``called_bases``).
+    counted; with it or with ``called_bases`` (the file is a depth sample already) reads and depth are
+    multiplied by ``scale`` (see :func:`scaled_row`, which takes each contig's ``called_bases``).
     """
     ref = ["--reference", str(reference)] if reference else []
     if subsample is None:
@@ -198,7 +198,7 @@ def write_coverage(
         out.write(lines[0] + "\n")
         for line in lines[1:]:
             fields = line.split("\t")
-            if subsample is not None:
+            if subsample is not None or called_bases is not None:
                 fields = scaled_row(fields, scale, called.get(fields[0]))
             out.write("\t".join(fields) + "\n")
 

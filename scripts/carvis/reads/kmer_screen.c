@@ -297,9 +297,7 @@ static void unequal_mates(const reader_t *early, const reader_t *late) {
 }
 
 /* ---- samtools view -s: X31 hash of the name, Wang hash, seed ---- */
-static uint32_t name_hash(const char *header, uint32_t seed) {
-    const char *s = header + 1;
-    size_t n = name_length(header);
+static uint32_t hash_name(const char *s, size_t n, uint32_t seed) {
     uint32_t h = n ? (uint8_t)s[0] : 0;
     for (size_t i = 1; i < n; i++) h = (h << 5) - h + (uint8_t)s[i];
     uint32_t key = h ^ seed;
@@ -310,6 +308,11 @@ static uint32_t name_hash(const char *header, uint32_t seed) {
     key += ~(key << 11);
     key ^= (key >> 16);
     return key;
+}
+
+/* Is the read (its name: FASTQ header without '@' and /1 or /2, or SAM QNAME) in the depth sample? */
+static int in_depth_sample(const char *name, size_t n, uint32_t seed, double fraction) {
+    return (double)(hash_name(name, n, seed) & 0xffffff) / 0x1000000 < fraction;
 }
 
 /* A prefilter: one bit per value of a k-mer's low `bits` bits, set for the k-mers of a set. Most read
@@ -431,7 +434,7 @@ static void scan(reader_t *a, reader_t *b, int paired, const screen_t *sc, uint3
         }
         count[0]++;
         if (sc) {
-            int in_sample = (double)(name_hash(a->line[0], seed) & 0xffffff) / 0x1000000 < fraction;
+            int in_sample = in_depth_sample(a->line[0] + 1, name_length(a->line[0]), seed, fraction);
             int keep = touches_vector(sc, a->line[1], a->len[1]) || (paired && touches_vector(sc, b->line[1], b->len[1]));
             count[1] += keep;
             count[2] += in_sample;
@@ -446,15 +449,18 @@ static void scan(reader_t *a, reader_t *b, int paired, const screen_t *sc, uint3
     if (paired && next_record(b)) unequal_mates(a, b);
 }
 
-/* ---- SAM mode (-S MIN_CLIP): the primary records of a BAM/CRAM, as SAM text, to paired FASTQ ---- */
+/* ---- SAM mode (-S MIN_CLIP): a BAM/CRAM's records, as SAM text (samtools view -F 0x100), to paired FASTQ ---- */
 /* A pair is selected when a mate is unmapped, has its mate unmapped, is not properly paired, has MIN_CLIP or
  * more soft-clipped bases or touches the vector (read in its sequenced orientation, as from FASTQ). Both
  * mates of a selected pair go to PREFIX_R1.fastq.gz and PREFIX_R2.fastq.gz (by flag 0x40/0x80), reads
  * in their sequenced orientation. The first mate of each pair waits in a window of the last WINDOW (-w)
  * unmatched records (coordinate-sorted: a proper pair's mate is near; name-sorted: it is next); a record
  * leaving the window unmatched goes to PREFIX.spill.tsv, which is sorted by name (sort -S) at the end and
- * paired there. A read without its mate in the file, a name held by more than two records, a pair that is
- * not one READ1 and one READ2, or a line that is not SAM stops the run (exit 2, the error line above). */
+ * paired there. The header and every record (supplementary ones too) whose name passes the -s test go to
+ * PREFIX.depth.sam, the depth sample; supplementary records are otherwise skipped. A read without its
+ * mate in the file, a name held by more than two records, a pair that is not one READ1 and one READ2, a
+ * single-end or secondary record, or a line that is not SAM stops the run (exit 2, the error line above).
+ * Counts: `file SAM N` (primary records), `pairs`, `kept` (= `written`), `sampled` (pairs). */
 #define WINDOW (1 << 16) /* the default; -w sets it */
 #define SAM_CHUNK (1 << 20)
 
@@ -469,13 +475,15 @@ typedef struct {
     int min_clip;
     const char *file;
     gzFile r1, r2;
-    FILE *spill;
+    FILE *spill, *depth; /* depth: the header and the records in the depth sample, as SAM */
+    uint32_t seed;
+    double fraction;
     uint64_t window;   /* records waiting for their mate at most */
     pending_t *slot;   /* ring of window records, oldest at head % window */
     int32_t *bucket;   /* chains of live slots by name hash */
     uint32_t buckets;  /* a power of two, at least window */
     uint64_t head, tail, line;
-    uint64_t records, pairs, kept, spilled;
+    uint64_t records, pairs, kept, spilled, sampled;
     char *out;
     size_t out_size;
 } pairer_t;
@@ -626,8 +634,10 @@ static void wait_for_mate(pairer_t *p, const mate_t *m, uint32_t hash) {
 static size_t sam_line(pairer_t *p, char *line, size_t avail) {
     char *end = line + avail, *field[11], *q = line, *nl;
     if (line[0] == '@') {
-        nl = memchr(line, '\n', avail);
-        return nl ? (size_t)(nl + 1 - line) : 0;
+        if (!(nl = memchr(line, '\n', avail))) return 0;
+        size_t used = (size_t)(nl + 1 - line);
+        if (fwrite(line, 1, used, p->depth) != used) die("cannot write", "depth sample");
+        return used;
     }
     for (int i = 0; i < 10; i++) {
         char *tab = memchr(q, '\t', (size_t)(end - q));
@@ -648,12 +658,18 @@ static size_t sam_line(pairer_t *p, char *line, size_t avail) {
     } else nl = qual_end;
     p->line++;
     if (*qual_end != '\t' && *qual_end != '\n') sam_error(p, p->line, "SEQ and QUAL differ in length");
+    size_t used = (size_t)(nl + 1 - line);
+    if (p->fraction > 0 && in_depth_sample(m.name, (size_t)m.name_len, p->seed, p->fraction)) {
+        if (fwrite(line, 1, used, p->depth) != used) die("cannot write", "depth sample");
+        p->sampled += (m.flag & 0x8C0) == 0x40; /* pairs: count first mates */
+    }
+    if (m.flag & 0x800) return used; /* supplementary: in the depth sample only */
     for (int i = 1; i < 11; i++) field[i][-1] = '\0'; /* the line is whole: cut it into fields */
     *qual_end = '\0';
     if (!has_qual) m.qual = NULL;
     if (!(m.flag & 1))
         sam_error(p, p->line, "a single-end read (flag 0x1 not set): carvis takes paired-end BAM/CRAM input");
-    if (m.flag & 0x900) sam_error(p, p->line, "a secondary or supplementary record (give samtools view -F 0x900)");
+    if (m.flag & 0x100) sam_error(p, p->line, "a secondary record (give samtools view -F 0x100)");
     p->records++;
     if (m.flag & 16) sequenced_orientation(field[9], field[10], m.len, has_qual);
     uint32_t hash = bytes_hash(m.name, m.name_len);
@@ -667,7 +683,7 @@ static size_t sam_line(pairer_t *p, char *line, size_t avail) {
         unlink_slot(p, s);
     }
     if (p->records % PROGRESS_EVERY == 0) fprintf(stderr, "kmer_screen: %llu records\n", (unsigned long long)p->records);
-    return (size_t)(nl + 1 - line);
+    return used;
 }
 
 /* Pair the spilled records (sorted by name with sort -S). */
@@ -756,6 +772,8 @@ static void sam_main(pairer_t *p, const char *prefix) {
     snprintf(path, sizeof path, "%s_R2.fastq.gz", prefix);
     if (!(p->r2 = gzopen(path, "wb1"))) die("cannot write", path);
     gzbuffer(p->r1, 1 << 20), gzbuffer(p->r2, 1 << 20);
+    snprintf(path, sizeof path, "%s.depth.sam", prefix);
+    if (!(p->depth = fopen(path, "w"))) die("cannot write", path);
     snprintf(path, sizeof path, "%s.spill.tsv", prefix);
     if (!(p->spill = fopen(path, "w"))) die("cannot write", path);
     for (p->buckets = 1; p->buckets < p->window; p->buckets <<= 1) {}
@@ -767,10 +785,10 @@ static void sam_main(pairer_t *p, const char *prefix) {
     while (p->head < p->tail) evict_oldest(p);
     if (fclose(p->spill)) die("cannot write", path);
     if (p->spilled) pair_spill(p, path);
-    if (gzclose(p->r1) != Z_OK || gzclose(p->r2) != Z_OK) die("cannot write", prefix);
-    printf("file\t%s\t%llu\npairs\t%llu\nkept\t%llu\nsampled\t0\nwritten\t%llu\n", p->file,
+    if (gzclose(p->r1) != Z_OK || gzclose(p->r2) != Z_OK || fclose(p->depth)) die("cannot write", prefix);
+    printf("file\t%s\t%llu\npairs\t%llu\nkept\t%llu\nsampled\t%llu\nwritten\t%llu\n", p->file,
            (unsigned long long)p->records, (unsigned long long)p->pairs, (unsigned long long)p->kept,
-           (unsigned long long)p->kept);
+           (unsigned long long)p->sampled, (unsigned long long)p->kept);
     fprintf(stderr, "kmer_screen: %llu records, %llu pairs, %llu kept, %llu records paired after the window\n",
             (unsigned long long)p->records, (unsigned long long)p->pairs, (unsigned long long)p->kept,
             (unsigned long long)p->spilled);
@@ -835,7 +853,8 @@ int main(int argc, char **argv) {
     sc.seen_e = prefilter(&sc.ends, 16);
 
     if (min_clip >= 0) {
-        pairer_t p = {.sc = &sc, .min_clip = min_clip, .file = r1[0], .window = (uint64_t)window};
+        pairer_t p = {.sc = &sc, .min_clip = min_clip, .file = r1[0], .window = (uint64_t)window, .seed = seed,
+                      .fraction = fraction};
         sam_main(&p, prefix);
         return fflush(stdout) ? 2 : 0;
     }
