@@ -453,7 +453,7 @@ static void scan(reader_t *a, reader_t *b, int paired, const screen_t *sc, uint3
 /* A pair is selected when a mate is unmapped, has its mate unmapped, is not properly paired, has MIN_CLIP or
  * more soft-clipped bases or touches the vector (read in its sequenced orientation, as from FASTQ). Both
  * mates of a selected pair go to PREFIX_R1.fastq.gz and PREFIX_R2.fastq.gz (by flag 0x40/0x80), reads
- * in their sequenced orientation. The first mate of each pair waits in a window of the last WINDOW (-w)
+ * as sequenced. The first mate of each pair waits in a window of the last WINDOW (-w)
  * unmatched records (coordinate-sorted: a proper pair's mate is near; name-sorted: it is next); a record
  * leaving the window unmatched goes to PREFIX.spill.tsv, which is sorted by name (sort -S) at the end and
  * paired there. The header and every record (supplementary ones too) whose name passes the -s test go to
@@ -462,6 +462,7 @@ static void scan(reader_t *a, reader_t *b, int paired, const screen_t *sc, uint3
  * single-end or secondary record, or a line that is not SAM stops the run (exit 2, the error line above).
  * Counts: `file SAM N` (primary records), `pairs`, `kept` (= `written`), `sampled` (pairs). */
 #define WINDOW (1 << 16) /* the default; -w sets it */
+#define BUCKETS (1 << 12)
 #define SAM_CHUNK (1 << 20)
 
 typedef struct {
@@ -481,11 +482,11 @@ typedef struct {
     uint64_t window;   /* records waiting for their mate at most */
     pending_t *slot;   /* ring of window records, oldest at head % window */
     int32_t *bucket;   /* chains of live slots by name hash */
-    uint32_t buckets;  /* a power of two, at least window */
+    uint32_t buckets;  /* a power of two: few live records (a proper pair's mate is near), so a small, cached table */
     uint64_t head, tail, line;
     uint64_t records, pairs, kept, spilled, sampled;
-    char *out;
-    size_t out_size;
+    char *out, *scratch; /* a FASTQ record; a read reverse-complemented */
+    size_t out_size, scratch_size;
 } pairer_t;
 
 static uint8_t COMPLEMENT[256];
@@ -496,16 +497,9 @@ static uint32_t bytes_hash(const char *s, int n) {
     return h;
 }
 
-/* Reverse-complement seq and reverse qual in place: the read as sequenced. */
-static void sequenced_orientation(char *seq, char *qual, int n, int has_qual) {
-    for (int i = 0, j = n - 1; i <= j; i++, j--) {
-        char a = (char)COMPLEMENT[(uint8_t)seq[i]], b = (char)COMPLEMENT[(uint8_t)seq[j]];
-        seq[i] = b, seq[j] = a;
-        if (has_qual) {
-            char q = qual[i];
-            qual[i] = qual[j], qual[j] = q;
-        }
-    }
+/* The read as sequenced: seq[0..n) reverse-complemented into out (a record on the reverse strand). */
+static void reverse_complement(char *out, const char *seq, int n) {
+    for (int i = 0; i < n; i++) out[i] = (char)COMPLEMENT[(uint8_t)seq[n - 1 - i]];
 }
 
 /* Soft-clipped bases of a CIGAR (samtools' sclen: S operations sit at the read ends). */
@@ -522,31 +516,36 @@ static long soft_clipped(const char *cigar, long n) {
     return total;
 }
 
-static void write_fastq(pairer_t *p, gzFile out, const char *name, int name_len, const char *seq,
-                        const char *qual, int n) {
-    size_t need = (size_t)name_len + 2 * (size_t)n + 8;
+typedef struct {
+    const char *name, *seq, *qual; /* qual NULL: none */
+    int name_len, len, flag, selected;
+} mate_t;
+
+/* One read as FASTQ, as sequenced (records with flag 0x10 reverse-complemented, qualities reversed). */
+static void write_fastq(pairer_t *p, gzFile out, const mate_t *m) {
+    size_t need = (size_t)m->name_len + 2 * (size_t)m->len + 8;
     if (need > p->out_size) {
         p->out_size = 2 * need;
         p->out = realloc(p->out, p->out_size);
         if (!p->out) die("out of memory", NULL);
     }
     char *o = p->out;
+    int n = m->len, reverse = m->flag & 16;
     *o++ = '@';
-    memcpy(o, name, (size_t)name_len), o += name_len;
+    memcpy(o, m->name, (size_t)m->name_len), o += m->name_len;
     *o++ = '\n';
-    memcpy(o, seq, (size_t)n), o += n;
+    if (reverse) reverse_complement(o, m->seq, n);
+    else memcpy(o, m->seq, (size_t)n);
+    o += n;
     memcpy(o, "\n+\n", 3), o += 3;
-    if (qual) memcpy(o, qual, (size_t)n);
-    else memset(o, 'B', (size_t)n); /* no qualities (QUAL '*'): samtools fastq writes B */
+    if (!m->qual) memset(o, 'B', (size_t)n); /* no qualities (QUAL '*'): samtools fastq writes B */
+    else if (reverse)
+        for (int i = 0; i < n; i++) o[i] = m->qual[n - 1 - i];
+    else memcpy(o, m->qual, (size_t)n);
     o += n;
     *o++ = '\n';
     if (gzwrite(out, p->out, (unsigned)(o - p->out)) != (int)(o - p->out)) die("cannot write", "output FASTQ");
 }
-
-typedef struct {
-    const char *name, *seq, *qual; /* qual NULL: none */
-    int name_len, len, flag, selected;
-} mate_t;
 
 static void sam_error(const pairer_t *p, uint64_t line, const char *message) {
     input_error("format", p->file, line, message);
@@ -565,8 +564,8 @@ static void pair_up(pairer_t *p, const mate_t *a, const mate_t *b) {
     if (!a->selected && !b->selected) return;
     p->kept++;
     const mate_t *first = ra == 0x40 ? a : b, *second = ra == 0x40 ? b : a;
-    write_fastq(p, p->r1, first->name, first->name_len, first->seq, first->qual, first->len);
-    write_fastq(p, p->r2, second->name, second->name_len, second->seq, second->qual, second->len);
+    write_fastq(p, p->r1, first);
+    write_fastq(p, p->r2, second);
 }
 
 static void spill(pairer_t *p, const mate_t *m) {
@@ -628,6 +627,17 @@ static void wait_for_mate(pairer_t *p, const mate_t *m, uint32_t hash) {
     *chain = s;
 }
 
+/* Does the read, as sequenced, touch the vector? */
+static int screen_read(pairer_t *p, const mate_t *m) {
+    if (!(m->flag & 16)) return touches_vector(p->sc, m->seq, m->len);
+    if ((size_t)m->len > p->scratch_size) {
+        p->scratch_size = 2 * (size_t)m->len;
+        if (!(p->scratch = realloc(p->scratch, p->scratch_size))) die("out of memory", NULL);
+    }
+    reverse_complement(p->scratch, m->seq, m->len);
+    return touches_vector(p->sc, p->scratch, m->len);
+}
+
 /* One SAM line at line (avail bytes in the buffer, which holds a spare byte after them): the bytes it takes
  * with its line end, or 0 when it does not end within avail bytes. The record is modified in place. SEQ and
  * QUAL are found by length, so the long fields are scanned once. */
@@ -671,11 +681,10 @@ static size_t sam_line(pairer_t *p, char *line, size_t avail) {
         sam_error(p, p->line, "a single-end read (flag 0x1 not set): carvis takes paired-end BAM/CRAM input");
     if (m.flag & 0x100) sam_error(p, p->line, "a secondary record (give samtools view -F 0x100)");
     p->records++;
-    if (m.flag & 16) sequenced_orientation(field[9], field[10], m.len, has_qual);
     uint32_t hash = bytes_hash(m.name, m.name_len);
     int32_t s = find(p, m.name, m.name_len, hash);
     m.selected = (m.flag & 0xC) || !(m.flag & 2) || soft_clipped(field[5], field[6] - field[5] - 1) >= p->min_clip;
-    if (!m.selected && !(s >= 0 && p->slot[s].selected)) m.selected = touches_vector(p->sc, m.seq, m.len);
+    if (!m.selected && !(s >= 0 && p->slot[s].selected)) m.selected = screen_read(p, &m);
     if (s < 0) wait_for_mate(p, &m, hash);
     else {
         mate_t mate = pending_mate(&p->slot[s]);
@@ -776,7 +785,7 @@ static void sam_main(pairer_t *p, const char *prefix) {
     if (!(p->depth = fopen(path, "w"))) die("cannot write", path);
     snprintf(path, sizeof path, "%s.spill.tsv", prefix);
     if (!(p->spill = fopen(path, "w"))) die("cannot write", path);
-    for (p->buckets = 1; p->buckets < p->window; p->buckets <<= 1) {}
+    for (p->buckets = 1; p->buckets < p->window && p->buckets < BUCKETS; p->buckets <<= 1) {}
     p->slot = calloc(p->window, sizeof(pending_t));
     p->bucket = malloc(p->buckets * sizeof(int32_t));
     if (!p->slot || !p->bucket) die("out of memory", NULL);
