@@ -704,7 +704,13 @@ static void pair_spill(pairer_t *p, const char *path) {
         dup2(fd[1], 1);
         close(fd[0]), close(fd[1]);
         setenv("LC_ALL", "C", 1);
-        execlp("sort", "sort", "-t", "\t", "-k1,1", "-S", "512M", path, (char *)NULL);
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0';
+        else strcpy(dir, ".");
+        /* temporary files beside the spill file (the results folder), not in a small /tmp */
+        execlp("sort", "sort", "-t", "\t", "-k1,1", "-S", "512M", "-T", dir, path, (char *)NULL);
         _exit(127);
     }
     close(fd[1]);
