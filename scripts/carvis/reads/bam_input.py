@@ -77,9 +77,10 @@ def _stop(message: str) -> str:
     return f"{{ echo {shlex.quote(f'carvis: error: {message}')} >&2; exit 1; }}"
 
 
-#: Bytes per read assumed for a BAM/CRAM without an index: fewer than either holds at 150 bp, so that the
-#: read count is overestimated and the depth sample stays under its cap.
-_MIN_BYTES_PER_READ = 20
+#: Bytes per read assumed for a BAM/CRAM without an index: fewer than either holds at 150 bp (a CRAM of
+#: simulated reads with constant qualities: 6), so that the read count is overestimated and the depth
+#: sample stays under its cap.
+_MIN_BYTES_PER_READ = 5
 
 
 def estimate_pairs(bam: str | Path) -> int:
@@ -87,9 +88,13 @@ def estimate_pairs(bam: str | Path) -> int:
     unplaced, from the index; secondary and supplementary records included, a few % over), or for a file
     without an index (where idxstats would read it all) its size / :data:`_MIN_BYTES_PER_READ` / 2."""
     by_size = Path(bam).stat().st_size // (2 * _MIN_BYTES_PER_READ)
-    with pysam.AlignmentFile(str(bam), require_index=False) as handle:  # the header only
-        if not handle.has_index():
-            return by_size
+    verbosity = pysam.set_verbosity(0)  # no htslib message for a missing index
+    try:
+        with pysam.AlignmentFile(str(bam), require_index=False) as handle:  # the header only
+            if not handle.has_index():
+                return by_size
+    finally:
+        pysam.set_verbosity(verbosity)
     result = subprocess.run(["samtools", "idxstats", str(bam)], capture_output=True, text=True, check=False)
     if result.returncode:
         return by_size
