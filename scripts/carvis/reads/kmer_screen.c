@@ -655,12 +655,13 @@ static size_t sam_line(pairer_t *p, char *line, size_t avail) {
         field[i] = q, q = tab + 1;
     }
     field[10] = q;
+    if (end - q < 2) return 0; /* QUAL and the line end take 2 bytes or more */
     if (memchr(line, '\n', (size_t)(field[9] - line)))
         sam_error(p, p->line + 1, "not a SAM record (fewer than 11 tab-separated fields)");
     mate_t m = {field[0], field[9], field[10], (int)(field[1] - field[0] - 1), (int)(field[10] - field[9] - 1),
                 atoi(field[1]), 0};
     if (m.len == 1 && m.seq[0] == '*') m.len = 0;
-    int has_qual = !(end - q >= 2 && q[0] == '*' && (q[1] == '\t' || q[1] == '\n'));
+    int has_qual = !(q[0] == '*' && (q[1] == '\t' || q[1] == '\n'));
     char *qual_end = q + (has_qual ? m.len : 1);
     if (qual_end >= end) return 0;
     if (*qual_end == '\t') {
