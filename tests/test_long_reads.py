@@ -8,6 +8,8 @@ assay's preset and compare the sites, their TSDs and the structure of each read 
 from __future__ import annotations
 
 import gzip
+import math
+import statistics
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from helpers import snakemake
 from carvis.cli import main as carvis
 from carvis.core.errors import InputError
 from carvis.core.intervals import IntervalSet
-from carvis.core.io import read_tsv
+from carvis.core.io import read_tsv, write_fasta
 from carvis.evidence.extract import Alignment, Rules
 from carvis.evidence.long_reads import (
     ANCHOR_SLOP,
@@ -30,6 +32,7 @@ from carvis.evidence.long_reads import (
     split_deletions,
 )
 from carvis.inputs.checks import load_samples
+from carvis.reads.coverage import mean_read_length, write_coverage
 from carvis.reads.long_reads import long_read_command, long_read_options
 from carvis.reference.build import build_combined_reference
 from carvis.reference.vectors import build_vector
@@ -41,8 +44,9 @@ from carvis.sim.long_reads import (
     read_lengths,
     simulate_long_reads,
 )
-from carvis.sim.simulate import Insertion
-from carvis.sites.structure import LongReadSites, call_long_read_sites, junctions
+from carvis.sim.simulate import Insertion, read_genome
+from carvis.sites.clonality import AlleleCounts, allele_fraction
+from carvis.sites.structure import SPAN_FLANK, LongReadSites, call_long_read_sites, junctions, reach_ratio
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"
@@ -190,10 +194,10 @@ ONT_12X = LongReadModel(12, 17_000, 0.6, 0.05, 0.8, 0.5, 3, "ont")
 def test_sites_tsd_and_structure_from_long_reads(reference: dict[str, Any], run: LongReadModel) -> None:
     result = _run(reference, DESIGN, run)
     truth = read_tsv(result["sim"].truth)
-    called = {(s["chrom"], s["position"], s["orientation"]): s for s in result["sites"]}
+    called = {(s.chrom, s.position, s.orientation): s for s in result["sites"]}
     for t in truth:
         site = called[(t["chrom"], int(t["position"]), t["orientation"])]  # base-exact
-        assert (str(site["left_junction"]), site["tsd"]) == (t["left_junction"], t["tsd"])
+        assert (str(site.left_junction), site.tsd) == (t["left_junction"], t["tsd"])
     assert len(called) == len(truth)  # nothing else (the 2-LTR circles are no site)
     by_site = {(d["chrom"], d["position"]): d for d in result["details"]}
     for t in truth:
@@ -218,6 +222,72 @@ def test_sites_tsd_and_structure_from_long_reads(reference: dict[str, Any], run:
         r for r in read_tsv(result["sim"].truth_reads) if r["source"] == "circle" and r["crosses"] == "both"
     ]
     assert all(predicted.get(r["read"]) == "two_ltr_circle" for r in circles)
+
+
+def test_clonal_fraction_from_counted_reference_reads(tmp_path: Path) -> None:
+    """Reads across each site without vector are counted as the reference allele; the clonal fraction
+    from those counts matches the simulated one within the binomial error of the counts.
+
+    Nine full-length sites at cell fraction 0.5 (allele fraction q = 0.25) on chr1 (550 kb), HiFi-like
+    40x, every read aligned (the BAM is the spanning BAM, as for a sample aligned in full). Per site about
+    40 (1 - q) = 30 reads span the reference allele and 40 q k = 14 reach the insertion allele (k =
+    reach_ratio, about 1.4 at these lengths): n = 44, p = k q / (k q + 1 - q) = 0.32. sd(p) = sqrt(p (1 -
+    p) / n) = 0.07; q = p / (k (1 - p) + p) moves by dq/dp = k / (k (1 - p) + p)^2 = 0.86 per unit p, and
+    the cell fraction 2q twice that: sd 0.12 per site, 0.04 over the nine (n = 400). Asserted: each site
+    within 3 sd of 0.5 and the pooled estimate within 3 sd (0.13), from the observed n and k. Reference
+    reads left uncounted (cell fraction 1) or modelled fail it; k = 1 instead of 1.4 gives 0.62 on these
+    reads (2.7 sd), so k itself is checked only roughly.
+    """
+    genome = tmp_path / "genome.fa"
+    write_fasta(genome, [("chr1", read_genome(DEMO / "genome.fa")["chr1"])])
+    vector = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
+    fasta = tmp_path / "combined.fa"
+    build_combined_reference(genome, [vector], fasta)
+    subprocess.run(["samtools", "faidx", str(fasta)], check=True)
+    design = [
+        LongInsertion(Insertion("chr1", pos, strand, 0.5))
+        for pos, strand in zip(range(40_000, 530_000, 60_000), "+-+-+-+-+", strict=True)
+    ]
+    sim = simulate_long_reads(
+        genome, vector, design, tmp_path / "cf", LongReadModel(40, 17_000, 0.35, 0.01, None, 0.0, 11, "cf")
+    )
+    bam = tmp_path / "cf.bam"
+    command = long_read_command("hifi", fasta, [sim.fastq], "cf", 2, bam)
+    subprocess.run(["bash", "-c", command], check=True, capture_output=True)
+    rules = Rules({vector.provirus_contig: IntervalSet([])}, 20, ANCHOR_SLOP)
+    extract_long_read_evidence(
+        bam, {vector.name: vector}, rules, tmp_path / "cf.evidence.tsv", tmp_path / "cf.reads.tsv"
+    )
+    write_coverage(bam, tmp_path / "cf.coverage.tsv")
+    tables = (
+        read_tsv(tmp_path / "cf.evidence.tsv"),
+        read_tsv(tmp_path / "cf.reads.tsv"),
+        vector,
+        fasta,
+        "cf",
+    )
+    sites, _ = call_long_read_sites(*tables, LongReadSites(tmp_path / "cf.coverage.tsv", spanning_bam=bam))
+    assert sorted((s.chrom, s.position) for s in sites) == [("chr1", i.insertion.position) for i in design]
+    length = mean_read_length(tmp_path / "cf.coverage.tsv", set())
+    counts = []
+    for site in sites:
+        assert isinstance(site.spanning_fragments, int) and "spanning_modelled" not in (site.flags or "")
+        k = reach_ratio(length, len(vector.provirus), 2 * SPAN_FLANK + int(str(site.tsd_length)))
+        counts.append(AlleleCounts(site.fragments, k, spanning=site.spanning_fragments))
+
+    def sd(k: float, n: int) -> float:  # of the cell fraction 2q at the truth q = 0.25 (docstring)
+        p = k * 0.25 / (k * 0.25 + 0.75)
+        return 2 * k / (k * (1 - p) + p) ** 2 * math.sqrt(p * (1 - p) / n)
+
+    for site, c in zip(sites, counts, strict=True):
+        n = c.junction + int(c.spanning or 0)
+        assert abs(float(str(site.clonal_fraction)) - 0.5) <= 3 * sd(c.junctions, n)
+    pooled = 2 * allele_fraction(counts)[0]
+    n_all = sum(c.junction + int(c.spanning or 0) for c in counts)
+    assert abs(pooled - 0.5) <= 3 * sd(statistics.mean(c.junctions for c in counts), n_all)
+    # without a spanning BAM the reference allele is modelled, and flagged
+    modelled, _ = call_long_read_sites(*tables, LongReadSites(tmp_path / "cf.coverage.tsv"))
+    assert all("spanning_modelled" in (s.flags or "") for s in modelled)
 
 
 def test_car_negative_long_reads_give_no_site(reference: dict[str, Any]) -> None:
@@ -310,6 +380,7 @@ def test_workflow_runs_a_long_read_sample(tmp_path: Path) -> None:
     result = snakemake(tmp_path, "--cores", "2", "--configfile", str(tmp_path / "config.yaml"))
     assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / "out"
+    spanning = {}
     for sample in ("lr", "lr_bam"):
         rows = read_tsv(out / sample / "integration_sites.tsv")
         sites = {(s["chrom"], s["position"], s["orientation"]): s for s in rows}
@@ -320,6 +391,13 @@ def test_workflow_runs_a_long_read_sample(tmp_path: Path) -> None:
                 t["tsd"],
                 "yes",
             )
+            # reference reads counted: in the second pass's BAM (lr) and by region in the user's BAM (lr_bam)
+            assert "spanning_modelled" not in site["flags"]
+            spanning[sample, t["position"]] = int(site["spanning_fragments"])
+    assert all(n > 0 for n in spanning.values())
+    assert {p: n for (s, p), n in spanning.items() if s == "lr"} == {
+        p: n for (s, p), n in spanning.items() if s == "lr_bam"
+    }
     assert read_tsv(out / "qc" / "lr_bam.inputs.tsv")[0]["file"] == str(bam)
     structure = {(s["chrom"], s["position"]): s for s in read_tsv(out / "calls" / "lr.structure.tsv")}
     assert structure[("chr1", "300000")]["structure"] == "internal_deletion"

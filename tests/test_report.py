@@ -353,8 +353,9 @@ CASES = {
         [{**CLONAL, "spanning_fragments": "13.56", "flags": "spanning_modelled", "fragments": "10",
           "split_fragments": "9", "discordant_fragments": "1"}],
         {},
-        ["about 14 reference fragments expected from the genome-wide depth; reads were screened, so they "
-         "were modelled, not counted", "reference fragments modelled"],
+        ["about 14 reference fragments expected from the genome-wide depth: modelled, not counted (screened "
+         "reads without the second pass, or a long-read BAM lacking the contig)",
+         "reference fragments modelled"],
     ),
     "purity_unknown": ([CLONAL], {"purity": None}, ["not computed: tumour purity unknown"]),
     "three_clonal_sites": ([CLONAL, SECOND, THIRD, MINOR], {}, ["3 integration sites"]),

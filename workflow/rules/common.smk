@@ -353,6 +353,15 @@ def align_reads_params(wildcards, input, output, threads):
 
 
 def align_site_reads_params(wildcards, input, output, threads):
+    if SAMPLES[wildcards.sample].assay in LONG_READ_ASSAYS:
+        return long_read_command(
+            SAMPLES[wildcards.sample].assay,
+            input.fasta,
+            site_reads(wildcards)["r1"],
+            wildcards.sample,
+            threads,
+            output.bam,
+        )
     return _align(site_reads(wildcards), wildcards, input, output, threads)
 
 
@@ -371,6 +380,22 @@ def report_params(wildcards):
 
 # Long-read samples (assay ont or hifi): their evidence and sites rules are in long_reads.smk.
 LONG_READ_SAMPLES = [s for s, v in SAMPLES.items() if v.assay in LONG_READ_ASSAYS]
+
+
+def long_read_spanning(wildcards):
+    """Where a long-read sample's reference-allele reads are counted: the user's BAM/CRAM (by region),
+    the second pass's BAM (screened FASTQs: the reads sharing k-mers with the sites' flanks), or the
+    sample's BAM (every read aligned)."""
+    sample = wildcards.sample
+    if sample in LONG_READ_BAMS:
+        return {"spanning_bam": LONG_READ_BAMS[sample]}
+    if screened(wildcards):
+        return {
+            "spanning_bam": f"{OUT}/align/{sample}.site_reads.bam",
+            "spanning_bai": f"{OUT}/align/{sample}.site_reads.bam.bai",
+            "site_read_counts": f"{OUT}/qc/{sample}.site_read_counts.tsv",
+        }
+    return {"spanning_bam": f"{OUT}/align/{sample}.bam"}
 
 
 def long_read_structure(wildcards):

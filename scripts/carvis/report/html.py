@@ -245,7 +245,8 @@ def fragments_html(site: Row) -> str:
     if has_flag(site, "spanning_modelled"):
         return junction + (
             f"<div class='small'>about {count(spanning)} reference fragments expected from the "
-            "genome-wide depth; reads were screened, so they were modelled, not counted</div>"
+            "genome-wide depth: modelled, not counted (screened reads without the second pass, or a "
+            "long-read BAM lacking the contig)</div>"
         )
     return junction + f"<div class='small'>{count(spanning)} reference fragments counted</div>"
 
