@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyfaidx
+import pysam
 import pytest
 import yaml
 from helpers import snakemake
@@ -23,6 +25,7 @@ from carvis.cli import main as carvis
 from carvis.core.errors import InputError
 from carvis.core.intervals import IntervalSet
 from carvis.core.io import read_tsv, write_fasta
+from carvis.core.seqs import revcomp
 from carvis.evidence.extract import Alignment, Rules
 from carvis.evidence.long_reads import (
     ANCHOR_SLOP,
@@ -46,6 +49,7 @@ from carvis.sim.long_reads import (
 )
 from carvis.sim.simulate import Insertion, read_genome
 from carvis.sites.clonality import AlleleCounts, allele_fraction
+from carvis.sites.realign import Junction, edits_by_position
 from carvis.sites.structure import SPAN_FLANK, LongReadSites, call_long_read_sites, junctions, reach_ratio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,6 +132,46 @@ def test_junctions_place_an_unanchored_end_one_tsd_away() -> None:
 # --------------------------------------------------------------------------- sample sheet, aligner
 
 
+def test_realigned_junction_outvotes_indels_at_the_junction(tmp_path: Path) -> None:
+    """The HiFi site of benchmark seed 2 (chrX:213812-, 5'-truncated, TSD TATTA at 213812-213816): 3 of 4
+    reads carry a 1-base deletion within 4 bp of the left junction and minimap2 ends their host part at
+    213815, so the median is 1 bp off. Realigned, the reads cost 0+1+1+1 edits at 213816 (the truth) and
+    1+2+1+0 at 213815 (read 714 is host-to-213815 + provirus exactly: that read alone cannot tell)."""
+    genome = tmp_path / "chrX.fa"
+    host = read_genome(DEMO / "genome.fa")["chrX"]
+    write_fasta(genome, [("chrX", host)])
+    vector = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
+    provirus_end = revcomp(vector.provirus[-100:])  # the 3' end on the minus strand, after the left junction
+    start, lost = 213_700, {"a": None, "b": 213_813, "c": 213_815, "d": 213_816}  # deleted host base
+    header = pysam.AlignmentHeader.from_dict({"SQ": [{"SN": "chrX", "LN": len(host)}]})
+    unsorted = tmp_path / "reads.unsorted.bam"
+    with pysam.AlignmentFile(str(unsorted), "wb", header=header) as out:
+        for name, gone in lost.items():
+            bases = [host[i - 1] for i in range(start + 1, 213_817) if i != gone]
+            rec = pysam.AlignedSegment(header)
+            rec.query_name, rec.reference_id, rec.reference_start, rec.mapping_quality = name, 0, start, 60
+            rec.query_sequence = "".join(bases) + provirus_end
+            # the host part to 213816, deletion included, then the provirus clipped (only the read base at
+            # the realignment's anchor, 213782, is taken from the CIGAR)
+            kept = len(bases) if gone is None else gone - start - 1
+            gap = [] if gone is None else [(2, 1), (0, len(bases) - kept)]
+            rec.cigartuples = [(0, kept), *gap, (4, 100)]
+            out.write(rec)
+    pysam.sort("-o", str(tmp_path / "reads.bam"), str(unsorted))
+    pysam.index(str(tmp_path / "reads.bam"))
+    rows = [
+        {"side": "left", "host_pos": str(pos), "flags": "NA", "fragment": name}
+        for name, pos in zip(lost, (213_816, 213_815, 213_815, 213_815), strict=True)
+    ] + [{"side": "right", "host_pos": "213813", "flags": "off_terminus", "fragment": name} for name in lost]
+    assert junctions(rows, 5)[:2] == (213_811, 213_815)  # the median: 1 bp off
+    with pysam.AlignmentFile(str(tmp_path / "reads.bam")) as bam, pyfaidx.Fasta(str(genome)) as fasta:
+        edits = edits_by_position(
+            bam, fasta, vector.provirus, Junction("chrX", "left", "3p", 213_815, set(lost))
+        )
+    assert (edits[213_816], edits[213_815]) == (3, 4)
+    assert junctions(rows, 5, {"left": edits}) == (213_812, 213_816, 213_812, 5)
+
+
 def test_sheet_accepts_long_reads_and_refuses_mates(tmp_path: Path) -> None:
     for name in ("a.fastq.gz", "b.fastq.gz"):
         (tmp_path / name).write_bytes(gzip.compress(b"@r1\nACGT\n+\nIIII\n"))
@@ -181,7 +225,7 @@ def _run(reference: dict[str, Any], design: list[LongInsertion], run: LongReadMo
         vector,
         reference["fasta"],
         name,
-        LongReadSites(),
+        LongReadSites(reads_bam=bam),
     )
     return {"sim": sim, "sites": sites, "details": details, "structures": structures}
 

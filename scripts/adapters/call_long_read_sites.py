@@ -24,6 +24,7 @@ with log_to(snakemake.log[0]) as log:
             snakemake.params.min_fragments,
             snakemake.params.clonal_min_fraction,
             snakemake.input.spanning_bam,
+            snakemake.input.bam,
         ),
     )
     write_long_read_sites(sites, details, snakemake.output.sites, snakemake.output.structure)

@@ -55,7 +55,8 @@ rule extract_long_read_evidence:
         "../../scripts/adapters/extract_long_read_evidence.py"
 
 
-# Reference-allele reads across each site are counted in the BAM of long_read_spanning.
+# Junctions are realigned from the junction reads' bases (bam); reference-allele reads across each site are
+# counted in the BAM of long_read_spanning.
 rule call_long_read_sites:
     input:
         unpack(long_read_spanning),
@@ -65,6 +66,8 @@ rule call_long_read_sites:
         fasta=f"{REF}/combined.fa",
         fai=f"{REF}/combined.fa.fai",
         coverage=f"{OUT}/depth/{{sample}}.coverage.tsv",
+        bam=f"{OUT}/align/{{sample}}.bam",
+        bai=f"{OUT}/align/{{sample}}.bam.bai",
     output:
         sites=f"{OUT}/calls/{{sample}}.sites.tsv",
         qc=f"{OUT}/calls/{{sample}}.sites_qc.tsv",

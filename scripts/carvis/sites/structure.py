@@ -7,10 +7,11 @@ join a site but never make one). Orientation comes from the junction's side and 
 short-read rules). Each row estimates the site position (the first TSD base: a right junction itself, a
 left junction minus TSD - 1); rows of one contig and orientation within :data:`WINDOW` bp form a site.
 
-Junction positions are the consensus over reads (the median: single-read indels near a junction are
-common in ONT reads), reported with their spread (largest minus smallest read value). When the two
-consensus junctions give a TSD within :data:`TSD_SLACK` of the vector's and the reads disagree, the site
-position is the median over both junctions' estimates and the junctions are placed one TSD apart.
+Junction positions are the consensus over reads, reported with the spread of the reads' own junctions
+(largest minus smallest): with the junction reads' BAM, a side anchored at a terminus is realigned from
+the reads' bases (:mod:`carvis.sites.realign`: fewest edits over the reads; single-read indels near a
+junction are common), else the median. Both junctions within :data:`TSD_SLACK` of one TSD apart are
+placed one TSD apart (see :func:`junctions`).
 
 The clonal fraction follows :mod:`carvis.sites.call` (same likelihood, interval and ``clonal`` rule). The
 reference allele is counted: reads of the spanning BAM aligned across the site with SPAN_FLANK host bases
@@ -41,6 +42,7 @@ from carvis.evidence.spanning import contig_in, spanning_reads
 from carvis.reads.coverage import autosomal_depth, mean_read_length
 from carvis.reference.vectors import VectorModel
 from carvis.sites.clonality import AlleleCounts, allele_fraction, cell_fraction, is_clonal
+from carvis.sites.realign import Junction, best_position, edits_by_position
 
 #: Rows whose position estimates lie within this many bp are one site.
 WINDOW = 50
@@ -137,28 +139,43 @@ def _side_values(rows: Sequence[Mapping[str, str]], side: str) -> list[int]:
     return [int(r["host_pos"]) for r in (anchored or mine)]
 
 
-def junctions(rows: Sequence[Mapping[str, str]], tsd: int) -> tuple[int, int | None, int | None, int]:
+def junctions(
+    rows: Sequence[Mapping[str, str]], tsd: int, edits: Mapping[str, dict[int, int]] | None = None
+) -> tuple[int, int | None, int | None, int]:
     """(position, left junction, right junction, TSD length) of one site's rows.
 
-    With both junctions one TSD (+- TSD_SLACK) apart: a junction seen only at a truncated provirus end
-    (no terminus to anchor its split point, which host-vector microhomology makes ambiguous) is placed one
-    TSD from the anchored one; two anchored junctions whose reads disagree give the position as the
-    median over both junctions' estimates.
+    A side with ``edits`` (:func:`carvis.sites.realign.edits_by_position`) is placed where they are
+    fewest, else at the median of its reads. With both junctions one TSD (+- TSD_SLACK) apart: both with
+    edits give the position whose pair one TSD apart has the fewest edits in all; a junction seen only at
+    a truncated provirus end (no terminus to anchor its split point, which host-vector microhomology makes
+    ambiguous) is placed one TSD from the anchored one; two anchored junctions whose reads disagree (no
+    edits) give the position as the median over both junctions' estimates.
     """
+    edits = edits or {}
     left, right = _side_values(rows, "left"), _side_values(rows, "right")
     lc = consensus(left) if left else None
     rc = consensus(right) if right else None
+    if lc is not None and "left" in edits:
+        lc = best_position(edits["left"], lc)
+    if rc is not None and "right" in edits:
+        rc = best_position(edits["right"], rc)
     if lc is not None and rc is not None:
         observed = lc - rc + 1
         anchored = {
             side: any(r["side"] == side and "off_terminus" not in r["flags"] for r in rows)
             for side in ("left", "right")
         }
-        if abs(observed - tsd) <= TSD_SLACK and anchored["left"] != anchored["right"]:
+        near = abs(observed - tsd) <= TSD_SLACK
+        if near and anchored["left"] != anchored["right"]:
             position = rc if anchored["right"] else lc - tsd + 1
             return position, position + tsd - 1, position, tsd
+        by_left, by_right = edits.get("left", {}), edits.get("right", {})
+        pairs = {p: n + by_left[p + tsd - 1] for p, n in by_right.items() if p + tsd - 1 in by_left}
+        if near and pairs:
+            position = best_position(pairs, rc)
+            return position, position + tsd - 1, position, tsd
         noisy = len(set(left)) > 1 or len(set(right)) > 1
-        if noisy and abs(observed - tsd) <= TSD_SLACK:
+        if noisy and near and not edits:
             position = consensus([_position(r, tsd) for r in rows if "off_terminus" not in r["flags"]])
             return position, position + tsd - 1, position, tsd
         return rc, lc, rc, observed
@@ -196,7 +213,8 @@ class LongReadSites:
     """Settings of the long-read caller (the ``sites`` config keys of the same name), the sample's depth
     table (``coverage_tsv``; without it no clonal fraction), purity, and the BAM/CRAM whose reads are
     counted across each site (``spanning_bam``: the second pass's, the user's or the fully aligned BAM;
-    without it, or where it lacks the site's contig, the reference allele is modelled)."""
+    without it, or where it lacks the site's contig, the reference allele is modelled) and the sample's
+    BAM (``reads_bam``; without it each junction is the median of its reads')."""
 
     coverage_tsv: str | Path | None = None
     purity: float | None = None
@@ -204,6 +222,7 @@ class LongReadSites:
     min_fragments: int = 2
     clonal_min_fraction: float = 0.5
     spanning_bam: str | Path | None = None
+    reads_bam: str | Path | None = None  # the junction reads' BAM: junctions realigned (carvis.sites.realign)
 
 
 def reach_ratio(read_length: float, insert: int, window: int) -> float:
@@ -221,6 +240,17 @@ class _Depth:
     rate: float
     length: float
     bam: pysam.AlignmentFile | None
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One sample's call: its name, settings, depth, open genome and junction reads' BAM."""
+
+    sample: str
+    settings: LongReadSites
+    depth: _Depth | None
+    genome: pyfaidx.Fasta
+    reads: pysam.AlignmentFile | None
 
 
 def _counts(
@@ -247,19 +277,23 @@ def call_long_read_sites(
 ) -> tuple[list[SiteRow], list[dict[str, object]]]:
     """SITES rows and SITE_STRUCTURE rows of one vector in one long-read sample."""
     with contextlib.ExitStack() as stack:
-        bam = None
-        if settings.spanning_bam is not None:
-            bam = stack.enter_context(
-                pysam.AlignmentFile(str(settings.spanning_bam), reference_filename=str(genome_fasta))
-            )
-            check_index(bam, settings.spanning_bam)
+        bams: dict[str | Path | None, pysam.AlignmentFile] = {}
+        for path in (settings.spanning_bam, settings.reads_bam):
+            if path is not None:
+                bams[path] = stack.enter_context(
+                    pysam.AlignmentFile(str(path), reference_filename=str(genome_fasta))
+                )
+                check_index(bams[path], path)
         depth = None
         if settings.coverage_tsv is not None:
             length = mean_read_length(settings.coverage_tsv, set())
-            depth = _Depth(autosomal_depth(settings.coverage_tsv, set()) / length, length, bam)
+            rate = autosomal_depth(settings.coverage_tsv, set()) / length
+            depth = _Depth(rate, length, bams.get(settings.spanning_bam))
         genome = stack.enter_context(pyfaidx.Fasta(str(genome_fasta)))
+        run = _Run(sample, settings, depth, genome, bams.get(settings.reads_bam))
+        by_read = {r["read"]: r for r in structures}
         pairs = [
-            _site(rows, structures, model, genome, (sample, depth, settings))
+            _site(rows, by_read, model, run)
             for rows in cluster_rows(usable(evidence, model.name, settings.min_mapq), model.tsd_length)
         ]
     kept = [p for p in pairs if p is not None]
@@ -268,23 +302,40 @@ def call_long_read_sites(
     return [site for site, _ in kept], [detail for _, detail in kept]
 
 
+def _edits(rows: Sequence[Mapping[str, str]], model: VectorModel, run: _Run) -> dict[str, dict[int, int]]:
+    """Side -> edits by candidate junction (:func:`carvis.sites.realign.edits_by_position`) of the sides
+    with reads anchored at a provirus terminus, when the junction reads' BAM is given."""
+    out: dict[str, dict[int, int]] = {}
+    if run.reads is None:
+        return out
+    for side in ("left", "right"):
+        mine = [r for r in rows if r["side"] == side and "off_terminus" not in r["flags"]]
+        if mine:
+            junction = Junction(
+                mine[0]["chrom"], side, mine[0]["vector_end"], consensus(_side_values(rows, side)),
+                {r["fragment"] for r in mine},
+            )  # fmt: skip
+            edits = edits_by_position(run.reads, run.genome, model.provirus, junction)
+            if edits:
+                out[side] = edits
+    return out
+
+
 def _site(
     rows: Sequence[Mapping[str, str]],
-    structures: Sequence[Mapping[str, str]],
+    by_read: Mapping[str, Mapping[str, str]],
     model: VectorModel,
-    genome: pyfaidx.Fasta,
-    run: tuple[str, _Depth | None, LongReadSites],
+    run: _Run,
 ) -> tuple[SiteRow, dict[str, object]] | None:
     """The site row and structure row of one cluster of junction rows, or None (one unanchored read)."""
-    sample, depth, settings = run
+    sample, depth, settings, genome = run.sample, run.depth, run.settings, run.genome
     reads = sorted({r["fragment"] for r in rows})
     anchored = [r for r in rows if "off_terminus" not in r["flags"]]
     if len(reads) < settings.min_fragments and len(reads) == 1 and not anchored:
         return None
-    position, left, right, tsd = junctions(rows, model.tsd_length)
+    position, left, right, tsd = junctions(rows, model.tsd_length, _edits(rows, model, run))
     chrom = rows[0]["chrom"]
     orientation = ORIENTATION[(anchored[0]["side"], anchored[0]["vector_end"])]
-    by_read = {r["read"]: r for r in structures}
     structure, start, end, counts_text, insert = site_structure([by_read[r] for r in reads if r in by_read])
     start, end = _moved_truncation(rows, (left, right), orientation, (structure, start, end))
     paired = left is not None and right is not None
