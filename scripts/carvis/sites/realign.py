@@ -47,7 +47,8 @@ def _aligner() -> Align.PairwiseAligner:
 
 
 def _provirus_end(provirus: str, junction: Junction, n: int) -> str:
-    """The provirus bases next to the junction, in genome orientation, read away from the host."""
+    """The provirus bases next to the junction on the genome's strand, in the order read away from the
+    host (reversed at a right junction)."""
     if junction.side == "left":
         return provirus[:n] if junction.vector_end == "5p" else revcomp(provirus[-n:])
     end = provirus[-n:] if junction.vector_end == "3p" else revcomp(provirus[:n])
@@ -63,6 +64,8 @@ def edits_by_position(
     left = junction.side == "left"
     anchor = lo - REACH if left else hi + REACH  # 1-based host base every segment starts from
     span = abs(anchor - (hi if left else lo)) + 1 + REACH  # read bases compared
+    if min(anchor, lo) < 1 or max(anchor, hi) > len(genome[junction.chrom]):
+        return {}  # too near the contig's end to compare
     vector = _provirus_end(provirus, junction, span)
     host = str(genome[junction.chrom][min(anchor, lo) - 1 : max(anchor, hi)]).upper()
     # the host bases from the anchor to each candidate, then the provirus end (read leftwards at a right one)
