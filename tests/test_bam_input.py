@@ -38,6 +38,7 @@ def write_header_only(path: Path, contigs: dict[str, int]) -> Path:
     }
     with pysam.AlignmentFile(str(path), "wb", header=header):
         pass
+    pysam.index(str(path))
     return path
 
 
@@ -89,10 +90,12 @@ def test_sheet_takes_a_bam_instead_of_fastqs(tmp_path: Path) -> None:
         ("t\t\t\t\tcar", "no reads"),
         ("t\t\t\tr1.fq\tcar", "not a BAM or CRAM"),
         ("t\t\t\tmissing.bam\tcar", "bam: file not found"),
+        ("t\t\t\tnoindex.bam\tcar", "no index beside the BAM/CRAM"),
     ],
 )
 def test_bad_bam_rows_name_the_line(tmp_path: Path, row: str, problem: str) -> None:
     write_header_only(tmp_path / "t.bam", {"chr1": 10})
+    (tmp_path / "noindex.bam").write_bytes((tmp_path / "t.bam").read_bytes())
     (tmp_path / "r1.fq").write_text("@r\nA\n+\nI\n")
     with pytest.raises(InputError) as exc:
         load_samples(sheet(tmp_path, row), ["car"], DEFAULT_SCHEMAS / "samples.schema.yaml", genome=tmp_path)
