@@ -13,7 +13,7 @@ from helpers import simulate_pairs, snakemake, write_fastq_pairs
 from test_workflow import DEMO, write_config
 
 from carvis.cli import main as carvis
-from carvis.sim.simulate import read_genome
+from carvis.sim.insertions import read_genome
 
 PAIRS_DEPTH = 0.6  # ~2,400 pairs of the 1.2 Mb demo genome
 

@@ -34,6 +34,7 @@ from carvis.reads.long_reads import long_read_command, long_read_options
 from carvis.reference.build import build_combined_reference
 from carvis.reference.vectors import build_vector
 from carvis.report.structure_plot import structure_svg
+from carvis.sim.insertions import Insertion
 from carvis.sim.long_reads import (
     LongInsertion,
     LongReadModel,
@@ -41,7 +42,6 @@ from carvis.sim.long_reads import (
     read_lengths,
     simulate_long_reads,
 )
-from carvis.sim.simulate import Insertion
 from carvis.sites.structure import LongReadSites, call_long_read_sites, junctions
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,8 @@ from carvis.core.errors import InputError
 from carvis.core.io import read_tsv, write_fasta
 from carvis.core.seqs import revcomp
 from carvis.reference.vectors import VectorModel, build_vector
-from carvis.sim.simulate import Insertion, random_insertions, read_design, simulate_tumour
+from carvis.sim.insertions import Insertion, SiteDraw, random_insertions, read_design
+from carvis.sim.simulate import TumourModel, simulate_tumour
 
 DEMO_VECTOR = Path(__file__).resolve().parents[1] / "resources" / "demo" / "vector.gb"
 # chr1 sites: four carried by every cell (g = 0.5) and one by a quarter of the cells (g = 0.125)
@@ -54,7 +55,7 @@ def tumour(genome, vector, tmp_path_factory):
     insertions.append(Insertion("chr1", QUARTER[0], QUARTER[1], 0.25, None, "bystander"))
     out = tmp_path_factory.mktemp("sim") / "t"
     result = simulate_tumour(
-        path, vector, insertions, out, sample="s1", coverage=60, error_rate=0.0, purity=0.5, seed=5
+        path, vector, insertions, out, TumourModel("s1", 60, error_rate=0.0, purity=0.5, seed=5)
     )
     r1, r2 = _reads(result.r1), _reads(result.r2)
     return result, insertions, r1, r2
@@ -170,7 +171,9 @@ def test_provirus_is_read_at_coverage_times_allele_fraction(vector, tmp_path):
     path = tmp_path / "genome.fa"
     path.write_text(f">chr1\n{_random_seq(rng, 12_000)}\n")
     sites = [Insertion("chr1", a, o, 1.0) for a, o in ((3_000, "+"), (6_000, "-"), (9_000, "+"))]
-    res = simulate_tumour(path, vector, sites, tmp_path / "t", coverage=600, error_rate=0.0, seed=8)
+    res = simulate_tumour(
+        path, vector, sites, tmp_path / "t", TumourModel(coverage=600, error_rate=0.0, seed=8)
+    )
     provirus, read_length = vector.provirus, 150
     depth = np.zeros(len(provirus))
     for _, seq in _reads(res.r1) + _reads(res.r2):
@@ -188,7 +191,7 @@ def test_same_seed_same_bytes_other_seed_differs(genome, vector, tmp_path):
     outs = []
     for name, seed in (("a", 9), ("b", 9), ("c", 10)):
         res = simulate_tumour(
-            path, vector, insertions, tmp_path / name, coverage=3, contamination=0.5, seed=seed
+            path, vector, insertions, tmp_path / name, TumourModel(coverage=3, contamination=0.5, seed=seed)
         )
         outs.append([p.read_bytes() for p in (res.r1, res.r2, res.truth, res.truth_transgene)])
     assert outs[0] == outs[1]
@@ -204,7 +207,7 @@ def test_contamination_adds_backbone_reads(genome, vector, tmp_path):
 
     def backbone_reads(contamination: float, name: str) -> tuple[int, object]:
         res = simulate_tumour(
-            path, vector, [], tmp_path / name, coverage=10, contamination=contamination, seed=2
+            path, vector, [], tmp_path / name, TumourModel(coverage=10, contamination=contamination, seed=2)
         )
         hits = sum(
             any(s[i : i + k] in backbone for i in range(0, 150 - k + 1, 25)) for _, s in _reads(res.r1)
@@ -259,13 +262,13 @@ def test_cli_adds_bystanders_and_reports_bad_input(genome, tmp_path, capsys):
 def test_random_sites_can_be_restricted_to_a_target_motif() -> None:
     rng = np.random.default_rng(2)
     genome = {"chr1": _random_seq(rng, 50_000), "chr2": "N" * 3000 + _random_seq(rng, 20_000)}
-    sites = random_insertions(genome, 25, np.random.default_rng(3), (0.1, 0.2), target="TTAA")
+    sites = random_insertions(genome, np.random.default_rng(3), SiteDraw(25, (0.1, 0.2), target="TTAA"))
     assert len(sites) == 25
     for site in sites:
         assert genome[site.chrom][site.position - 1 : site.position + 3] == "TTAA"
         assert "N" not in genome[site.chrom][site.position - 501 : site.position + 500]
         assert 0.1 <= site.cell_fraction <= 0.2 and site.label == "bystander"
-    untargeted = random_insertions(genome, 25, np.random.default_rng(3), (0.1, 0.2))
+    untargeted = random_insertions(genome, np.random.default_rng(3), SiteDraw(25, (0.1, 0.2)))
     assert sum(genome[s.chrom][s.position - 1 : s.position + 3] == "TTAA" for s in untargeted) < 5
 
 
@@ -275,7 +278,9 @@ def test_host_deletion_removes_host_bases_between_the_junctions(genome, tmp_path
     path, host = genome
     vector = build_vector("aav", DEMO_VECTOR, "other", (2000, 4000))
     ins = Insertion("chr1", 30_000, "+", 1.0, None, "clonal", host_deletion=37)
-    result = simulate_tumour(path, vector, [ins], tmp_path / "t", coverage=40, error_rate=0.0, seed=2)
+    result = simulate_tumour(
+        path, vector, [ins], tmp_path / "t", TumourModel(coverage=40, error_rate=0.0, seed=2)
+    )
     row = read_tsv(result.truth)[0]
     assert (int(row["left_junction"]), int(row["right_junction"])) == (30_000 - 38, 30_000)
     assert row["tsd_length"] == "0"
