@@ -293,3 +293,65 @@ def test_host_deletion_removes_host_bases_between_the_junctions(genome, tmp_path
     assert _count(reads, seq[29_979:29_999] + insert[:20]) == 0
     with pytest.raises(InputError, match="not both"):
         simulate_tumour(path, vector, [Insertion("chr1", 100, "+", 1.0, 4, "clonal", 5)], tmp_path / "u")
+
+
+@pytest.fixture(scope="module")
+def artefacts(genome, vector, tmp_path_factory):
+    """A site seen by discordant pairs only, a backbone piece joined to the genome, 2-LTR circles and PCR
+    duplicates, with reads named by origin."""
+    path, _ = genome
+    insertions = [
+        Insertion("chr1", 20_000, "+", 1.0, name="D", discordant_only=True, fragment_mean=700),
+        Insertion("chr1", 50_000, "-", 1.0, 0, name="B", insert=vector.backbone[100:1100]),
+    ]
+    model = TumourModel("s", 40, error_rate=0.0, circles=2.0, duplicates=0.1, origin_names=True, seed=6)
+    result = simulate_tumour(path, vector, insertions, tmp_path_factory.mktemp("art") / "t", model)
+    return result, insertions, dict(_reads(result.r1)), dict(_reads(result.r2))
+
+
+def test_reads_are_named_by_origin_and_duplicates_repeat_their_original(artefacts):
+    _, _, r1, r2 = artefacts
+    origins = {name.removeprefix("dup_").split("_")[0] for name in r1}
+    assert origins == {"chr1", "chr2", "D", "B", "circle"}
+    copies = [name for name in r1 if name.startswith("dup_")]
+    assert all(r1[c] == r1[c[4:]] and r2[c] == r2[c[4:]] for c in copies)
+    assert len(copies) / (len(r1) - len(copies)) == pytest.approx(0.1, abs=0.01)
+
+
+def test_a_discordant_only_site_has_no_read_over_a_junction_only_pairs_across(genome, vector, artefacts):
+    result, (site, _), r1, r2 = artefacts
+    host = genome[1]["chr1"]
+    left, right = site.position + vector.tsd_length - 1, site.position  # left junction, first TSD base
+    junctions = [
+        host[left - 10 : left] + vector.provirus[:10],
+        vector.provirus[-10:] + host[right - 1 :][:10],
+    ]
+    mates = [(r1[n], r2[n]) for n in r1 if n.startswith("D_")]
+    assert not any(_count([a, b], j) for a, b in mates for j in junctions)
+    host_side = host[left - 2000 : left] + host[right - 1 : right + 2000]
+    across = sum(
+        any(a in host_side or revcomp(a) in host_side for a in pair)
+        and any(a in vector.provirus or revcomp(a) in vector.provirus for a in pair)
+        for pair in mates
+    )
+    assert across > 20
+    (row,) = result.truth_rows
+    assert row["readable_fragments"] == 0 and int(str(row["fragments"])) >= across
+
+
+def test_a_backbone_insert_is_read_but_is_no_site_and_no_copy(genome, vector, artefacts):
+    result, (_, backbone), r1, r2 = artefacts
+    host, piece = genome[1]["chr1"], revcomp(backbone.insert)  # "-": the reverse complement on chr1
+    junction = host[backbone.position - 11 : backbone.position - 1] + piece[:10]
+    assert _count([*r1.values(), *r2.values()], junction) > 5
+    assert [(row["chrom"], row["position"]) for row in result.truth_rows] == [("chr1", 20_000)]  # the site
+    assert float(read_tsv(result.truth_transgene)[0]["vcn"]) == 1.0  # the site's copy only
+
+
+def test_two_ltr_circles_join_the_provirus_end_to_its_start(vector, artefacts):
+    _, _, r1, r2 = artefacts
+    circle = [(r1[n], r2[n]) for n in r1 if n.startswith("circle_")]
+    joined = sum(_count([a, b], vector.provirus[-15:] + vector.provirus[:15]) > 0 for a, b in circle)
+    # 2 copies at 40x: 40x over the circle; fragments with a read over the joint, 15 bases each side
+    expected = 40 / 300 * 2 * (150 - 30)
+    assert 0.7 * expected < joined < 1.3 * expected
