@@ -254,6 +254,16 @@ def test_cli_adds_bystanders_and_reports_bad_input(genome, tmp_path, capsys):
     assert [r["class"] for r in rows] == ["clonal", "bystander", "bystander", "bystander"]
     assert rows[0]["vector"] == "vector" and rows[0]["clonal_fraction"] == "1"
     assert all(0.001 <= float(r["cell_fraction"]) <= 0.004 for r in rows[1:])
+    assert _reads(tmp_path / "x_R1.fastq.gz")[0][0].startswith("tumour:")
+    named = [*args[:-1], str(tmp_path / "y"), "--origin-names", "--circles", "1", "--duplicates", "0.2"]
+    assert main(named) == 0
+    origins = {name.removeprefix("dup_").split("_")[0] for name, _ in _reads(tmp_path / "y_R1.fastq.gz")}
+    # the bystanders (sites 2-4, 0.1-0.4% of cells) are read at 2x x 0.2% at most
+    assert (
+        {"chr1", "chr2", "site1", "circle"}
+        <= origins
+        <= {"chr1", "chr2", "site1", "site2", "site3", "site4", "circle"}
+    )
     design.write_text("chrom\tposition\torientation\tcell_fraction\nchr9\t30000\t-\t0.6\n")
     assert main(args) == 2
     assert "chr9" in capsys.readouterr().err

@@ -13,6 +13,7 @@ name (``site<i>`` if none), ``plasmid`` or ``circle``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import math
 from collections.abc import Sequence
@@ -316,20 +317,8 @@ def run(args: argparse.Namespace) -> int:
         insertions += random_insertions(
             genome, rng, SiteDraw(args.bystanders, tuple(args.bystander_fraction))
         )
-    model = TumourModel(
-        args.sample,
-        args.coverage,
-        args.read_length,
-        args.insert_mean,
-        args.insert_sd,
-        args.error_rate,
-        args.purity,
-        args.contamination,
-        args.circles,
-        args.duplicates,
-        args.origin_names,
-        args.seed,
-    )
+    fields = {f.name for f in dataclasses.fields(TumourModel)}
+    model = TumourModel(**{k: v for k, v in vars(args).items() if k in fields})
     result = simulate_tumour(args.genome, vector, insertions, args.out_prefix, model)
     print(f"carvis simulate: {result.pairs} pairs, {len(insertions)} insertions -> {result.r1.parent}")
     return 0
