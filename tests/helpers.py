@@ -27,20 +27,17 @@ from carvis.core.seqs import revcomp
 from carvis.reads.align import align_command, bam_command
 from carvis.reference.vectors import KINDS, VectorKind, VectorModel, build_vector
 from carvis.sim.insertions import Insertion, left_junction, tsd_length
-from carvis.sim.sequences import mutate
+from carvis.sim.sequences import mutate, random_dna
 from carvis.sim.simulate import SimulationResult, TumourModel, simulate_tumour
 
 LENTI = KINDS["lentiviral"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def random_seq(rng: random.Random, length: int, avoid: Iterable[str] = ()) -> str:
-    """A random DNA string that contains none of the ``avoid`` motifs (or their reverse complements)."""
-    motifs = [m for m in avoid for m in (m, revcomp(m))]
-    while True:
-        seq = "".join(rng.choice("ACGT") for _ in range(length))
-        if not any(m in seq for m in motifs):
-            return seq
+def random_seq(rng: random.Random, length: int, avoid: Sequence[str] = ()) -> str:
+    """Random DNA free of the ``avoid`` motifs on either strand (:func:`carvis.sim.sequences.random_dna`,
+    seeded from ``rng``)."""
+    return random_dna(np.random.default_rng(rng.getrandbits(64)), length, avoid=avoid)
 
 
 def random_genome(rng: random.Random, sizes: Mapping[str, int]) -> dict[str, str]:

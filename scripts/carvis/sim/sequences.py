@@ -3,6 +3,8 @@ is seen where none was put), repeat copies that diverge by substitutions and sho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from carvis.core.seqs import revcomp
@@ -12,12 +14,12 @@ _LENTI = KINDS["lentiviral"]
 FORBIDDEN = (_LENTI.five_prime_end, _LENTI.three_prime_end)
 
 
-def random_dna(rng: np.random.Generator, n: int, gc: float = 0.5) -> str:
-    """Random DNA without the lentiviral end motifs on either strand."""
+def random_dna(rng: np.random.Generator, n: int, gc: float = 0.5, avoid: Sequence[str] = FORBIDDEN) -> str:
+    """Random DNA without the ``avoid`` motifs (the lentiviral end motifs) on either strand."""
     p = [(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]
     while True:
         seq = rng.choice(np.frombuffer(b"ACGT", dtype=np.uint8), size=n, p=p).tobytes().decode()
-        if not any(m in seq or revcomp(m) in seq for m in FORBIDDEN):
+        if not any(m in seq or revcomp(m) in seq for m in avoid):
             return seq
 
 

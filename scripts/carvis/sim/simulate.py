@@ -169,15 +169,13 @@ def simulate_tumour(
         draws.append((start, length))
         crossing.append(n_cross)
     contamination_pairs = 0
-    circular = {"plasmid": model.contamination, "circle": model.circles}
-    for label, copies in circular.items():
-        if copies > 0:
-            source = (
-                str(read_single_record(vector.source).seq).upper() if label == "plasmid" else vector.provirus
-            )
-            n = _circular_draws(run, source, copies, templates, draws)
-            labels.append(label)
-            contamination_pairs += n if label == "plasmid" else 0
+    if model.contamination > 0:
+        plasmid = str(read_single_record(vector.source).seq).upper()
+        contamination_pairs = _circular_draws(run, plasmid, model.contamination, templates, draws)
+        labels.append("plasmid")
+    if model.circles > 0:  # 2-LTR circles: the provirus closed end to end
+        _circular_draws(run, vector.provirus, model.circles, templates, draws)
+        labels.append("circle")
 
     n_reference = round(model.coverage * run.ref.size / (2 * read_length))
     n_chunks = max(1, math.ceil(n_reference / CHUNK))
