@@ -365,7 +365,7 @@ def captured_demo(
     """Capture the simulated demo library ``wgs``_R1/_R2.fastq.gz with vector, control and flank baits into
     ``sample``_R1/_R2 beside it; write the sheet and BEDs there. Returns the capture counts and the config."""
     from carvis.sim.capture import capture_pairs
-    from carvis.sim.simulate import read_genome
+    from carvis.sim.insertions import read_genome
 
     demo, work = ROOT / "resources" / "demo", wgs.parent
     genome = read_genome(demo / "genome.fa")
