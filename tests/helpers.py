@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +23,11 @@ import pytest
 
 from carvis.cli import main as carvis
 from carvis.core import io
+from carvis.core.errors import InputError
 from carvis.core.seqs import revcomp
 from carvis.reads.align import align_command, bam_command
 from carvis.reference.vectors import KINDS, VectorKind, VectorModel, build_vector
-from carvis.sim.insertions import Insertion, left_junction, tsd_length
+from carvis.sim.insertions import Insertion, SiteDraw, left_junction, random_insertions, tsd_length
 from carvis.sim.sequences import mutate, random_dna
 from carvis.sim.simulate import SimulationResult, TumourModel, simulate_tumour
 
@@ -257,20 +258,22 @@ class KindSample:
 
 
 def target_sites(
-    rng: random.Random, genome: dict[str, str], n: int, motif: str, spacing: int = 6000
-) -> list[tuple[str, int]]:
-    """``n`` (chrom, 1-based start) of ``motif`` at least ``spacing`` bp apart and from contig ends."""
-    found: list[tuple[str, int]] = []
-    while len(found) < n:
-        chrom = rng.choice(sorted(genome))
-        pos = rng.randrange(spacing, len(genome[chrom]) - spacing)
-        at = genome[chrom].find(motif, pos) + 1
-        if (
-            at
-            and at < len(genome[chrom]) - spacing
-            and all(c != chrom or abs(p - at) > spacing for c, p in found)
-        ):
-            found.append((chrom, at))
+    rng: random.Random, genome: dict[str, str], fractions: Sequence[float], motif: str, spacing: int = 6000
+) -> list[Insertion]:
+    """One site per cell fraction (named ``K<i>``) starting with ``motif``, at least ``spacing`` bp apart and
+    from the contig ends: :func:`carvis.sim.insertions.random_insertions`, seeded from ``rng``."""
+    draws = np.random.default_rng(rng.getrandbits(64))
+    found: list[Insertion] = []
+    while len(found) < len(fractions):
+        fraction = fractions[len(found)]
+        try:
+            (site,) = random_insertions(
+                genome, draws, SiteDraw(1, (fraction, fraction), "clonal", spacing, motif)
+            )
+        except InputError:  # no motif among this draw's positions: draw again
+            continue
+        if all(s.chrom != site.chrom or abs(s.position - site.position) > spacing for s in found):
+            found.append(replace(site, name=f"K{len(found)}"))
     return found
 
 
@@ -300,11 +303,7 @@ def build_kind_sample(
     write_fasta(workdir / "vector.fa", {kind: plasmid})
     model = build_vector(kind, workdir / "vector.fa", kind, provirus=span)
     motif = "TTAA" if kind == "piggybac" else ""
-    sites = target_sites(rng, genome, len(fractions), motif)
-    events = [
-        Insertion(chrom, a, rng.choice("+-"), fraction, name=f"K{i}")
-        for i, ((chrom, a), fraction) in enumerate(zip(sites, fractions, strict=True))
-    ]
+    events = target_sites(rng, genome, fractions, motif)
     genome_fasta = write_fasta(workdir / "genome.fa", genome)
     # the plasmid at depth coverage x contamination / 2
     library = TumourModel(
