@@ -40,6 +40,7 @@ from carvis.reads.long_reads import long_read_command, long_read_options
 from carvis.reference.build import build_combined_reference
 from carvis.reference.vectors import build_vector
 from carvis.report.structure_plot import structure_svg
+from carvis.sim.insertions import Insertion, read_genome
 from carvis.sim.long_reads import (
     LongInsertion,
     LongReadModel,
@@ -47,7 +48,6 @@ from carvis.sim.long_reads import (
     read_lengths,
     simulate_long_reads,
 )
-from carvis.sim.simulate import Insertion, read_genome
 from carvis.sites.clonality import AlleleCounts, allele_fraction
 from carvis.sites.realign import Junction, edits_by_position
 from carvis.sites.structure import SPAN_FLANK, LongReadSites, call_long_read_sites, junctions, reach_ratio

@@ -23,7 +23,8 @@ from carvis.core.tables import TRANSGENE
 from carvis.reads.coverage import ContigCoverage, autosomal_depth, mean_read_length, read_depth
 from carvis.reference.mask import footprint_intervals, read_mask
 from carvis.report.coverage_plot import coverage_svg
-from carvis.sim.simulate import Insertion, simulate_tumour
+from carvis.sim.insertions import Insertion
+from carvis.sim.simulate import TumourModel, simulate_tumour
 from carvis.transgene.call import (
     Evidence,
     call_transgene,
@@ -58,12 +59,14 @@ def align_and_measure(
         world.a,
         insertions,
         tmp / "sim",
-        coverage=COVERAGE,
-        read_length=READ,
-        insert_mean=FRAGMENT,
-        insert_sd=30,
-        contamination=contamination,
-        seed=seed,
+        TumourModel(
+            coverage=COVERAGE,
+            read_length=READ,
+            insert_mean=FRAGMENT,
+            insert_sd=30,
+            contamination=contamination,
+            seed=seed,
+        ),
     )
     bam = align_pairs(world.combined, reads.r1, reads.r2, tmp / "sample.bam")
     bed = tmp / "vectors.bed"

@@ -51,8 +51,8 @@ from carvis.reads.screen import (
 from carvis.reference.build import build_combined_reference
 from carvis.reference.mask import MINIMAP2_ARGS, build_mask, read_mask, write_vector_tiles
 from carvis.reference.vectors import build_vector
+from carvis.sim.insertions import Insertion, read_genome
 from carvis.sim.long_reads import STRUCTURES, LongInsertion, LongReadModel, simulate_long_reads
-from carvis.sim.simulate import Insertion, read_genome
 from carvis.sites.site_reads import mask_site_flanks, write_site_flanks
 from carvis.sites.structure import LongReadSites, call_long_read_sites
 from carvis.transgene.call import call_transgene

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from helpers import without_scontrol  # noqa: E402
 
 from carvis.core.io import read_tsv  # noqa: E402
-from carvis.sim.simulate import read_genome  # noqa: E402
+from carvis.sim.insertions import read_genome  # noqa: E402
 
 DEMO = ROOT / "resources" / "demo"
 SITE_COLUMNS = ("chrom", "position", "orientation", "left_junction", "right_junction", "tsd")

@@ -46,7 +46,8 @@ from carvis.reads.coverage import read_depth  # noqa: E402
 from carvis.reference.build import build_combined_reference  # noqa: E402
 from carvis.reference.mask import MINIMAP2_ARGS, build_mask, masked_bp, read_mask, write_vector_tiles  # noqa: E402
 from carvis.reference.vectors import VectorModel, build_vector  # noqa: E402
-from carvis.sim.simulate import Insertion, read_genome, simulate_tumour  # noqa: E402
+from carvis.sim.insertions import Insertion, read_genome  # noqa: E402
+from carvis.sim.simulate import TumourModel, simulate_tumour  # noqa: E402
 from carvis.transgene.call import call_vectors, count_fragments, counted_intervals  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -120,7 +121,7 @@ def simulate_and_align(
     """``carvis simulate`` the tumour and align it the way the workflow does; the indexed BAM."""
     work.mkdir(parents=True, exist_ok=True)
     prefix = work / "s"
-    result = simulate_tumour(genome, model, insertions, prefix, sample="s", coverage=coverage, seed=seed)
+    result = simulate_tumour(genome, model, insertions, prefix, TumourModel("s", coverage, seed=seed))
     bam = work / "s.bam"
     sh(
         f"minimap2 -ax sr -Y -t {THREADS[0]} {combined.parent}/combined.mmi {result.r1} {result.r2} "
