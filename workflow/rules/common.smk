@@ -12,7 +12,7 @@ from carvis.sim import demo
 from carvis.core.errors import InputError
 from carvis.inputs.checks import load_config, load_samples, read_yaml
 from carvis.reference.preflight import check_vectors
-from carvis.reads.align import UMI_MARKDUP, align_command, bam_command
+from carvis.reads.align import UMI_MARKDUP, Aligner, align_command, bam_command
 from carvis.reads.long_reads import (
     LONG_READ_ASSAYS,
     long_read_command,
@@ -322,15 +322,8 @@ def extract_params(wildcards, input, output, threads):
 
 def _align(reads, wildcards, input, output, threads):
     index = input.fasta if CONFIG["aligner"] == "bwa" else input.index
-    align = align_command(
-        CONFIG["aligner"],
-        index,
-        reads["r1"],
-        reads["r2"],
-        wildcards.sample,
-        threads,
-        CONFIG["align_extra"],
-    )
+    aligner = Aligner(CONFIG["aligner"], index, threads, CONFIG["align_extra"])
+    align = align_command(aligner, reads["r1"], reads["r2"], wildcards.sample)
     return bam_command(align, output.bam, threads, umi_markdup(wildcards))
 
 
