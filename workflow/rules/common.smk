@@ -121,6 +121,11 @@ def sample_bam(wildcards):
     return SAMPLES[wildcards.sample].bam
 
 
+def long_read_bam(wildcards):
+    """A long-read sample's own BAM/CRAM, from which rule long_read_fastq takes its reads."""
+    return LONG_READ_BAMS[wildcards.sample]
+
+
 def sample_bam_or_nothing(wildcards):
     return SAMPLES[wildcards.sample].bam or []
 
@@ -332,6 +337,16 @@ def umi_markdup(wildcards):
     s = SAMPLES.get(getattr(wildcards, "sample", ""))
     umi = CONFIG.get("capture", {}).get("umi", False)
     return UMI_MARKDUP if s is not None and s.assay == "capture" and umi else ""
+
+
+def aligner_settings(wildcards):
+    """The config values in the alignment command, as a param of their own: Snakemake
+    compares between runs only params not built from input or output files, so a new
+    align_extra would otherwise rerun nothing."""
+    s = SAMPLES.get(getattr(wildcards, "sample", ""))
+    if s is not None and s.assay in LONG_READ_ASSAYS:
+        return long_read_options(s.assay)
+    return [CONFIG["aligner"], CONFIG["align_extra"], umi_markdup(wildcards)]
 
 
 def align_reads_params(wildcards, input, output, threads):

@@ -3,7 +3,7 @@
 # are the short-read rules; these two replace extract_evidence and call_sites for long-read samples.
 rule long_read_fastq:
     input:
-        bam=lambda wildcards: LONG_READ_BAMS[wildcards.sample],
+        bam=long_read_bam,
     output:
         temp(f"{OUT}/long_reads/{{sample}}.fastq.gz"),
     log:
