@@ -35,6 +35,7 @@ from carvis.core.intervals import IntervalSet, read_bed
 from carvis.core.io import read_tsv
 from carvis.evidence.extract import Rules
 from carvis.evidence.long_reads import ANCHOR_SLOP, extract_long_read_evidence
+from carvis.reads.coverage import write_coverage
 from carvis.reads.long_reads import long_read_command, minimap2_version
 from carvis.reads.screen import (
     ScreenFiles,
@@ -43,7 +44,6 @@ from carvis.reads.screen import (
     depth_scale,
     run_screen,
     subsample_option,
-    write_coverage,
     write_screen_reference,
 )
 from carvis.reference.build import build_combined_reference
