@@ -25,7 +25,7 @@ from carvis.cli import main as carvis
 from carvis.core import io
 from carvis.core.errors import InputError
 from carvis.core.seqs import revcomp
-from carvis.reads.align import align_command, bam_command
+from carvis.reads.align import Aligner, align_command, bam_command
 from carvis.reference.vectors import KINDS, VectorKind, VectorModel, build_vector
 from carvis.sim.insertions import Insertion, SiteDraw, left_junction, random_insertions, tsd_length
 from carvis.sim.sequences import mutate, random_dna
@@ -138,7 +138,7 @@ def align_pairs(
     require_tools(aligner, "samtools")
     if aligner == "bwa":
         subprocess.run(["bwa", "index", str(reference)], check=True, capture_output=True)
-    align = align_command(aligner, reference, [r1], [r2], sample, threads)
+    align = align_command(Aligner(aligner, reference, threads), [r1], [r2], sample)
     cmd = bam_command(align, out_bam, threads)
     subprocess.run(["bash", "-o", "pipefail", "-c", cmd], check=True, capture_output=True)
     return Path(out_bam)

@@ -42,6 +42,8 @@ from carvis.evidence.long_reads import ANCHOR_SLOP, extract_long_read_evidence
 from carvis.reads.coverage import write_coverage
 from carvis.reads.long_reads import long_read_command, minimap2_version
 from carvis.reads.screen import (
+    ScreenFiles,
+    ScreenSettings,
     compile_kmer_screen,
     depth_scale,
     run_screen,
@@ -55,7 +57,7 @@ from carvis.sim.insertions import Insertion, read_genome
 from carvis.sim.long_reads import STRUCTURES, LongInsertion, LongReadModel, simulate_long_reads
 from carvis.sites.site_reads import mask_site_flanks, write_site_flanks
 from carvis.sites.structure import LongReadSites, call_long_read_sites
-from carvis.transgene.call import call_transgene
+from carvis.transgene.call import TransgeneFiles, TransgeneParams, call_transgene
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "resources" / "demo"
@@ -113,10 +115,11 @@ def run_sample(
     subprocess.run(f"gzip -dc {sim.fastq} > /dev/null", shell=True, check=True)
     t_decompress = time.perf_counter() - t0
     t0 = time.perf_counter()
-    run_screen(
-        name, ref["binary"], ref["pieces"], ref["ends"], [sim.fastq], [], work / f"{name}.screen",
-        work / f"{name}.screen.tsv", fraction=FRACTION, seed=SEED,
+    files = ScreenFiles(
+        ref["binary"], ref["pieces"], ref["ends"], [sim.fastq], [], work / f"{name}.screen",
+        work / f"{name}.screen.tsv",
     )  # fmt: skip
+    run_screen(name, files, ScreenSettings(FRACTION, SEED))
     t_screen = time.perf_counter() - t0
     bam = work / f"{name}.bam"
     fastq = work / f"{name}.screen_R1.fastq"
@@ -155,7 +158,8 @@ def run_sample(
     depth = work / f"{name}.vector_depth.tsv"
     subprocess.run(f"samtools depth -a -Q 0 -b {ref['bed']} {bam} > {depth}", shell=True, check=True)
     transgene = call_transgene(
-        name, model, ref["footprint"], ref["mask"], coverage, depth, bam, purity=0.8 if insertions else None
+        name, model, ref["footprint"], ref["mask"], TransgeneFiles(coverage, depth, bam),
+        TransgeneParams(purity=0.8 if insertions else None),
     )  # fmt: skip
     return {
         "sim": sim, "sites": sites, "details": details, "structures": read_tsv(work / f"{name}.reads.tsv"),
@@ -174,10 +178,11 @@ def second_pass(work: Path, name: str, assay: str, fastq: Path, ref: dict) -> Pa
         shell=True, check=True,
     )  # fmt: skip
     mask_site_flanks(flanks, work / f"{name}.flank_tiles.sam", work / f"{name}.flanks.fa")
-    run_screen(
-        name, ref["binary"], work / f"{name}.flanks.fa", ref["ends"], [fastq], [],
-        work / f"{name}.site_reads", work / f"{name}.site_reads.screen.tsv", fraction=0.0,
+    files = ScreenFiles(
+        ref["binary"], work / f"{name}.flanks.fa", ref["ends"], [fastq], [], work / f"{name}.site_reads",
+        work / f"{name}.site_reads.screen.tsv",
     )  # fmt: skip
+    run_screen(name, files, ScreenSettings(0.0))
     bam = work / f"{name}.site_reads.bam"
     subprocess.run(
         long_read_command(assay, ref["mmi"], [work / f"{name}.site_reads_R1.fastq"], name, 2, bam),

@@ -48,7 +48,7 @@ from carvis.reference.mask import MINIMAP2_ARGS, build_mask, masked_bp, read_mas
 from carvis.reference.vectors import VectorModel, build_vector  # noqa: E402
 from carvis.sim.insertions import Insertion, read_genome  # noqa: E402
 from carvis.sim.simulate import TumourModel, simulate_tumour  # noqa: E402
-from carvis.transgene.call import call_vectors, count_fragments, counted_intervals  # noqa: E402
+from carvis.transgene.call import TransgeneFiles, call_vectors, count_fragments, counted_intervals  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 DEMO = ROOT / "resources" / "demo"
@@ -156,7 +156,8 @@ def run_case(
     bam = simulate_and_align(world.genome, world.combined, world.model, insertions, coverage, seed, work)
     sh(f"samtools coverage {bam} > {work}/coverage.tsv")
     depth = vector_depth(world.model, bam, work)
-    (row,) = call_vectors("s", [world.model], world.footprint, world.mask, work / "coverage.tsv", depth, bam)
+    files = TransgeneFiles(work / "coverage.tsv", depth, bam)
+    (row,) = call_vectors("s", [world.model], world.footprint, world.mask, files)
     model = world.model
     counted = count_fragments(
         bam, model.provirus_contig, counted_intervals(model, world.footprint, world.mask)

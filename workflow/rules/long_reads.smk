@@ -6,7 +6,7 @@
 # reads across each site are counted as the reference allele.
 rule long_read_fastq:
     input:
-        bam=lambda wildcards: LONG_READ_BAMS[wildcards.sample],
+        bam=long_read_bam,
     output:
         temp(f"{OUT}/long_reads/{{sample}}.fastq.gz"),
     log:
