@@ -41,6 +41,7 @@ import pysam
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from carvis.core import io  # noqa: E402
 from carvis.core.intervals import read_bed  # noqa: E402
 from carvis.reads.coverage import read_depth  # noqa: E402
 from carvis.reference.build import build_combined_reference  # noqa: E402
@@ -290,7 +291,7 @@ def flank_genome(world: World, work: Path) -> tuple[Path, list[tuple[str, int]]]
     pieces = {f"{c}_{p}": genome[c][p - 1 - FLANK : p - 1 + FLANK] for c, p in world.sites[:10]}
     work.mkdir(parents=True, exist_ok=True)
     path = work / "flanks.fa"
-    path.write_text("".join(f">{name}\n{seq}\n" for name, seq in pieces.items()))
+    io.write_fasta(path, pieces.items())
     return path, [(name, FLANK + 1) for name in pieces]
 
 
