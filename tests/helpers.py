@@ -1,42 +1,44 @@
-"""Shared test helpers: random genomes, a small lentiviral test vector, read simulation, alignment.
+"""Shared test helpers: random genomes, small test vectors, simulated samples, alignment.
 
-Fragment names carry their origin (``<label>_<n>``) so tests can compare results with the truth.
+Reads come from the project's simulator (:mod:`carvis.sim`); named by origin (``<label>_<n>``), they let
+tests compare results with the truth.
 """
 
 from __future__ import annotations
 
 import gzip
+import itertools
 import os
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from carvis.cli import main as carvis
 from carvis.core import io
+from carvis.core.errors import InputError
 from carvis.core.seqs import revcomp
-from carvis.reads.align import align_command, bam_command
+from carvis.reads.align import Aligner, align_command, bam_command
 from carvis.reference.vectors import KINDS, VectorKind, VectorModel, build_vector
-from carvis.sim.simulate import Insertion as SimulatedInsertion
-from carvis.sim.simulate import simulate_tumour
+from carvis.sim.insertions import Insertion, SiteDraw, left_junction, random_insertions, tsd_length
+from carvis.sim.sequences import mutate, random_dna
+from carvis.sim.simulate import SimulationResult, TumourModel, simulate_tumour
 
 LENTI = KINDS["lentiviral"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def random_seq(rng: random.Random, length: int, avoid: Iterable[str] = ()) -> str:
-    """A random DNA string that contains none of the ``avoid`` motifs (or their reverse complements)."""
-    motifs = [m for m in avoid for m in (m, revcomp(m))]
-    while True:
-        seq = "".join(rng.choice("ACGT") for _ in range(length))
-        if not any(m in seq for m in motifs):
-            return seq
+def random_seq(rng: random.Random, length: int, avoid: Sequence[str] = ()) -> str:
+    """Random DNA free of the ``avoid`` motifs on either strand (:func:`carvis.sim.sequences.random_dna`,
+    seeded from ``rng``)."""
+    return random_dna(np.random.default_rng(rng.getrandbits(64)), length, avoid=avoid)
 
 
 def random_genome(rng: random.Random, sizes: Mapping[str, int]) -> dict[str, str]:
@@ -85,38 +87,26 @@ def write_combined_reference(
     return write_fasta(path, seqs)
 
 
-def modified_allele(host: str, a: int, tsd: int, insert: str, orientation: str) -> str:
-    """host[..a+tsd-1] + insert (or its reverse complement) + host[a..] (1-based ``a``)."""
-    piece = insert if orientation == "+" else revcomp(insert)
-    return host[: a + tsd - 1] + piece + host[a - 1 :]
-
-
-def simulate_pairs(
-    seq: str,
+def simulate_reads(
+    prefix: str | Path,
+    seqs: Mapping[str, str],
+    vector: VectorModel,
     depth: float,
-    rng: random.Random,
-    label: str,
-    read_length: int = 150,
-    insert_mean: int = 350,
-    insert_sd: int = 40,
-    keep: Callable[[int, int], bool] | None = None,
-) -> list[tuple[str, str, str]]:
-    """FR read pairs (name, read1, read2) drawn uniformly from both strands of ``seq`` at ``depth``.
-
-    ``keep(start, size)`` (0-based fragment start on ``seq``) can reject fragments; rejected draws count.
+    seed: int,
+    insertions: Sequence[Insertion] = (),
+) -> SimulationResult:
+    """Error-free pairs (350 +- 40 bp fragments) of ``seqs`` at ``depth``, named ``<contig>_<n>``:
+    the simulator (:func:`carvis.sim.simulate.simulate_tumour`) on them as a genome, with ``insertions``.
     """
-    n = round(depth * len(seq) / (2 * read_length))
-    pairs = []
-    for i in range(n):
-        size = max(read_length, min(len(seq), round(rng.gauss(insert_mean, insert_sd))))
-        start = rng.randrange(0, len(seq) - size + 1)
-        if keep is not None and not keep(start, size):
-            continue
-        frag = seq[start : start + size]
-        if rng.random() < 0.5:
-            frag = revcomp(frag)
-        pairs.append((f"{label}_{i}", frag[:read_length], revcomp(frag)[:read_length]))
-    return pairs
+    genome = write_fasta(f"{prefix}.genome.fa", seqs)
+    model = TumourModel(coverage=depth, insert_sd=40, error_rate=0.0, origin_names=True, seed=seed)
+    return simulate_tumour(genome, vector, insertions, prefix, model)
+
+
+def fastq_names(path: str | Path) -> list[str]:
+    """The read names of a (gzipped) FASTQ, in order, without ``/1`` or ``/2``."""
+    with gzip.open(path, "rt") as handle:
+        return [line[1:].split()[0].split("/")[0] for line in itertools.islice(handle, 0, None, 4)]
 
 
 def write_fastq_pairs(r1: str | Path, r2: str | Path, pairs: Iterable[tuple[str, str, str]]) -> None:
@@ -148,29 +138,29 @@ def align_pairs(
     require_tools(aligner, "samtools")
     if aligner == "bwa":
         subprocess.run(["bwa", "index", str(reference)], check=True, capture_output=True)
-    align = align_command(aligner, reference, [r1], [r2], sample, threads)
+    align = align_command(Aligner(aligner, reference, threads), [r1], [r2], sample)
     cmd = bam_command(align, out_bam, threads)
     subprocess.run(["bash", "-o", "pipefail", "-c", cmd], check=True, capture_output=True)
     return Path(out_bam)
 
 
 @dataclass(frozen=True)
-class Insertion:
-    """A simulated event on one haplotype: ``insert`` placed before genome base ``a`` (1-based)."""
+class Site:
+    """A simulated insertion as the tests compare with: ``a`` the first TSD base, the TSD length and the left
+    junction resolved for the vector (:mod:`carvis.sim.insertions`)."""
 
     label: str
     chrom: str
     a: int
     orientation: str
-    insert: str
     tsd: int
-    cell_fraction: float = 1.0
-    discordant_only: bool = False
-    insert_mean: int = 350
+    left_junction: int
+    cell_fraction: float
 
-    @property
-    def left_junction(self) -> int:
-        return self.a + self.tsd - 1
+    @classmethod
+    def of(cls, ins: Insertion, vector: VectorModel) -> Site:
+        tsd, left = tsd_length(ins, vector), left_junction(ins, vector)
+        return cls(ins.name, ins.chrom, ins.position, ins.orientation, tsd, left, ins.cell_fraction)
 
 
 @dataclass
@@ -183,66 +173,25 @@ class IntegrationSample:
     reference: Path
     mask_bed: Path
     bam: Path
-    insertions: dict[str, Insertion]
-    duplicate_pairs: list[tuple[str, str]]
+    insertions: dict[str, Site]
+    duplicate_pairs: list[tuple[str, str]]  # (original, copy): duplicated fragments of S1-S4's alleles
     homologous_piece: tuple[int, int]  # 0-based half-open on the provirus
 
 
-def _crosses(start: int, size: int, read_length: int, bounds: tuple[int, int]) -> bool:
-    """Does either read of the fragment contain a boundary (a cut between two bases)?"""
-    reads = ((start, start + read_length), (start + size - read_length, start + size))
-    return any(r0 < b < r1 for b in bounds for r0, r1 in reads)
-
-
-def _haplotype_windows(
-    genome: dict[str, str], events: list[Insertion], depth: float, rng: random.Random, flank: int, hap: str
-) -> list[tuple[str, str, str]]:
-    """Reads of one haplotype: reference outside event windows; each window mixed by its cell fraction."""
-    pairs: list[tuple[str, str, str]] = []
-    for chrom, seq in genome.items():
-        cuts = sorted((e.a - flank, e.a + flank) for e in events if e.chrom == chrom)
-        pos = 0
-        for i, (lo, hi) in enumerate([*cuts, (len(seq), len(seq))]):
-            pairs += simulate_pairs(seq[pos:lo], depth, rng, f"{hap}_{chrom}_{i}")
-            pos = hi
-    for e in events:
-        host = genome[e.chrom][e.a - flank - 1 : e.a + flank - 1]
-        local_a = flank + 1
-        mod = modified_allele(host, local_a, e.tsd, e.insert, e.orientation)
-        bounds = (local_a + e.tsd - 1, local_a + e.tsd - 1 + len(e.insert))
-        keep = None
-        if e.discordant_only:
-
-            def keep(start: int, size: int, bounds: tuple[int, int] = bounds) -> bool:
-                return not _crosses(start, size, 150, bounds)
-
-        pairs += simulate_pairs(
-            mod, depth * e.cell_fraction, rng, f"{e.label}_mod", insert_mean=e.insert_mean, keep=keep
-        )
-        pairs += simulate_pairs(host, depth * (1 - e.cell_fraction), rng, f"{e.label}_ref")
-    return pairs
-
-
-def _mutate(seq: str, positions: Iterable[int]) -> str:
-    bases = list(seq)
-    for p in positions:
-        bases[p] = {"A": "C", "C": "G", "G": "T", "T": "A"}[bases[p]]
-    return "".join(bases)
-
-
 def build_integration_sample(workdir: str | Path, seed: int = 7, depth: float = 40.0) -> IntegrationSample:
-    """A diploid ~100 kb genome with vector insertions of known truth, plus distractors, aligned.
+    """A diploid ~100 kb genome with vector insertions of known truth, plus distractors, simulated by
+    :func:`carvis.sim.simulate.simulate_tumour` (no sequencing errors, reads named by origin) and aligned.
 
     Truth sites: ``S1`` chr1 + clonal, ``S2`` chr2 - clonal with 2 bp microhomology at both junctions,
-    ``S3`` chr1 + in 30 % of cells, ``S4`` chr2 - seen by discordant pairs only. Distractors (never sites):
-    ``H`` the vector's genome-homologous piece joined to chr1, ``B`` backbone joined to chr2, 2-LTR circles,
-    and duplicated copies of S1 junction fragments (names ``dup_<original>``).
+    ``S3`` chr1 + in 30 % of cells, ``S4`` chr2 - seen by discordant pairs only (700 bp fragments).
+    Distractors (never sites): ``H`` the vector's genome-homologous piece joined to chr1, ``B`` backbone
+    joined to chr2, 2-LTR circles (1.5 copies per genome) and PCR duplicates of 10 % of the fragments (names
+    ``dup_<original>``).
     """
     workdir = Path(workdir)
     rng = random.Random(seed)
     genome = random_genome(rng, {"chr1": 60_000, "chr2": 40_000})
-    piece_genome = genome["chr2"][23_000:23_300]
-    piece = _mutate(piece_genome, (50, 150, 250))
+    piece = mutate(np.random.default_rng(seed), genome["chr2"][23_000:23_300], 0.01)
     avoid = (LENTI.five_prime_end, LENTI.three_prime_end)
     internal = random_seq(rng, 1200, avoid) + piece + random_seq(rng, 1000, avoid)
     model = build_test_vector(workdir / "vector.fa", "lv", internal, rng)
@@ -255,43 +204,34 @@ def build_integration_sample(workdir: str | Path, seed: int = 7, depth: float = 
     chr2[a2 - 3 : a2 - 1] = rc[-2:]
     genome["chr2"] = "".join(chr2)
     events = [
-        Insertion("S1", "chr1", 15_001, "+", provirus, tsd),
-        Insertion("S2", "chr2", a2, "-", provirus, tsd),
-        Insertion("S3", "chr1", 40_001, "+", provirus, tsd, cell_fraction=0.3),
-        Insertion("S4", "chr2", 30_001, "-", provirus, tsd, discordant_only=True, insert_mean=700),
-        Insertion("H", "chr1", 27_001, "+", piece, 0),
-        Insertion("B", "chr2", 16_001, "+", model.backbone[100:1100], 0),
+        Insertion("chr1", 15_001, "+", 1.0, tsd, name="S1"),
+        Insertion("chr2", a2, "-", 1.0, tsd, name="S2"),
+        Insertion("chr1", 40_001, "+", 0.3, tsd, name="S3"),
+        Insertion("chr2", 30_001, "-", 1.0, tsd, name="S4", discordant_only=True, fragment_mean=700),
+        Insertion("chr1", 27_001, "+", 1.0, 0, name="H", insert=piece),
+        Insertion("chr2", 16_001, "+", 1.0, 0, name="B", insert=model.backbone[100:1100]),
     ]
-    half = depth / 2
-    pairs = _haplotype_windows(genome, [], half, rng, 0, "hapB")
-    pairs += _haplotype_windows(genome, events, half, rng, 2500, "hapA")
-    circle = provirus[-400:] + provirus[:400]
-    pairs += simulate_pairs(circle, 30, rng, "circle")
-    s1 = next(e for e in events if e.label == "S1")
-    junction = genome["chr1"][s1.left_junction - 15 : s1.left_junction] + provirus[:15]
-    dup_pairs = []
-    for name, r1, r2 in [p for p in pairs if p[0].startswith("S1_mod")]:
-        if any(junction in s or revcomp(junction) in s for s in (r1, r2)) and len(dup_pairs) < 6:
-            dup_pairs.append((name, f"dup_{name}"))
-            pairs.append((f"dup_{name}", r1, r2))
     genome_fasta = write_fasta(workdir / "genome.fa", genome)
+    library = TumourModel(
+        coverage=depth,
+        insert_sd=40,
+        error_rate=0.0,
+        circles=1.5,
+        duplicates=0.1,
+        origin_names=True,
+        seed=seed,
+    )
+    reads = simulate_tumour(genome_fasta, model, events, workdir / "sim", library)
+    sites = {e.name: Site.of(e, model) for e in events if e.is_site}
+    copies = [name for name in fastq_names(reads.r1) if name.startswith("dup_")]
+    duplicates = [(name[4:], name) for name in copies if name[4:].split("_")[0] in sites]
     reference = write_combined_reference(workdir / "combined.fa", genome, [model])
     start = model.provirus.find(piece)
     mask_bed = workdir / "mask.bed"
     mask_bed.write_text(f"{model.provirus_contig}\t{start}\t{start + len(piece)}\tpiece\n")
-    r1, r2 = workdir / "R1.fq.gz", workdir / "R2.fq.gz"
-    write_fastq_pairs(r1, r2, pairs)
-    bam = align_pairs(reference, r1, r2, workdir / "sample.bam")
+    bam = align_pairs(reference, reads.r1, reads.r2, workdir / "sample.bam")
     return IntegrationSample(
-        genome,
-        model,
-        genome_fasta,
-        reference,
-        mask_bed,
-        bam,
-        {e.label: e for e in events},
-        dup_pairs,
-        (start, start + len(piece)),
+        genome, model, genome_fasta, reference, mask_bed, bam, sites, duplicates, (start, start + len(piece))
     )
 
 
@@ -314,24 +254,26 @@ class KindSample:
     model: VectorModel
     genome_fasta: Path
     bam: Path
-    insertions: dict[str, Insertion]
+    insertions: dict[str, Site]
 
 
 def target_sites(
-    rng: random.Random, genome: dict[str, str], n: int, motif: str, spacing: int = 6000
-) -> list[tuple[str, int]]:
-    """``n`` (chrom, 1-based start) of ``motif`` at least ``spacing`` bp apart and from contig ends."""
-    found: list[tuple[str, int]] = []
-    while len(found) < n:
-        chrom = rng.choice(sorted(genome))
-        pos = rng.randrange(spacing, len(genome[chrom]) - spacing)
-        at = genome[chrom].find(motif, pos) + 1
-        if (
-            at
-            and at < len(genome[chrom]) - spacing
-            and all(c != chrom or abs(p - at) > spacing for c, p in found)
-        ):
-            found.append((chrom, at))
+    rng: random.Random, genome: dict[str, str], fractions: Sequence[float], motif: str, spacing: int = 6000
+) -> list[Insertion]:
+    """One site per cell fraction (named ``K<i>``) starting with ``motif``, at least ``spacing`` bp apart and
+    from the contig ends: :func:`carvis.sim.insertions.random_insertions`, seeded from ``rng``."""
+    draws = np.random.default_rng(rng.getrandbits(64))
+    found: list[Insertion] = []
+    while len(found) < len(fractions):
+        fraction = fractions[len(found)]
+        try:
+            (site,) = random_insertions(
+                genome, draws, SiteDraw(1, (fraction, fraction), "clonal", spacing, motif)
+            )
+        except InputError:  # no motif among this draw's positions: draw again
+            continue
+        if all(s.chrom != site.chrom or abs(s.position - site.position) > spacing for s in found):
+            found.append(replace(site, name=f"K{len(found)}"))
     return found
 
 
@@ -361,25 +303,16 @@ def build_kind_sample(
     write_fasta(workdir / "vector.fa", {kind: plasmid})
     model = build_vector(kind, workdir / "vector.fa", kind, provirus=span)
     motif = "TTAA" if kind == "piggybac" else ""
-    sites = target_sites(rng, genome, len(fractions), motif)
-    events = [
-        Insertion(f"K{i}", chrom, a, rng.choice("+-"), model.provirus, model.tsd_length, fraction)
-        for i, ((chrom, a), fraction) in enumerate(zip(sites, fractions, strict=True))
-    ]
+    events = target_sites(rng, genome, fractions, motif)
     genome_fasta = write_fasta(workdir / "genome.fa", genome)
-    reads = simulate_tumour(
-        genome_fasta,
-        model,
-        [SimulatedInsertion(e.chrom, e.a, e.orientation, e.cell_fraction) for e in events],
-        workdir / "sim",
-        coverage=depth,
-        insert_sd=40,
-        contamination=2 * contamination_depth / depth,  # the plasmid at depth coverage x contamination / 2
-        seed=seed,
+    # the plasmid at depth coverage x contamination / 2
+    library = TumourModel(
+        coverage=depth, insert_sd=40, contamination=2 * contamination_depth / depth, seed=seed
     )
+    reads = simulate_tumour(genome_fasta, model, events, workdir / "sim", library)
     reference = write_combined_reference(workdir / "combined.fa", genome, [model])
     bam = align_pairs(reference, reads.r1, reads.r2, workdir / "sample.bam")
-    return KindSample(genome, model, genome_fasta, bam, {e.label: e for e in events})
+    return KindSample(genome, model, genome_fasta, bam, {e.name: Site.of(e, model) for e in events})
 
 
 def without_scontrol() -> dict[str, str]:
@@ -431,7 +364,7 @@ def captured_demo(
     """Capture the simulated demo library ``wgs``_R1/_R2.fastq.gz with vector, control and flank baits into
     ``sample``_R1/_R2 beside it; write the sheet and BEDs there. Returns the capture counts and the config."""
     from carvis.sim.capture import capture_pairs
-    from carvis.sim.simulate import read_genome
+    from carvis.sim.insertions import read_genome
 
     demo, work = ROOT / "resources" / "demo", wgs.parent
     genome = read_genome(demo / "genome.fa")

@@ -21,28 +21,9 @@ TOP = ("sim", "cli")
 MAX_LINES = 500
 MAX_PARAMETERS = 6
 #: Modules over MAX_LINES, with the issue that splits them.
-LONG_MODULES = {
-    "sim/simulate.py": "issue 19: split the insertion model from the read writer",
-    "sim/demo.py": "issue 19: split the demo genome from the demo case table",
-}
+LONG_MODULES: dict[str, str] = {}
 #: Functions over MAX_PARAMETERS (module path:function), with the issue that gives them one parameters object.
-LONG_SIGNATURES: dict[str, str] = {
-    "inputs/checks.py:_parse_row": "issue 19: one sheet-context object",
-    "reads/accounting.py:account_reads": "issue 19: one sample-files object",
-    "reads/accounting.py:count_reads": "issue 19: one sample-files object",
-    "reads/align.py:align_command": "issue 19: one aligner-settings object",
-    "reads/screen.py:run_screen": "issue 19: one screening-settings object",
-    "reads/screen.py:_write_stats": "issue 19: one screening-settings object",
-    "reference/vectors.py:build_vector": "issue 19: one vector-config object",
-    "report/html.py:render_sample_report": "issue 19: one report-inputs object",
-    "sim/simulate.py:random_insertions": "issue 19: one tumour-model object",
-    "sim/simulate.py:simulate_tumour": "issue 19: one tumour-model object",
-    "sim/simulate.py:_chunk_reads": "issue 19: one tumour-model object",
-    "sim/simulate.py:_check_parameters": "issue 19: one tumour-model object",
-    "transgene/call.py:gather_evidence": "issue 19: one transgene-settings object",
-    "transgene/call.py:call_transgene": "issue 19: one transgene-settings object",
-    "transgene/call.py:call_vectors": "issue 19: one transgene-settings object",
-}
+LONG_SIGNATURES: dict[str, str] = {}
 
 
 def stage(module: str) -> str:

@@ -4,16 +4,16 @@ with a message naming the damaged file and the fix, never a traceback or a repor
 from __future__ import annotations
 
 import gzip
-import random
 import shutil
 from pathlib import Path
 
 import pytest
-from helpers import simulate_pairs, snakemake, write_fastq_pairs
+from helpers import snakemake
 from test_workflow import DEMO, write_config
 
 from carvis.cli import main as carvis
-from carvis.sim.simulate import read_genome
+from carvis.reference.vectors import build_vector
+from carvis.sim.simulate import TumourModel, simulate_tumour
 
 PAIRS_DEPTH = 0.6  # ~2,400 pairs of the 1.2 Mb demo genome
 
@@ -76,14 +76,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     if any(shutil.which(t) is None for t in ("minimap2", "samtools", "cc")):
         pytest.skip("minimap2, samtools and cc are needed (bash scripts/setup.sh installs them)")
     tmp = tmp_path_factory.mktemp("bad_reads")
-    rng = random.Random(13)
-    pairs = [
-        p
-        for seq in read_genome(DEMO / "genome.fa").values()
-        for p in simulate_pairs(seq, PAIRS_DEPTH, rng, "p")
-    ]
-    r1, r2 = tmp / "s_R1.fastq.gz", tmp / "s_R2.fastq.gz"
-    write_fastq_pairs(r1, r2, pairs)
+    vector = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
+    library = TumourModel(coverage=PAIRS_DEPTH, insert_sd=40, error_rate=0.0, seed=13)
+    reads = simulate_tumour(DEMO / "genome.fa", vector, [], tmp / "s", library)
+    r1, r2 = reads.r1, reads.r2
     sheet = tmp / "samples.tsv"
     sheet.write_text(f"sample\tfastq_1\tfastq_2\tvector\tpurity\ns\t{r1}\t{r2}\tdemo_car\t0.8\n")
     config = str(write_config(tmp, sheet))

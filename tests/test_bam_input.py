@@ -13,12 +13,12 @@ import pysam
 import pytest
 from helpers import (
     build_test_vector,
+    fastq_names,
     random_seq,
     require_tools,
     simulate_demo_tumour,
-    simulate_pairs,
+    simulate_reads,
     write_fasta,
-    write_fastq_pairs,
 )
 from test_workflow import DEMO, snakemake, write_config
 
@@ -50,6 +50,7 @@ def write_header_only(path: Path, contigs: dict[str, int]) -> Path:
     }
     with pysam.AlignmentFile(str(path), "wb", header=header):
         pass
+    pysam.index(str(path))
     return path
 
 
@@ -101,10 +102,12 @@ def test_sheet_takes_a_bam_instead_of_fastqs(tmp_path: Path) -> None:
         ("t\t\t\t\tcar", "no reads"),
         ("t\t\t\tr1.fq\tcar", "not a BAM or CRAM"),
         ("t\t\t\tmissing.bam\tcar", "bam: file not found"),
+        ("t\t\t\tnoindex.bam\tcar", "no index beside the BAM/CRAM"),
     ],
 )
 def test_bad_bam_rows_name_the_line(tmp_path: Path, row: str, problem: str) -> None:
     write_header_only(tmp_path / "t.bam", {"chr1": 10})
+    (tmp_path / "noindex.bam").write_bytes((tmp_path / "t.bam").read_bytes())
     (tmp_path / "r1.fq").write_text("@r\nA\n+\nI\n")
     with pytest.raises(InputError) as exc:
         load_samples(sheet(tmp_path, row), ["car"], DEFAULT_SCHEMAS / "samples.schema.yaml", genome=tmp_path)
@@ -206,8 +209,11 @@ def clinical_bam(tmp_path_factory: pytest.TempPathFactory, kmer_screen: Path) ->
     chr1, chr2, decoy = random_seq(rng, 60_000), random_seq(rng, 30_000), model.provirus[500:2500]
     clinical = write_fasta(tmp / "clinical.fa", {"chr1": chr1, "chr2": chr2, "decoy": decoy})
     subprocess.run(["samtools", "faidx", str(clinical)], check=True)
-    pairs = simulate_pairs(chr1, 4, rng, "host") + simulate_pairs(chr2, 2, rng, "hostb")
-    pairs += simulate_pairs(decoy, 10, rng, "vec")
+    pairs = []
+    for seed, (name, seq, depth) in enumerate((("host", chr1, 4), ("hostb", chr2, 2), ("vec", decoy, 10))):
+        sim = simulate_reads(tmp / name, {name: seq}, model, depth, seed=seed)
+        mates = [pysam.FastxFile(str(sim.r1)), pysam.FastxFile(str(sim.r2))]
+        pairs += [(a.name.split("/")[0], a.sequence, b.sequence) for a, b in zip(*mates, strict=True)]
     for i in range(5):
         a, b = rng.randrange(0, 59_000), rng.randrange(0, 29_000)
         pairs.append((f"far_{i}", chr1[a : a + 150], revcomp(chr2[b : b + 150])))
@@ -323,8 +329,13 @@ def test_extraction_takes_vector_reads_aligned_in_full_to_a_decoy(tmp_path: Path
     model = build_test_vector(tmp_path / "v.fa", "car", random_seq(rng, 3000), rng)
     host = random_seq(rng, 60_000)
     clinical = write_fasta(tmp_path / "clinical.fa", {"chr1": host, "decoy": model.provirus[500:2500]})
-    pairs = simulate_pairs(host, 4, rng, "host") + simulate_pairs(model.provirus[500:2500], 10, rng, "vec")
-    write_fastq_pairs(tmp_path / "R1.fq.gz", tmp_path / "R2.fq.gz", pairs)
+    parts = [
+        simulate_reads(tmp_path / "host", {"host": host}, model, 4, seed=8),
+        simulate_reads(tmp_path / "vec", {"vec": model.provirus[500:2500]}, model, 10, seed=9),
+    ]
+    for mate, out in (("r1", "R1.fq.gz"), ("r2", "R2.fq.gz")):  # one file of two gzip members
+        (tmp_path / out).write_bytes(b"".join(getattr(part, mate).read_bytes() for part in parts))
+    pairs = fastq_names(tmp_path / "R1.fq.gz")
     bam = tmp_path / "clinical.bam"
     align = f"minimap2 -ax sr {clinical} R1.fq.gz R2.fq.gz 2>/dev/null | samtools sort -o {bam} -"
     subprocess.run(f"{align} && samtools index {bam}", shell=True, check=True, cwd=tmp_path)
@@ -342,7 +353,7 @@ def test_extraction_takes_vector_reads_aligned_in_full_to_a_decoy(tmp_path: Path
     subprocess.run(["bash", "-c", command], check=True, capture_output=True)
     extracted = {r.name for r in pysam.FastxFile(f"{prefix}_R1.fastq.gz")}
     assert hidden <= extracted
-    host = {name for name, _, _ in pairs if name.startswith("host")}
+    host = {name for name in pairs if name.startswith("host_")}
     assert len(host & extracted) < 0.05 * len(host)  # only improper or clipped host pairs
     primary = parse_counts(counts.read_text(), {"/dev/stdin": str(bam)})
     assert primary.files == ((str(bam), 2 * len(pairs)),)  # every primary read of the BAM, counted once

@@ -17,7 +17,7 @@ import pytest
 
 from carvis.core.io import read_tsv, write_tsv
 from carvis.core.tables import SITES, TRANSGENE
-from carvis.report.html import render_sample_report
+from carvis.report.html import ReportInputs, render_sample_report
 from carvis.sites.annotate import annotate_sites
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,16 +58,13 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp / "report.html"
     meta = {"purity": 0.8, "vector": "demo_car", "reference genome": str(DEMO / "genome.fa")}
     coverage = '<svg id="vector-coverage" width="10" height="10"></svg>'
-    render_sample_report(
-        "demo_tumour",
+    inputs = ReportInputs(
         tmp / "integration_sites.tsv",
         tmp / "transgene.tsv",
-        out,
-        meta,
-        purity=0.8,
         contigs_fai=f"{genome}.fai",
         coverage_svg=coverage,
     )
+    render_sample_report("demo_tumour", inputs, out, meta, purity=0.8)
     return out
 
 

@@ -77,7 +77,7 @@ def test_duplicates_are_marked_by_umi(tmp_path: Path) -> None:
 
     import pysam
 
-    from carvis.reads.align import UMI_MARKDUP, align_command, bam_command
+    from carvis.reads.align import UMI_MARKDUP, Aligner, align_command, bam_command
     from tests.helpers import random_seq, require_tools, write_fasta, write_fastq_pairs
 
     require_tools("minimap2", "samtools")
@@ -99,7 +99,8 @@ def test_duplicates_are_marked_by_umi(tmp_path: Path) -> None:
 
     def duplicates(markdup: str) -> int:
         bam = tmp_path / f"out{len(markdup)}.bam"
-        align = align_command("minimap2", reference, [tmp_path / "r1.fq.gz"], [tmp_path / "r2.fq.gz"], "S", 1)
+        aligner = Aligner("minimap2", reference, 1)
+        align = align_command(aligner, [tmp_path / "r1.fq.gz"], [tmp_path / "r2.fq.gz"], "S")
         subprocess.run(["bash", "-o", "pipefail", "-c", bam_command(align, bam, 1, markdup)], check=True)
         with pysam.AlignmentFile(str(bam)) as handle:
             return sum(r.is_duplicate and r.is_read1 for r in handle)

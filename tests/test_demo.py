@@ -16,7 +16,7 @@ from carvis.core.io import read_tsv, write_fasta
 from carvis.core.seqs import revcomp
 from carvis.reference.vectors import build_vector
 from carvis.sim import demo
-from carvis.sim.simulate import read_genome
+from carvis.sim.insertions import read_genome
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 FILES = ("genome.fa", "annotation.gtf", "vector.gb", "vector.fa", "design.tsv", "truth.tsv", "samples.tsv")

@@ -11,8 +11,8 @@ import yaml
 from carvis.core.io import read_tsv
 from carvis.reads.lmpcr import PRESETS
 from carvis.reference.vectors import build_vector
+from carvis.sim.insertions import read_genome
 from carvis.sim.lmpcr import Clone, RunModel, simulate_run
-from carvis.sim.simulate import read_genome
 from tests.helpers import snakemake
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"

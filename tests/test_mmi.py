@@ -6,17 +6,22 @@ import random
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from carvis.core import io
 from carvis.core.errors import InputError
+from carvis.core.seqs import revcomp
+from carvis.reads.align import Aligner, align_command
 from carvis.reference.mmi import _bucket, _header, _positions, append_index
+from carvis.sim.sequences import mutate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"
 
 
 def _fasta(path: Path, records: dict[str, str]) -> Path:
-    path.write_text("".join(f">{name}\n{seq}\n" for name, seq in records.items()))
+    io.write_fasta(path, records.items())
     return path
 
 
@@ -38,14 +43,6 @@ def _content(mmi: Path) -> tuple[list[bytes], dict[tuple[int, int], list[int]], 
             for key, value in h:
                 hits[(i, int(key) & ~1)] = _positions(p, int(key), int(value)).tolist()
         return head.names, hits, fh.read()
-
-
-def _mutate(rng: random.Random, seq: str) -> str:
-    return "".join(rng.choice("ACGT") if rng.random() < 0.01 else b for b in seq)
-
-
-def _rc(seq: str) -> str:
-    return seq[::-1].translate(str.maketrans("ACGT", "TGCA"))
 
 
 @pytest.fixture
@@ -71,7 +68,7 @@ def test_appended_index_is_the_index_of_the_combined_fasta(pieces, tmp_path: Pat
     assert (tmp_path / "appended.mmi").stat().st_size == whole.stat().st_size
 
     # Reads from the genome, the vector, the shared piece and across the junctions map identically.
-    rng = random.Random(5)
+    rng, errors = random.Random(5), np.random.default_rng(5)
     combined = "".join(genome.values()) + "".join(vectors.values())
     junction = genome["chr1"][90_000:90_300] + vectors["v__provirus"] + genome["chr1"][90_300:91_000]
     r1, r2 = [], []
@@ -79,18 +76,16 @@ def test_appended_index_is_the_index_of_the_combined_fasta(pieces, tmp_path: Pat
         source = junction if n % 3 == 0 else combined
         start = rng.randrange(len(source) - 400)
         fragment = source[start : start + rng.randrange(250, 400)]
-        r1.append(f"@r{n}\n{_mutate(rng, fragment[:100])}\n+\n{'I' * 100}\n")
-        r2.append(f"@r{n}\n{_mutate(rng, _rc(fragment)[:100])}\n+\n{'I' * 100}\n")
+        for reads, seq in ((r1, fragment[:100]), (r2, revcomp(fragment)[:100])):
+            read = mutate(errors, seq, 0.01)
+            reads.append(f"@r{n}\n{read}\n+\n{'I' * len(read)}\n")
     (tmp_path / "r1.fq").write_text("".join(r1))
     (tmp_path / "r2.fq").write_text("".join(r2))
 
     def sam(index: Path) -> list[str]:
-        run = subprocess.run(
-            ["minimap2", "-ax", "sr", "-Y", str(index), str(tmp_path / "r1.fq"), str(tmp_path / "r2.fq")],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        reads = [tmp_path / "r1.fq"], [tmp_path / "r2.fq"]
+        command = align_command(Aligner("minimap2", index, 1), *reads, "s")
+        run = subprocess.run(["bash", "-c", command], check=True, capture_output=True, text=True)
         return [line for line in run.stdout.splitlines() if not line.startswith("@PG")]
 
     expected = sam(whole)

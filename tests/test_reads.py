@@ -16,8 +16,8 @@ from test_screen import _screen_world
 
 from carvis.core.errors import InputError
 from carvis.core.io import read_tsv
-from carvis.reads.accounting import account_reads, write_checksums
-from carvis.reads.screen import check_reads, run_screen
+from carvis.reads.accounting import AlignedSample, account_reads, write_checksums
+from carvis.reads.screen import ScreenFiles, ScreenSettings, check_reads, run_screen
 
 N = 2000
 
@@ -126,9 +126,8 @@ def test_damaged_fastq_is_refused_naming_the_file(
         check_reads(kmer_screen, [r1], [r2])
     _, _, pieces, ends = _screen_world(tmp_path, random.Random(5))
     with pytest.raises(InputError) as screened:
-        run_screen(
-            "s", kmer_screen, pieces, ends, [r1], [r2], tmp_path / "o" / "s", tmp_path / "s.tsv", fraction=0.1
-        )
+        files = ScreenFiles(kmer_screen, pieces, ends, [r1], [r2], tmp_path / "o" / "s", tmp_path / "s.tsv")
+        run_screen("s", files, ScreenSettings(fraction=0.1))
     for error in (checked.value, screened.value):
         assert error.path == str(bad) and "/dev/fd" not in str(error)
         assert DAMAGE[case][1] in error.problem and error.fix
@@ -175,7 +174,8 @@ def test_accounting_refuses_a_bam_with_fewer_primary_records_than_reads_sent(tmp
     subprocess.run(["samtools", "view", "-b", "-o", str(bam), str(sam)], check=True)
     out = tmp_path / "qc" / "s.read_counts.tsv"
     inputs = [("R1.fq.gz", 3), ("R2.fq.gz", 3)]
-    rows = account_reads("s", out, bam, "align.log", inputs=inputs, sent=6)
+    aligned = AlignedSample("s", out, bam, "align.log")
+    rows = account_reads(aligned, inputs, sent=6)
     table = read_tsv(out)
     assert [(r["step"], r["file"], r["reads"]) for r in table] == [
         ("input", "R1.fq.gz", "3"),
@@ -186,7 +186,7 @@ def test_accounting_refuses_a_bam_with_fewer_primary_records_than_reads_sent(tmp
     assert len(rows) == 4
     out.unlink()
     with pytest.raises(InputError, match="the aligner wrote 6 primary alignments for 8 reads") as error:
-        account_reads("s", out, bam, "align.log", inputs=inputs, sent=8)
+        account_reads(aligned, inputs, sent=8)
     assert "align.log" in error.value.problem and "rerun" in error.value.fix and not out.exists()
 
 

@@ -12,7 +12,7 @@ import pytest
 from test_vectors import _plasmid
 
 from carvis.core.errors import InputError
-from carvis.reads.align import align_command
+from carvis.reads.align import Aligner, align_command
 from carvis.reference.build import (
     build_combined_reference,
     combine_reference,
@@ -105,13 +105,14 @@ def test_cache_key_changes_with_the_vector_only(inputs) -> None:
 
 
 def test_align_command_lanes_and_aligners() -> None:
-    cmd = align_command("minimap2", "ref.mmi", ["a1.fq.gz", "b1.fq.gz"], ["a2.fq.gz", "b2.fq.gz"], "s1", 4)
+    minimap2 = Aligner("minimap2", "ref.mmi", 4)
+    cmd = align_command(minimap2, ["a1.fq.gz", "b1.fq.gz"], ["a2.fq.gz", "b2.fq.gz"], "s1")
     assert cmd.startswith("minimap2 -ax sr -Y -t 4 -R '@RG\\tID:s1\\tSM:s1'")
     assert cmd.endswith("ref.mmi <(cat a1.fq.gz b1.fq.gz) <(cat a2.fq.gz b2.fq.gz)")
-    single = align_command("bwa", "ref.fa", ["r 1.fq"], [], "s1", 2, "-k 15")
+    single = align_command(Aligner("bwa", "ref.fa", 2, "-k 15"), ["r 1.fq"], [], "s1")
     assert single == "bwa mem -Y -t 2 -R '@RG\\tID:s1\\tSM:s1' -k 15 ref.fa 'r 1.fq'"
     with pytest.raises(ValueError):
-        align_command("bowtie", "x", ["a"], [], "s", 1)
+        Aligner("bowtie", "x", 1)
 
 
 def test_a_new_vector_reuses_the_genome_part(tmp_path: Path) -> None:

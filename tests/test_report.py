@@ -12,7 +12,7 @@ from carvis.core.errors import InputError
 from carvis.core.io import read_tsv, write_tsv
 from carvis.core.tables import ANNOTATION, SITES, SUMMARY, TRANSGENE
 from carvis.report.export import write_bed
-from carvis.report.html import render_sample_report
+from carvis.report.html import ReportInputs, render_sample_report
 from carvis.report.plots import CLONAL_COLOUR, OTHER_COLOUR, clonal_bars
 from carvis.report.provenance import INPUTS, READ_COUNTS, report_settings
 from carvis.report.summary import decide, interpret, limitations, summarise_sample, write_summary
@@ -111,7 +111,7 @@ def test_report_counts_single_sites_in_words_and_names_unknown_orientation(tmp_p
     write_tsv(transgene, TRANSGENE, [_transgene(vcn_per_tumour_cell="0.1")])
     write_tsv(sites, (*SITES, *ANNOTATION), [MINOR, unknown, *singles])
     out = tmp_path / "r.html"
-    render_sample_report("s1", sites, transgene, out, {}, purity=0.8)
+    render_sample_report("s1", ReportInputs(sites, transgene), out, {}, purity=0.8)
     page = out.read_text()
     assert (
         "38 further sites with one fragment each: insertions carried by few cells, as in a polyclonal "
@@ -213,7 +213,7 @@ def _render(tmp_path: Path, sample: str = EVIL) -> str:
         "input checksums": {"reads_R1.fq.gz": "sha256:abc"},
         "thresholds": {"min_mapq": 20, "dominant_fraction": 0.2},
     }
-    render_sample_report(sample, sites, transgene, out, meta, purity=0.8)
+    render_sample_report(sample, ReportInputs(sites, transgene), out, meta, purity=0.8)
     return out.read_text()
 
 
@@ -248,7 +248,7 @@ def test_report_without_sites(tmp_path: Path) -> None:
     write_tsv(transgene, TRANSGENE, [_transgene(detected="no", vcn_per_tumour_cell="0")])
     write_tsv(sites, (*SITES, *ANNOTATION), [])
     out = tmp_path / "r.html"
-    render_sample_report("s1", sites, transgene, out, {})
+    render_sample_report("s1", ReportInputs(sites, transgene), out, {})
     page = out.read_text()
     assert "Verdict: Transgene not detected" in page and "No integration site was called." in page
     assert "<svg" not in page
@@ -306,7 +306,8 @@ def _render_case(
     transgene_tsv, sites_tsv, out = tmp_path / "t.tsv", tmp_path / "s.tsv", tmp_path / "r.html"
     write_tsv(transgene_tsv, TRANSGENE, [transgene or _transgene()])
     write_tsv(sites_tsv, (*SITES, *ANNOTATION), sites)
-    render_sample_report("s1", sites_tsv, transgene_tsv, out, {"sample": "s1"}, purity=purity, **options)
+    inputs = ReportInputs(sites_tsv, transgene_tsv, **options)  # type: ignore[arg-type]
+    render_sample_report("s1", inputs, out, {"sample": "s1"}, purity=purity)
     return out.read_text()
 
 
@@ -353,8 +354,9 @@ CASES = {
         [{**CLONAL, "spanning_fragments": "13.56", "flags": "spanning_modelled", "fragments": "10",
           "split_fragments": "9", "discordant_fragments": "1"}],
         {},
-        ["about 14 reference fragments expected from the genome-wide depth; reads were screened, so they "
-         "were modelled, not counted", "reference fragments modelled"],
+        ["about 14 reference fragments expected from the genome-wide depth: modelled, not counted (screened "
+         "reads without the second pass, or a long-read BAM lacking the contig)",
+         "reference fragments modelled"],
     ),
     "purity_unknown": ([CLONAL], {"purity": None}, ["not computed: tumour purity unknown"]),
     "three_clonal_sites": ([CLONAL, SECOND, THIRD, MINOR], {}, ["3 integration sites"]),
@@ -400,13 +402,13 @@ def test_method_section_lists_inputs_checksums_and_read_counts(tmp_path: Path) -
     steps = [("input", "/data/s1_R1.fq.gz", 10_033_466), ("input", "/data/s1_R2.fq.gz", 5_000_000)]
     steps += [("screened", "NA", 15_033_466), ("kept", "NA", 2_210), ("primary_alignments", "NA", 4_400)]
     write_tsv(counts, READ_COUNTS, [{"sample": "s1", "step": s, "file": f, "reads": n} for s, f, n in steps])
-    page = _render_case(tmp_path, [CLONAL], inputs_tsv=inputs, read_counts_tsv=counts)
+    page = _render_case(tmp_path, [CLONAL], checksums=inputs, read_counts=counts)
     seen = " ".join(visible_text(page).split())
     assert f"/data/s1_R1.fq.gz 123,456 {digest}" in seen and "SHA-256" in seen
     assert "reads in s1_R1.fq.gz 10,033,466; reads in s1_R2.fq.gz 5,000,000; screened 15,033,466" in seen
     assert "reads the screen kept: they share k-mers with the vector" in seen
     assert "Warning: the input files hold different numbers of reads" in seen
-    absent = _render_case(tmp_path, [CLONAL], inputs_tsv=tmp_path / "none.tsv")
+    absent = _render_case(tmp_path, [CLONAL], checksums=tmp_path / "none.tsv")
     assert "this run recorded no input checksums" in absent and "this run recorded no read counts" in absent
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from helpers import (
     build_test_vector,
+    fastq_names,
     random_seq,
     require_tools,
     simulate_demo_tumour,
-    simulate_pairs,
+    simulate_reads,
     write_fastq_pairs,
 )
 from test_workflow import snakemake, write_config
@@ -25,6 +26,8 @@ from carvis.core.seqs import revcomp
 from carvis.reads.coverage import ContigCoverage, scaled_row
 from carvis.reads.screen import (
     Progress,
+    ScreenFiles,
+    ScreenSettings,
     depth_fraction,
     estimate_reads,
     run_screen,
@@ -117,7 +120,8 @@ def test_kmer_screen_keeps_vector_and_short_junction_reads_not_host_or_masked_on
     r1, r2 = tmp_path / "r_R1.fastq.gz", tmp_path / "r_R2.fastq.gz"
     write_fastq_pairs(r1, r2, pairs)
     out = tmp_path / "out" / "s"
-    stats = run_screen("s", kmer_screen, pieces, ends, [r1], [r2], out, tmp_path / "s.tsv", fraction=0.2)
+    files = ScreenFiles(kmer_screen, pieces, ends, [r1], [r2], out, tmp_path / "s.tsv")
+    stats = run_screen("s", files, ScreenSettings(fraction=0.2))
     written = set(_names(Path(f"{out}_R1.fastq")))
     sampled = set(_samtools_sample([name for name, _, _ in pairs], 0.2, tmp_path))
     wrong = {name for name, keep in expected.items() if keep != (name in written - sampled)}
@@ -129,14 +133,13 @@ def test_kmer_screen_keeps_vector_and_short_junction_reads_not_host_or_masked_on
 def test_kmer_screen_depth_sample_is_the_one_samtools_view_s_picks(tmp_path: Path, kmer_screen: Path) -> None:
     """The depth sample is re-selected in the aligned BAM with ``samtools view -s``: same hash, same reads."""
     require_tools("samtools")
-    rng = random.Random(4)
-    _, host, pieces, ends = _screen_world(tmp_path, rng)
-    pairs = simulate_pairs(host, 10, rng, "frag")
-    r1, r2 = tmp_path / "r_R1.fastq.gz", tmp_path / "r_R2.fastq.gz"
-    write_fastq_pairs(r1, r2, pairs)
+    model, host, pieces, ends = _screen_world(tmp_path, random.Random(4))
+    reads = simulate_reads(tmp_path / "r", {"host": host}, model, 10, seed=4)
+    r1, r2, pairs = reads.r1, reads.r2, fastq_names(reads.r1)
     out = tmp_path / "out" / "s"
-    stats = run_screen("s", kmer_screen, pieces, ends, [r1], [r2], out, tmp_path / "s.tsv", fraction=0.05)
-    picked = _samtools_sample([name for name, _, _ in pairs], 0.05, tmp_path)
+    files = ScreenFiles(kmer_screen, pieces, ends, [r1], [r2], out, tmp_path / "s.tsv")
+    stats = run_screen("s", files, ScreenSettings(fraction=0.05))
+    picked = _samtools_sample(pairs, 0.05, tmp_path)
     assert 0.03 * len(pairs) < len(picked) < 0.07 * len(pairs)
     assert _names(Path(f"{out}_R1.fastq")) == picked
     assert stats["sampled_reads"] == 2 * len(picked) and stats["kept_reads"] == 0
@@ -149,33 +152,30 @@ def test_depth_sample_is_capped_at_max_pairs(tmp_path: Path, kmer_screen: Path) 
     assert depth_fraction(0.01, 2_000_000, 600_000_000) == pytest.approx(2_000_000 / 600_000_000)
     assert depth_fraction(0.01, 2_000_000, 1_000_000) == 0.01  # 10,000 pairs: under the cap
     assert depth_fraction(0.01, None, 600_000_000) == 0.01 and depth_fraction(0.0, 10, 10**9) == 0.0
-    rng = random.Random(6)
-    _, host, pieces, ends = _screen_world(tmp_path, rng)
-    pairs = simulate_pairs(host, 10, rng, "frag")
-    r1, r2 = tmp_path / "r_R1.fastq.gz", tmp_path / "r_R2.fastq.gz"
-    write_fastq_pairs(r1, r2, pairs)
+    model, host, pieces, ends = _screen_world(tmp_path, random.Random(6))
+    reads = simulate_reads(tmp_path / "r", {"host": host}, model, 10, seed=6)
+    r1, r2, pairs = reads.r1, reads.r2, fastq_names(reads.r1)
     out, stats_tsv = tmp_path / "out" / "s", tmp_path / "s.tsv"
     cap = len(pairs) // 20  # a tenth of what the 0.5 fraction would pick
-    stats = run_screen(
-        "s", kmer_screen, pieces, ends, [r1], [r2], out, stats_tsv, fraction=0.5, max_pairs=cap
-    )
+    files = ScreenFiles(kmer_screen, pieces, ends, [r1], [r2], out, stats_tsv)
+    stats = run_screen("s", files, ScreenSettings(fraction=0.5, max_pairs=cap))
     fraction = depth_fraction(0.5, cap, estimate_reads([r1]))
     assert fraction < 0.07
-    picked = _samtools_sample([name for name, _, _ in pairs], fraction, tmp_path)
+    picked = _samtools_sample(pairs, fraction, tmp_path)
     assert _names(Path(f"{out}_R1.fastq")) == picked
     assert 0.5 * cap < len(picked) < 1.5 * cap
     assert stats["depth_scale"] == pytest.approx(2 * len(pairs) / (2 * len(picked)))
 
 
 def test_kmer_screen_names_the_fastq_with_a_broken_record(tmp_path: Path, kmer_screen: Path) -> None:
-    rng = random.Random(5)
-    _, host, pieces, ends = _screen_world(tmp_path, rng)
-    r1, r2 = tmp_path / "r_R1.fastq.gz", tmp_path / "r_R2.fastq.gz"
-    write_fastq_pairs(r1, r2, simulate_pairs(host[:20_000], 5, rng, "frag"))
+    model, host, pieces, ends = _screen_world(tmp_path, random.Random(5))
+    reads = simulate_reads(tmp_path / "r", {"host": host[:20_000]}, model, 5, seed=5)
+    r1, r2 = reads.r1, reads.r2
     with gzip.open(r2, "at") as out:
         out.write("@extra/2\nACGT\n")
     with pytest.raises(InputError, match=r"r_R2\.fastq\.gz, line \d+: record \d+: the file ends inside"):
-        run_screen("s", kmer_screen, pieces, ends, [r1], [r2], tmp_path / "s", tmp_path / "s.t", fraction=0.5)
+        files = ScreenFiles(kmer_screen, pieces, ends, [r1], [r2], tmp_path / "s", tmp_path / "s.t")
+        run_screen("s", files, ScreenSettings(fraction=0.5))
 
 
 def test_scaled_depth_sample_keeps_the_effective_length() -> None:

@@ -13,7 +13,8 @@ from carvis.core.errors import InputError
 from carvis.core.io import read_tsv, write_fasta
 from carvis.core.seqs import revcomp
 from carvis.reference.vectors import VectorModel, build_vector
-from carvis.sim.simulate import Insertion, random_insertions, read_design, simulate_tumour
+from carvis.sim.insertions import Insertion, SiteDraw, random_insertions, read_design
+from carvis.sim.simulate import TumourModel, simulate_tumour
 
 DEMO_VECTOR = Path(__file__).resolve().parents[1] / "resources" / "demo" / "vector.gb"
 # chr1 sites: four carried by every cell (g = 0.5) and one by a quarter of the cells (g = 0.125)
@@ -54,7 +55,7 @@ def tumour(genome, vector, tmp_path_factory):
     insertions.append(Insertion("chr1", QUARTER[0], QUARTER[1], 0.25, None, "bystander"))
     out = tmp_path_factory.mktemp("sim") / "t"
     result = simulate_tumour(
-        path, vector, insertions, out, sample="s1", coverage=60, error_rate=0.0, purity=0.5, seed=5
+        path, vector, insertions, out, TumourModel("s1", 60, error_rate=0.0, purity=0.5, seed=5)
     )
     r1, r2 = _reads(result.r1), _reads(result.r2)
     return result, insertions, r1, r2
@@ -170,7 +171,9 @@ def test_provirus_is_read_at_coverage_times_allele_fraction(vector, tmp_path):
     path = tmp_path / "genome.fa"
     path.write_text(f">chr1\n{_random_seq(rng, 12_000)}\n")
     sites = [Insertion("chr1", a, o, 1.0) for a, o in ((3_000, "+"), (6_000, "-"), (9_000, "+"))]
-    res = simulate_tumour(path, vector, sites, tmp_path / "t", coverage=600, error_rate=0.0, seed=8)
+    res = simulate_tumour(
+        path, vector, sites, tmp_path / "t", TumourModel(coverage=600, error_rate=0.0, seed=8)
+    )
     provirus, read_length = vector.provirus, 150
     depth = np.zeros(len(provirus))
     for _, seq in _reads(res.r1) + _reads(res.r2):
@@ -188,7 +191,7 @@ def test_same_seed_same_bytes_other_seed_differs(genome, vector, tmp_path):
     outs = []
     for name, seed in (("a", 9), ("b", 9), ("c", 10)):
         res = simulate_tumour(
-            path, vector, insertions, tmp_path / name, coverage=3, contamination=0.5, seed=seed
+            path, vector, insertions, tmp_path / name, TumourModel(coverage=3, contamination=0.5, seed=seed)
         )
         outs.append([p.read_bytes() for p in (res.r1, res.r2, res.truth, res.truth_transgene)])
     assert outs[0] == outs[1]
@@ -204,7 +207,7 @@ def test_contamination_adds_backbone_reads(genome, vector, tmp_path):
 
     def backbone_reads(contamination: float, name: str) -> tuple[int, object]:
         res = simulate_tumour(
-            path, vector, [], tmp_path / name, coverage=10, contamination=contamination, seed=2
+            path, vector, [], tmp_path / name, TumourModel(coverage=10, contamination=contamination, seed=2)
         )
         hits = sum(
             any(s[i : i + k] in backbone for i in range(0, 150 - k + 1, 25)) for _, s in _reads(res.r1)
@@ -251,6 +254,16 @@ def test_cli_adds_bystanders_and_reports_bad_input(genome, tmp_path, capsys):
     assert [r["class"] for r in rows] == ["clonal", "bystander", "bystander", "bystander"]
     assert rows[0]["vector"] == "vector" and rows[0]["clonal_fraction"] == "1"
     assert all(0.001 <= float(r["cell_fraction"]) <= 0.004 for r in rows[1:])
+    assert _reads(tmp_path / "x_R1.fastq.gz")[0][0].startswith("tumour:")
+    named = [*args[:-1], str(tmp_path / "y"), "--origin-names", "--circles", "1", "--duplicates", "0.2"]
+    assert main(named) == 0
+    origins = {name.removeprefix("dup_").split("_")[0] for name, _ in _reads(tmp_path / "y_R1.fastq.gz")}
+    # the bystanders (sites 2-4, 0.1-0.4% of cells) are read at 2x x 0.2% at most
+    assert (
+        {"chr1", "chr2", "site1", "circle"}
+        <= origins
+        <= {"chr1", "chr2", "site1", "site2", "site3", "site4", "circle"}
+    )
     design.write_text("chrom\tposition\torientation\tcell_fraction\nchr9\t30000\t-\t0.6\n")
     assert main(args) == 2
     assert "chr9" in capsys.readouterr().err
@@ -259,13 +272,13 @@ def test_cli_adds_bystanders_and_reports_bad_input(genome, tmp_path, capsys):
 def test_random_sites_can_be_restricted_to_a_target_motif() -> None:
     rng = np.random.default_rng(2)
     genome = {"chr1": _random_seq(rng, 50_000), "chr2": "N" * 3000 + _random_seq(rng, 20_000)}
-    sites = random_insertions(genome, 25, np.random.default_rng(3), (0.1, 0.2), target="TTAA")
+    sites = random_insertions(genome, np.random.default_rng(3), SiteDraw(25, (0.1, 0.2), target="TTAA"))
     assert len(sites) == 25
     for site in sites:
         assert genome[site.chrom][site.position - 1 : site.position + 3] == "TTAA"
         assert "N" not in genome[site.chrom][site.position - 501 : site.position + 500]
         assert 0.1 <= site.cell_fraction <= 0.2 and site.label == "bystander"
-    untargeted = random_insertions(genome, 25, np.random.default_rng(3), (0.1, 0.2))
+    untargeted = random_insertions(genome, np.random.default_rng(3), SiteDraw(25, (0.1, 0.2)))
     assert sum(genome[s.chrom][s.position - 1 : s.position + 3] == "TTAA" for s in untargeted) < 5
 
 
@@ -275,7 +288,9 @@ def test_host_deletion_removes_host_bases_between_the_junctions(genome, tmp_path
     path, host = genome
     vector = build_vector("aav", DEMO_VECTOR, "other", (2000, 4000))
     ins = Insertion("chr1", 30_000, "+", 1.0, None, "clonal", host_deletion=37)
-    result = simulate_tumour(path, vector, [ins], tmp_path / "t", coverage=40, error_rate=0.0, seed=2)
+    result = simulate_tumour(
+        path, vector, [ins], tmp_path / "t", TumourModel(coverage=40, error_rate=0.0, seed=2)
+    )
     row = read_tsv(result.truth)[0]
     assert (int(row["left_junction"]), int(row["right_junction"])) == (30_000 - 38, 30_000)
     assert row["tsd_length"] == "0"
@@ -288,3 +303,65 @@ def test_host_deletion_removes_host_bases_between_the_junctions(genome, tmp_path
     assert _count(reads, seq[29_979:29_999] + insert[:20]) == 0
     with pytest.raises(InputError, match="not both"):
         simulate_tumour(path, vector, [Insertion("chr1", 100, "+", 1.0, 4, "clonal", 5)], tmp_path / "u")
+
+
+@pytest.fixture(scope="module")
+def artefacts(genome, vector, tmp_path_factory):
+    """A site seen by discordant pairs only, a backbone piece joined to the genome, 2-LTR circles and PCR
+    duplicates, with reads named by origin."""
+    path, _ = genome
+    insertions = [
+        Insertion("chr1", 20_000, "+", 1.0, name="D", discordant_only=True, fragment_mean=700),
+        Insertion("chr1", 50_000, "-", 1.0, 0, name="B", insert=vector.backbone[100:1100]),
+    ]
+    model = TumourModel("s", 40, error_rate=0.0, circles=2.0, duplicates=0.1, origin_names=True, seed=6)
+    result = simulate_tumour(path, vector, insertions, tmp_path_factory.mktemp("art") / "t", model)
+    return result, insertions, dict(_reads(result.r1)), dict(_reads(result.r2))
+
+
+def test_reads_are_named_by_origin_and_duplicates_repeat_their_original(artefacts):
+    _, _, r1, r2 = artefacts
+    origins = {name.removeprefix("dup_").split("_")[0] for name in r1}
+    assert origins == {"chr1", "chr2", "D", "B", "circle"}
+    copies = [name for name in r1 if name.startswith("dup_")]
+    assert all(r1[c] == r1[c[4:]] and r2[c] == r2[c[4:]] for c in copies)
+    assert len(copies) / (len(r1) - len(copies)) == pytest.approx(0.1, abs=0.01)
+
+
+def test_a_discordant_only_site_has_no_read_over_a_junction_only_pairs_across(genome, vector, artefacts):
+    result, (site, _), r1, r2 = artefacts
+    host = genome[1]["chr1"]
+    left, right = site.position + vector.tsd_length - 1, site.position  # left junction, first TSD base
+    junctions = [
+        host[left - 10 : left] + vector.provirus[:10],
+        vector.provirus[-10:] + host[right - 1 :][:10],
+    ]
+    mates = [(r1[n], r2[n]) for n in r1 if n.startswith("D_")]
+    assert not any(_count([a, b], j) for a, b in mates for j in junctions)
+    host_side = host[left - 2000 : left] + host[right - 1 : right + 2000]
+    across = sum(
+        any(a in host_side or revcomp(a) in host_side for a in pair)
+        and any(a in vector.provirus or revcomp(a) in vector.provirus for a in pair)
+        for pair in mates
+    )
+    assert across > 20
+    (row,) = result.truth_rows
+    assert row["readable_fragments"] == 0 and int(str(row["fragments"])) >= across
+
+
+def test_a_backbone_insert_is_read_but_is_no_site_and_no_copy(genome, vector, artefacts):
+    result, (_, backbone), r1, r2 = artefacts
+    host, piece = genome[1]["chr1"], revcomp(backbone.insert)  # "-": the reverse complement on chr1
+    junction = host[backbone.position - 11 : backbone.position - 1] + piece[:10]
+    assert _count([*r1.values(), *r2.values()], junction) > 5
+    assert [(row["chrom"], row["position"]) for row in result.truth_rows] == [("chr1", 20_000)]  # the site
+    assert float(read_tsv(result.truth_transgene)[0]["vcn"]) == 1.0  # the site's copy only
+
+
+def test_two_ltr_circles_join_the_provirus_end_to_its_start(vector, artefacts):
+    _, _, r1, r2 = artefacts
+    circle = [(r1[n], r2[n]) for n in r1 if n.startswith("circle_")]
+    joined = sum(_count([a, b], vector.provirus[-15:] + vector.provirus[:15]) > 0 for a, b in circle)
+    # 2 copies at 40x: 40x over the circle; fragments with a read over the joint, 15 bases each side
+    expected = 40 / 300 * 2 * (150 - 30)
+    assert 0.7 * expected < joined < 1.3 * expected

@@ -10,7 +10,7 @@ from helpers import build_test_vector, random_seq, write_fasta
 
 from carvis.core.io import read_tsv, write_tsv
 from carvis.core.tables import EVIDENCE
-from carvis.reads.screen import run_screen
+from carvis.reads.screen import ScreenFiles, ScreenSettings, run_screen
 from carvis.reference.vectors import VectorModel
 from carvis.sites.site_reads import mask_site_flanks, site_regions, write_site_flanks
 
@@ -92,8 +92,7 @@ def test_screen_without_any_site_keeps_nothing_and_reads_nothing(tmp_path: Path)
     pieces = tmp_path / "flanks.fa"
     pieces.write_text("")
     stats = tmp_path / "stats.tsv"
-    row = run_screen(
-        "s", "no-such-binary", pieces, pieces, ["absent_R1.fq.gz"], [], tmp_path / "s", stats, fraction=0
-    )
+    files = ScreenFiles("no-such-binary", pieces, pieces, ["absent_R1.fq.gz"], [], tmp_path / "s", stats)
+    row = run_screen("s", files, ScreenSettings(fraction=0))
     assert row["kept_reads"] == 0 and (tmp_path / "s_R1.fastq").read_text() == ""
     assert read_tsv(stats)[0]["depth_scale"] == "NA"

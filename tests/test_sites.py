@@ -124,13 +124,18 @@ def test_duplicates_are_counted_once(
     sample: IntegrationSample, evidence_tsv: Path, called: dict[str, dict[str, str]]
 ) -> None:
     e = sample.insertions["S1"]
+    # a low-MAPQ junction read counts when it lies exactly at a junction of the site (sites.junctions.rescue)
+    exact = {(str(e.left_junction), "left", "5p"), (str(e.a), "right", "3p")}  # a "+" site
     rows = [
         r
         for r in read_tsv(evidence_tsv)
         if r["kind"] in {"split", "clip", "discordant"}
         and r["chrom"] == e.chrom
         and abs(int(r["host_pos"]) - e.a) < 1000
-        and r["flags"] == "NA"
+        and (
+            r["flags"] == "NA"
+            or (r["flags"] == "low_mapq" and (r["host_pos"], r["side"], r["vector_end"]) in exact)
+        )
     ]
     names = {r["fragment"] for r in rows}
     assert any(copy in names for _, copy in sample.duplicate_pairs)

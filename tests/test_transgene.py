@@ -23,9 +23,12 @@ from carvis.core.tables import TRANSGENE
 from carvis.reads.coverage import ContigCoverage, autosomal_depth, mean_read_length, read_depth
 from carvis.reference.mask import footprint_intervals, read_mask
 from carvis.report.coverage_plot import coverage_svg
-from carvis.sim.simulate import Insertion, simulate_tumour
+from carvis.sim.insertions import Insertion
+from carvis.sim.simulate import TumourModel, simulate_tumour
 from carvis.transgene.call import (
     Evidence,
+    TransgeneFiles,
+    TransgeneParams,
     call_transgene,
     call_vectors,
     decide,
@@ -58,12 +61,14 @@ def align_and_measure(
         world.a,
         insertions,
         tmp / "sim",
-        coverage=COVERAGE,
-        read_length=READ,
-        insert_mean=FRAGMENT,
-        insert_sd=30,
-        contamination=contamination,
-        seed=seed,
+        TumourModel(
+            coverage=COVERAGE,
+            read_length=READ,
+            insert_mean=FRAGMENT,
+            insert_sd=30,
+            contamination=contamination,
+            seed=seed,
+        ),
     )
     bam = align_pairs(world.combined, reads.r1, reads.r2, tmp / "sample.bam")
     bed = tmp / "vectors.bed"
@@ -91,7 +96,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[World, dict[str, li
 def _call(world_: tuple[World, dict, list], tmp: Path, cells: float, plasmid: float = 0.0, **kw) -> dict:  # type: ignore[type-arg]
     built, footprint, mask = world_
     coverage, depth, bam = align_and_measure(built, tmp, cells, 11, plasmid)
-    return call_transgene("S", built.a, footprint, mask, coverage, depth, bam, **kw)
+    return call_transgene(
+        "S", built.a, footprint, mask, TransgeneFiles(coverage, depth, bam), TransgeneParams(**kw)
+    )
 
 
 def _counted_bp(world_: tuple[World, dict, list]) -> int:  # type: ignore[type-arg]
@@ -137,12 +144,13 @@ def test_car_negative_tumour_with_the_homologous_genes_is_no(world, tmp_path: Pa
     # endogenous EEF1A1/CD28 reads do land on the vector contig, only in the masked part
     provirus = read_depth(depth, {built.a.provirus_contig: len(built.a.provirus)})[built.a.provirus_contig]
     assert provirus.sum() > 0
-    row = call_transgene("S", built.a, footprint, mask, coverage, depth, bam)
+    files = TransgeneFiles(coverage, depth, bam)
+    row = call_transgene("S", built.a, footprint, mask, files)
     assert row["detected"] == "no", row["reason"]
     assert row["vcn"] < 0.01 and row["fragments"] == 0
     assert row["plasmid_contamination"] == "no"
     # without the mask the endogenous EEF1A1 promoter reads would look like a transgene
-    unmasked = call_transgene("S", built.a, footprint_intervals(built.a, {}), [], coverage, depth, bam)
+    unmasked = call_transgene("S", built.a, footprint_intervals(built.a, {}), [], files)
     assert unmasked["detected"] != "no" and unmasked["vcn"] > 0.1 and unmasked["fragments"] > 10
 
 
@@ -165,7 +173,7 @@ def test_every_vector_is_called_and_the_present_construct_is_named(world, tmp_pa
     built, footprint, mask = world
     coverage, depth, bam = align_and_measure(built, tmp_path, 1.0, seed=3)
     b, a = built.models[1], built.a
-    rows = call_vectors("S", [b, a], footprint, mask, coverage, depth, bam)
+    rows = call_vectors("S", [b, a], footprint, mask, TransgeneFiles(coverage, depth, bam))
     assert [r["vector"] for r in rows] == ["carB", "carA"]  # the given order: the sample's vector first
     by_name = {r["vector"]: r for r in rows}
     assert by_name["carA"]["detected"] == "yes" and by_name["carA"]["identity"] == "best"
@@ -342,7 +350,7 @@ def _evidence(**kw: object) -> Evidence:
     ],
 )
 def test_decision_rule(changes: dict[str, object], detected: str, words: str) -> None:
-    got, reason = decide(_evidence(**changes), min_vcn=0.02, min_footprint_covered=0.2)
+    got, reason = decide(_evidence(**changes), TransgeneParams(min_vcn=0.02, min_footprint_covered=0.2))
     assert got == detected
     assert words in reason
 

@@ -10,17 +10,16 @@ import numpy as np
 from helpers import (
     align_pairs,
     build_test_vector,
-    modified_allele,
     random_seq,
-    simulate_pairs,
+    simulate_reads,
     transposon_plasmid,
     write_combined_reference,
     write_fasta,
-    write_fastq_pairs,
 )
 
 from carvis.reads.coverage import read_depth
 from carvis.reference.vectors import KINDS, build_vector
+from carvis.sim.insertions import Insertion
 from carvis.transgene.call import LTR_MARGIN, counted_intervals
 
 
@@ -57,10 +56,12 @@ def test_counted_ltr_bases_carry_one_copy_depth_like_the_footprint(tmp_path: Pat
     host = random_seq(rng, 8000)
     genome = {"chr1": host}
     reference = write_combined_reference(tmp_path / "ref.fa", genome, [model])
-    allele = modified_allele(host, 4000, model.tsd_length, model.provirus, "+")[2500:-2500]
-    r1, r2 = tmp_path / "r1.fq.gz", tmp_path / "r2.fq.gz"
-    write_fastq_pairs(r1, r2, simulate_pairs(allele, 800, rng, "p"))
-    bam = align_pairs(reference, r1, r2, tmp_path / "s.bam")
+    # host[2500:5500] at 1600x, the provirus at host base 4000 in every cell (one allele of two: 800x)
+    allele = Insertion("chr1", 4000 - 2500, "+", 1.0)
+    reads = simulate_reads(
+        tmp_path / "s", {"chr1": host[2500:5500]}, model, 1600, seed=5, insertions=[allele]
+    )
+    bam = align_pairs(reference, reads.r1, reads.r2, tmp_path / "s.bam")
     depth_tsv = tmp_path / "depth.tsv"
     with open(depth_tsv, "w") as out:
         subprocess.run(

@@ -9,7 +9,14 @@ import pytest
 
 from carvis.core.errors import InputError
 from carvis.core.seqs import revcomp
-from carvis.reference.vectors import KINDS, build_vector, contig_owner, load_manifest, write_manifest
+from carvis.reference.vectors import (
+    KINDS,
+    build_vector,
+    configured_vector,
+    contig_owner,
+    load_manifest,
+    write_manifest,
+)
 
 LENTI = KINDS["lentiviral"]
 
@@ -89,6 +96,22 @@ def test_transposon_provirus_is_the_given_range(tmp_path: Path) -> None:
     assert model.provirus == body and model.tsd_length == 4 and model.ltr_ranges() == []
     with pytest.raises(InputError):
         build_vector("pb", path, "piggybac")  # no range and nothing to infer from
+
+
+def test_config_end_motifs_and_tsd_replace_the_kind_s(tmp_path: Path) -> None:
+    """A vector entry's five_prime_end, three_prime_end (any case) and tsd_length replace its kind's."""
+    rng = random.Random(3)
+    five, three = "TTAACCCTAG", "CTAGGGTTAA"  # not piggyBac's own motifs
+    body = five + _random(rng, 2000) + three
+    path = tmp_path / "t.fa"
+    path.write_text(">t\n" + _random(rng, 500) + body + _random(rng, 500) + "\n")
+    span = [501, 500 + len(body)]
+    ends = {"five_prime_end": five.lower(), "three_prime_end": three.lower(), "tsd_length": "2"}
+    model = configured_vector("t", {"sequence": path, "kind": "piggybac", "provirus": span, **ends})
+    assert (model.five_prime_end, model.three_prime_end, model.tsd_length) == (five, three, 2)
+    assert model.kind == "piggybac" and model.provirus == body
+    with pytest.raises(InputError, match="but a piggybac"):  # piggyBac's own motifs do not end this element
+        build_vector("t", path, "piggybac", span)
 
 
 def test_manifest_round_trip(plasmid, tmp_path: Path) -> None:

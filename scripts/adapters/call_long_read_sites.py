@@ -23,9 +23,11 @@ with log_to(snakemake.log[0]) as log:
             snakemake.params.min_mapq,
             snakemake.params.min_fragments,
             snakemake.params.clonal_min_fraction,
+            snakemake.input.spanning_bam,
+            snakemake.input.bam,
         ),
     )
     write_long_read_sites(sites, details, snakemake.output.sites, snakemake.output.structure)
-    qc = {"sites_called": len(sites), "sites_clonal": sum(s["clonal"] == "yes" for s in sites)}
+    qc = {"sites_called": len(sites), "sites_clonal": sum(bool(s.clonal) for s in sites)}
     write_tsv(snakemake.output.qc, ("metric", "count"), ({"metric": k, "count": v} for k, v in qc.items()))
     log.info("%d long-read sites called", len(sites))

@@ -10,7 +10,7 @@ from carvis.core.runlog import log_to
 from carvis.reference.mask import read_mask
 from carvis.reference.vectors import load_manifest
 from carvis.transgene.assay import capture_row
-from carvis.transgene.call import call_vectors, write_transgene
+from carvis.transgene.call import TransgeneFiles, TransgeneParams, call_vectors, write_transgene
 from carvis.transgene.vector_coverage import feature_coverage, provirus_depth, write_vector_coverage
 
 with log_to(snakemake.log[0]) as log:
@@ -20,17 +20,9 @@ with log_to(snakemake.log[0]) as log:
     models = [manifest[own]] + [m for name, m in manifest.items() if name != own]
     mask = read_mask(snakemake.input.mask)
     footprint = read_bed(snakemake.input.footprint)
-    rows = call_vectors(
-        sample,
-        models,
-        footprint,
-        mask,
-        snakemake.input.coverage,
-        snakemake.input.depth,
-        snakemake.input.bam,
-        purity=snakemake.params.purity,
-        **snakemake.params.settings,
-    )
+    files = TransgeneFiles(snakemake.input.coverage, snakemake.input.depth, snakemake.input.bam)
+    params = TransgeneParams(purity=snakemake.params.purity, **snakemake.params.settings)
+    rows = call_vectors(sample, models, footprint, mask, files, params)
     if snakemake.params.capture != "":  # capture: VCN over the control regions, or not given (issue 16)
         rows = [capture_row(r, snakemake.params.capture) for r in rows]
     for row in rows:

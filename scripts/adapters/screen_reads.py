@@ -6,20 +6,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
 from carvis.core.runlog import log_to
-from carvis.reads.screen import run_screen
+from carvis.reads.screen import ScreenFiles, ScreenSettings, run_screen
 
 with log_to(snakemake.log[0]):
-    run_screen(
-        snakemake.wildcards.sample,
-        snakemake.input.binary[0],
-        snakemake.input.pieces,
-        snakemake.input.ends,
-        snakemake.params.fastq_1,
-        snakemake.params.fastq_2,
-        snakemake.params.prefix,
+    i, p = snakemake.input, snakemake.params
+    files = ScreenFiles(
+        i.binary[0],
+        i.pieces,
+        i.ends,
+        p.fastq_1,
+        p.fastq_2,
+        p.prefix,
         snakemake.output.stats,
-        fraction=snakemake.params.fraction,
-        seed=snakemake.params.seed,
-        inputs_tsv=snakemake.output.inputs,
-        max_pairs=snakemake.params.max_pairs,
+        snakemake.output.inputs,
     )
+    run_screen(snakemake.wildcards.sample, files, ScreenSettings(p.fraction, p.seed, p.max_pairs))

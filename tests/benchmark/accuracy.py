@@ -51,7 +51,8 @@ from carvis.core.io import read_tsv  # noqa: E402
 from carvis.core.seqs import revcomp  # noqa: E402
 from carvis.reference.vectors import KINDS, VectorModel, build_vector  # noqa: E402
 from carvis.sim.demo import build_demo  # noqa: E402
-from carvis.sim.simulate import Insertion, random_insertions, read_genome, simulate_tumour  # noqa: E402
+from carvis.sim.insertions import Insertion, SiteDraw, random_insertions, read_genome  # noqa: E402
+from carvis.sim.simulate import TumourModel, simulate_tumour  # noqa: E402
 
 DEMO = ROOT / "resources" / "demo"
 SHARED = ROOT.parent / "shared" / "data"
@@ -205,7 +206,7 @@ class SitePicker:
         out: list[Insertion] = []
         while len(out) < n:
             try:
-                (ins,) = random_insertions(self.genome, 1, self.rng, fraction, label, target=target)
+                (ins,) = random_insertions(self.genome, self.rng, SiteDraw(1, fraction, label, target=target))
             except InputError:  # no target motif among this draw's positions: draw again
                 continue
             if self.free(ins.chrom, ins.position) and (not unique or self.unique(ins.chrom, ins.position)):
@@ -384,11 +385,13 @@ def simulate_panel(panel: Panel, work: Path, coverage: float, seed: int) -> None
             panel.models[sample.vector],
             sample.insertions,
             prefix,
-            sample=sample.name,
-            coverage=coverage,
-            purity=sample.purity,
-            contamination=sample.contamination,
-            seed=seed + i,
+            TumourModel(
+                sample.name,
+                coverage,
+                purity=sample.purity,
+                contamination=sample.contamination,
+                seed=seed + i,
+            ),
         )
         purity = "" if sample.purity is None else str(sample.purity)
         sheet.append(f"{sample.name}\t{prefix}_R1.fastq.gz\t{prefix}_R2.fastq.gz\t{sample.vector}\t{purity}")

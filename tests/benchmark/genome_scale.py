@@ -45,6 +45,7 @@ import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers import without_scontrol  # noqa: E402

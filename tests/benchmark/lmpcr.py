@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from carvis.core.io import read_tsv, write_fasta  # noqa: E402
-from carvis.reads.align import align_command, bam_command  # noqa: E402
+from carvis.reads.align import Aligner, align_command, bam_command  # noqa: E402
 from carvis.reads.lmpcr import PRESETS, end_oligos, trim_run  # noqa: E402
 from carvis.reference.vectors import build_vector  # noqa: E402
 from carvis.sim.lmpcr import Clone, RunModel, power_law_clones, simulate_run  # noqa: E402
@@ -65,7 +65,7 @@ def run_one(work: Path, reference: Path, args: tuple[object, ...], end: str, thr
     trimmed = (f"{prefix}.t_R1.fastq.gz", f"{prefix}.t_R2.fastq.gz", f"{prefix}.trim.tsv")
     raw = (f"{prefix}_R1.fastq.gz", f"{prefix}_R2.fastq.gz")
     counts = trim_run(layout, end_oligos(layout, vector, end), raw, trimmed)  # type: ignore[arg-type]
-    align = align_command("minimap2", reference, [trimmed[0]], [trimmed[1]], prefix.name, threads)
+    align = align_command(Aligner("minimap2", reference, threads), [trimmed[0]], [trimmed[1]], prefix.name)
     bam = f"{prefix}.bam"
     subprocess.run(
         ["bash", "-o", "pipefail", "-c", bam_command(align, bam, threads)], check=True, capture_output=True

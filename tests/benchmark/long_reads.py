@@ -8,15 +8,19 @@ CAR-negative ONT-like sample, each at ``--coverage``. The tumours carry ``--site
 (cell fraction 0.8, purity 0.8) whose proviruses cycle through the simulator's structures (full-length,
 internal deletion, 5'/3' truncation, tandem), 10 bystanders (cell fraction 0.002-0.01) and 2-LTR circles
 (0.3 copies per diploid genome). Each sample runs as the workflow does: the k-mer screen (single-end,
-with a depth sample), minimap2 with the assay's preset, the long-read evidence and site caller, and the
-transgene stage's VCN on the same BAM.
+with a depth sample), minimap2 with the assay's preset, the long-read evidence, the second pass (reads
+sharing k-mers with the candidate sites' flanks, aligned: the reference-allele reads are counted there), the
+site caller (junctions realigned from the reads' bases; ``--median``: the median of the reads' own
+junctions instead), and the transgene stage's VCN on the same BAM.
 
 Printed per sample: clonal-site recall within 5 bp, within 2 bp with the TSD right, and base-exact
 (position, both junctions and TSD); precision within 5 bp (a call is right when it is within 5 bp of any
 simulated site, bystanders included); the structure class of reads crossing both junctions against the
 truth (2-LTR circle reads crossing the circle junction included); the consensus structure per clonal
-site; the junction spread; VCN against the truth (integrated copies; a tandem counts two); and the time of
-screen + alignment against the decompression time of the FASTQ.
+site; the junction spread; the clonal fraction against the truth (mean, how many 95% intervals hold it,
+junction reads against the counted reference-allele reads); VCN against the truth (integrated copies; a
+tandem counts two); and the time of screen + alignment against the decompression time of the FASTQ, and
+of the second pass.
 """
 
 from __future__ import annotations
@@ -35,22 +39,25 @@ from carvis.core.intervals import IntervalSet, read_bed
 from carvis.core.io import read_tsv
 from carvis.evidence.extract import Rules
 from carvis.evidence.long_reads import ANCHOR_SLOP, extract_long_read_evidence
+from carvis.reads.coverage import write_coverage
 from carvis.reads.long_reads import long_read_command, minimap2_version
 from carvis.reads.screen import (
+    ScreenFiles,
+    ScreenSettings,
     compile_kmer_screen,
     depth_scale,
     run_screen,
     subsample_option,
-    write_coverage,
     write_screen_reference,
 )
 from carvis.reference.build import build_combined_reference
 from carvis.reference.mask import MINIMAP2_ARGS, build_mask, read_mask, write_vector_tiles
 from carvis.reference.vectors import build_vector
+from carvis.sim.insertions import Insertion, read_genome
 from carvis.sim.long_reads import STRUCTURES, LongInsertion, LongReadModel, simulate_long_reads
-from carvis.sim.simulate import Insertion, read_genome
+from carvis.sites.site_reads import mask_site_flanks, write_site_flanks
 from carvis.sites.structure import LongReadSites, call_long_read_sites
-from carvis.transgene.call import call_transgene
+from carvis.transgene.call import TransgeneFiles, TransgeneParams, call_transgene
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "resources" / "demo"
@@ -108,10 +115,11 @@ def run_sample(
     subprocess.run(f"gzip -dc {sim.fastq} > /dev/null", shell=True, check=True)
     t_decompress = time.perf_counter() - t0
     t0 = time.perf_counter()
-    run_screen(
-        name, ref["binary"], ref["pieces"], ref["ends"], [sim.fastq], [], work / f"{name}.screen",
-        work / f"{name}.screen.tsv", fraction=FRACTION, seed=SEED,
+    files = ScreenFiles(
+        ref["binary"], ref["pieces"], ref["ends"], [sim.fastq], [], work / f"{name}.screen",
+        work / f"{name}.screen.tsv",
     )  # fmt: skip
+    run_screen(name, files, ScreenSettings(FRACTION, SEED))
     t_screen = time.perf_counter() - t0
     bam = work / f"{name}.bam"
     fastq = work / f"{name}.screen_R1.fastq"
@@ -135,25 +143,57 @@ def run_sample(
         work / f"{name}.evidence.tsv",
         work / f"{name}.reads.tsv",
     )
+    # the second pass (as the workflow's screen_site_reads, align_site_reads): reads sharing k-mers with
+    # the candidate sites' flanks, aligned; the reference-allele reads are counted in them
+    t0 = time.perf_counter()
+    site_bam = second_pass(work, name, assay, sim.fastq, ref)
+    t_second = time.perf_counter() - t0
+    settings = LongReadSites(
+        coverage, 0.8 if insertions else None, spanning_bam=site_bam, reads_bam=None if ARGS.median else bam
+    )
     sites, details = call_long_read_sites(
         read_tsv(work / f"{name}.evidence.tsv"), read_tsv(work / f"{name}.reads.tsv"), model,
-        ref["fasta"], name, LongReadSites(coverage, 0.8 if insertions else None),
+        ref["fasta"], name, settings,
     )  # fmt: skip
     depth = work / f"{name}.vector_depth.tsv"
     subprocess.run(f"samtools depth -a -Q 0 -b {ref['bed']} {bam} > {depth}", shell=True, check=True)
     transgene = call_transgene(
-        name, model, ref["footprint"], ref["mask"], coverage, depth, bam, purity=0.8 if insertions else None
+        name, model, ref["footprint"], ref["mask"], TransgeneFiles(coverage, depth, bam),
+        TransgeneParams(purity=0.8 if insertions else None),
     )  # fmt: skip
     return {
         "sim": sim, "sites": sites, "details": details, "structures": read_tsv(work / f"{name}.reads.tsv"),
-        "transgene": transgene, "times": (t_decompress, t_screen, t_align),
+        "transgene": transgene, "times": (t_decompress, t_screen, t_align, t_second),
         "screened": read_tsv(work / f"{name}.screen.tsv")[0],
     }  # fmt: skip
 
 
+def second_pass(work: Path, name: str, assay: str, fastq: Path, ref: dict) -> Path:
+    """The site-flank screen of the sample's reads and their alignment: the BAM to count spanning reads in."""
+    evidence = work / f"{name}.evidence.tsv"
+    flanks, tiles = work / f"{name}.flanks_all.fa", work / f"{name}.flank_tiles.fa"
+    write_site_flanks(evidence, {ref["model"].name: ref["model"]}, ref["fasta"], flanks, tiles)
+    subprocess.run(
+        f"minimap2 -ax sr -t 2 {ref['mmi']} {tiles} > {work}/{name}.flank_tiles.sam 2>/dev/null",
+        shell=True, check=True,
+    )  # fmt: skip
+    mask_site_flanks(flanks, work / f"{name}.flank_tiles.sam", work / f"{name}.flanks.fa")
+    files = ScreenFiles(
+        ref["binary"], work / f"{name}.flanks.fa", ref["ends"], [fastq], [], work / f"{name}.site_reads",
+        work / f"{name}.site_reads.screen.tsv",
+    )  # fmt: skip
+    run_screen(name, files, ScreenSettings(0.0))
+    bam = work / f"{name}.site_reads.bam"
+    subprocess.run(
+        long_read_command(assay, ref["mmi"], [work / f"{name}.site_reads_R1.fastq"], name, 2, bam),
+        shell=True, check=True, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return bam
+
+
 def report(name: str, result: dict) -> None:
     truth = read_tsv(result["sim"].truth)
-    sites = result["sites"]
+    sites = [site.cells() for site in result["sites"]]
     clonal = [t for t in truth if t["class"] == "clonal"]
     print(f"\n== {name}: {len(truth)} simulated sites ({len(clonal)} clonal), {len(sites)} called")
 
@@ -178,8 +218,21 @@ def report(name: str, result: dict) -> None:
             f"clonal recall: within 5 bp {within5}/{n}, within 2 bp with TSD right {within2}/{n}, "
             f"base-exact {base}/{n}"
         )
-        flagged = sum(any(near(c, t, 5) and c["clonal"] == "yes" for c in sites) for t in clonal)
+        flagged = sum(any(near(c, t, 5) and c["clonal"] for c in sites) for t in clonal)
         print(f"clonal sites flagged clonal: {flagged}/{n}")
+        found = [(c, t) for t in clonal for c in sites if near(c, t, 5)]
+        holds = sum(
+            c["clonal_fraction_low"] <= float(t["clonal_fraction"]) <= c["clonal_fraction_high"]
+            for c, t in found
+        )
+        junction, spanning = (sum(int(c[k]) for c, _ in found) for k in ("fragments", "spanning_fragments"))
+        mean = np.mean([c["clonal_fraction"] for c, _ in found])
+        share = junction / (junction + spanning)
+        print(
+            f"clonal fraction: mean {mean:.2f} (truth {clonal[0]['clonal_fraction']}); its 95% interval "
+            f"holds the truth at {holds}/{len(found)} sites; junction reads {junction} of "
+            f"{junction + spanning} with the spanning reads = {share:.3f}"
+        )
     right = sum(any(near(c, t, 5) for t in truth) for c in sites)
     print(f"precision within 5 bp: {right}/{len(sites)}" + (f" = {right / len(sites):.3f}" if sites else ""))
     for c in sites:
@@ -223,6 +276,12 @@ def report(name: str, result: dict) -> None:
                 f"truth {t['structure_start']}-{t['structure_end']}) "
                 f"spread L{d['left_spread']} R{d['right_spread']} reads {d['reads']}"
             )
+            c = next(c for c in sites if near(c, t, 5))
+            print(
+                f"    clonal fraction {c['clonal_fraction']:.2f} ({c['clonal_fraction_low']:.2f}-"
+                f"{c['clonal_fraction_high']:.2f}; truth {t['clonal_fraction']}): {c['fragments']} junction "
+                f"reads, {c['spanning_fragments']} spanning {c['flags'] or ''}"
+            )
         else:
             print(f"  {t['chrom']}:{t['position']}{t['orientation']} {t['structure']} not called")
     vcn_truth = read_tsv(result["sim"].truth_transgene)[0]
@@ -234,12 +293,12 @@ def report(name: str, result: dict) -> None:
         if tg["vcn"] is not None
         else f"VCN NA, detected {tg['detected']}"
     )
-    t_dec, t_screen, t_align = result["times"]
+    t_dec, t_screen, t_align, t_second = result["times"]
     s = result["screened"]
     print(
         f"time: decompression {t_dec:.1f} s, screen {t_screen:.1f} s + alignment {t_align:.1f} s = "
         f"{(t_screen + t_align) / t_dec:.1f}x; reads {s['reads']}, kept {s['kept_reads']}, "
-        f"sampled {s['sampled_reads']}"
+        f"sampled {s['sampled_reads']}; second pass (flank screen + alignment) {t_second:.1f} s"
     )
 
 
@@ -291,6 +350,9 @@ if __name__ == "__main__":
         type=int,
         default=12,
         help="host bases a read needs on each side to cross both junctions",
+    )
+    parser.add_argument(
+        "--median", action="store_true", help="junctions at the median of the reads' (no realignment)"
     )
     ARGS = parser.parse_args()
     main()

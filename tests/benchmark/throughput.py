@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from helpers import without_scontrol  # noqa: E402
 
 from carvis.core.io import read_tsv  # noqa: E402
-from carvis.sim.simulate import read_genome  # noqa: E402
+from carvis.sim.insertions import read_genome  # noqa: E402
 
 DEMO = ROOT / "resources" / "demo"
 SITE_COLUMNS = ("chrom", "position", "orientation", "left_junction", "right_junction", "tsd")
@@ -172,10 +172,11 @@ def main() -> None:
     stats = read_tsv(work / "out" / "screen" / "bench.screen.tsv")[0]
     screen_cmd = (
         f'{sys.executable} -c \'import sys; sys.path.insert(0, "{ROOT / "scripts"}");'
-        f" from carvis.reads.screen import run_screen;"
-        f' run_screen("bench", "{work}/out/bin/kmer_screen", "{ref}/screen/vector_pieces.fa",'
+        f" from carvis.reads.screen import ScreenFiles, ScreenSettings, run_screen;"
+        f' files = ScreenFiles("{work}/out/bin/kmer_screen", "{ref}/screen/vector_pieces.fa",'
         f' "{ref}/screen/vector_ends.fa", ["{r1}"], ["{r2}"],'
-        f' "{work}/screen_only/bench", "{work}/screen_only/stats.tsv", fraction={args.fraction})\''
+        f' "{work}/screen_only/bench", "{work}/screen_only/stats.tsv");'
+        f' run_screen("bench", files, ScreenSettings({args.fraction}))\''
     )
     screen = timed(screen_cmd, work)
     rows.insert(len(decompress), ("screening pass (screen_reads)", *screen))

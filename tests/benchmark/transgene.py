@@ -41,13 +41,15 @@ import pysam
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from carvis.core import io  # noqa: E402
 from carvis.core.intervals import read_bed  # noqa: E402
 from carvis.reads.coverage import read_depth  # noqa: E402
 from carvis.reference.build import build_combined_reference  # noqa: E402
 from carvis.reference.mask import MINIMAP2_ARGS, build_mask, masked_bp, read_mask, write_vector_tiles  # noqa: E402
 from carvis.reference.vectors import VectorModel, build_vector  # noqa: E402
-from carvis.sim.simulate import Insertion, read_genome, simulate_tumour  # noqa: E402
-from carvis.transgene.call import call_vectors, count_fragments, counted_intervals  # noqa: E402
+from carvis.sim.insertions import Insertion, read_genome  # noqa: E402
+from carvis.sim.simulate import TumourModel, simulate_tumour  # noqa: E402
+from carvis.transgene.call import TransgeneFiles, call_vectors, count_fragments, counted_intervals  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 DEMO = ROOT / "resources" / "demo"
@@ -120,7 +122,7 @@ def simulate_and_align(
     """``carvis simulate`` the tumour and align it the way the workflow does; the indexed BAM."""
     work.mkdir(parents=True, exist_ok=True)
     prefix = work / "s"
-    result = simulate_tumour(genome, model, insertions, prefix, sample="s", coverage=coverage, seed=seed)
+    result = simulate_tumour(genome, model, insertions, prefix, TumourModel("s", coverage, seed=seed))
     bam = work / "s.bam"
     sh(
         f"minimap2 -ax sr -Y -t {THREADS[0]} {combined.parent}/combined.mmi {result.r1} {result.r2} "
@@ -155,7 +157,8 @@ def run_case(
     bam = simulate_and_align(world.genome, world.combined, world.model, insertions, coverage, seed, work)
     sh(f"samtools coverage {bam} > {work}/coverage.tsv")
     depth = vector_depth(world.model, bam, work)
-    (row,) = call_vectors("s", [world.model], world.footprint, world.mask, work / "coverage.tsv", depth, bam)
+    files = TransgeneFiles(work / "coverage.tsv", depth, bam)
+    (row,) = call_vectors("s", [world.model], world.footprint, world.mask, files)
     model = world.model
     counted = count_fragments(
         bam, model.provirus_contig, counted_intervals(model, world.footprint, world.mask)
@@ -288,7 +291,7 @@ def flank_genome(world: World, work: Path) -> tuple[Path, list[tuple[str, int]]]
     pieces = {f"{c}_{p}": genome[c][p - 1 - FLANK : p - 1 + FLANK] for c, p in world.sites[:10]}
     work.mkdir(parents=True, exist_ok=True)
     path = work / "flanks.fa"
-    path.write_text("".join(f">{name}\n{seq}\n" for name, seq in pieces.items()))
+    io.write_fasta(path, pieces.items())
     return path, [(name, FLANK + 1) for name in pieces]
 
 

@@ -53,6 +53,7 @@ rule align_reads:
         mem_mb=align_mem_mb,
     params:
         align=align_reads_params,
+        settings=aligner_settings,
     shell:
         """
         ({params.align}) 2>{log:q}

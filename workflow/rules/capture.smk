@@ -12,6 +12,8 @@ rule capture_coverage:
         f"{OUT}/depth/{{normalised_sample}}.coverage.tsv",
     log:
         f"{LOGS}/capture_coverage/{{normalised_sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/capture_coverage/{{normalised_sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
     params:

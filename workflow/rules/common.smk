@@ -12,7 +12,7 @@ from carvis.sim import demo
 from carvis.core.errors import InputError
 from carvis.inputs.checks import load_config, load_samples, read_yaml
 from carvis.reference.preflight import check_vectors
-from carvis.reads.align import UMI_MARKDUP, align_command, bam_command
+from carvis.reads.align import UMI_MARKDUP, Aligner, align_command, bam_command
 from carvis.reads.long_reads import (
     LONG_READ_ASSAYS,
     long_read_command,
@@ -119,6 +119,11 @@ def sample_purity(wildcards):
 def sample_bam(wildcards):
     """The sample's BAM/CRAM (None for a FASTQ sample)."""
     return SAMPLES[wildcards.sample].bam
+
+
+def long_read_bam(wildcards):
+    """A long-read sample's own BAM/CRAM, from which rule long_read_fastq takes its reads."""
+    return LONG_READ_BAMS[wildcards.sample]
 
 
 def sample_bam_or_nothing(wildcards):
@@ -324,15 +329,8 @@ def extract_params(wildcards, input, output, threads):
 
 def _align(reads, wildcards, input, output, threads):
     index = input.fasta if CONFIG["aligner"] == "bwa" else input.index
-    align = align_command(
-        CONFIG["aligner"],
-        index,
-        reads["r1"],
-        reads["r2"],
-        wildcards.sample,
-        threads,
-        CONFIG["align_extra"],
-    )
+    aligner = Aligner(CONFIG["aligner"], index, threads, CONFIG["align_extra"])
+    align = align_command(aligner, reads["r1"], reads["r2"], wildcards.sample)
     return bam_command(align, output.bam, threads, umi_markdup(wildcards))
 
 
@@ -341,6 +339,16 @@ def umi_markdup(wildcards):
     s = SAMPLES.get(getattr(wildcards, "sample", ""))
     umi = CONFIG.get("capture", {}).get("umi", False)
     return UMI_MARKDUP if s is not None and s.assay == "capture" and umi else ""
+
+
+def aligner_settings(wildcards):
+    """The config values in the alignment command, as a param of their own: Snakemake
+    compares between runs only params not built from input or output files, so a new
+    align_extra would otherwise rerun nothing."""
+    s = SAMPLES.get(getattr(wildcards, "sample", ""))
+    if s is not None and s.assay in LONG_READ_ASSAYS:
+        return long_read_options(s.assay)
+    return [CONFIG["aligner"], CONFIG["align_extra"], umi_markdup(wildcards)]
 
 
 def align_reads_params(wildcards, input, output, threads):
@@ -355,6 +363,15 @@ def align_reads_params(wildcards, input, output, threads):
 
 
 def align_site_reads_params(wildcards, input, output, threads):
+    if SAMPLES[wildcards.sample].assay in LONG_READ_ASSAYS:
+        return long_read_command(
+            SAMPLES[wildcards.sample].assay,
+            input.fasta,
+            site_reads(wildcards)["r1"],
+            wildcards.sample,
+            threads,
+            output.bam,
+        )
     return _align(site_reads(wildcards), wildcards, input, output, threads)
 
 
@@ -373,6 +390,22 @@ def report_params(wildcards):
 
 # Long-read samples (assay ont or hifi): their evidence and sites rules are in long_reads.smk.
 LONG_READ_SAMPLES = [s for s, v in SAMPLES.items() if v.assay in LONG_READ_ASSAYS]
+
+
+def long_read_spanning(wildcards):
+    """Where a long-read sample's reference-allele reads are counted: the user's BAM/CRAM (by region),
+    the second pass's BAM (screened FASTQs: the reads sharing k-mers with the sites' flanks), or the
+    sample's BAM (every read aligned)."""
+    sample = wildcards.sample
+    if sample in LONG_READ_BAMS:
+        return {"spanning_bam": LONG_READ_BAMS[sample]}
+    if screened(wildcards):
+        return {
+            "spanning_bam": f"{OUT}/align/{sample}.site_reads.bam",
+            "spanning_bai": f"{OUT}/align/{sample}.site_reads.bam.bai",
+            "site_read_counts": f"{OUT}/qc/{sample}.site_read_counts.tsv",
+        }
+    return {"spanning_bam": f"{OUT}/align/{sample}.bam"}
 
 
 def long_read_structure(wildcards):

@@ -9,8 +9,8 @@ ruleorder: lmpcr_report > render_report
 
 rule lmpcr_trim:
     input:
-        r1=lambda w: SAMPLES[w.lmpcr_sample].fastq_1,
-        r2=lambda w: SAMPLES[w.lmpcr_sample].fastq_2,
+        r1=lmpcr_fastq_1,
+        r2=lmpcr_fastq_2,
         manifest=f"{REF}/vectors.json",
     output:
         r1=temp(f"{OUT}/lmpcr/{{lmpcr_sample}}.host_R1.fastq.gz"),
@@ -18,11 +18,13 @@ rule lmpcr_trim:
         stats=f"{OUT}/lmpcr/{{lmpcr_sample}}.trim.tsv",
     log:
         f"{LOGS}/lmpcr_trim/{{lmpcr_sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/lmpcr_trim/{{lmpcr_sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
     params:
         layout=CONFIG["lmpcr"],
-        vector=lambda w: SAMPLES[w.lmpcr_sample].vector,
+        vector=lmpcr_vector,
         ltr_end=ltr_end,
     script:
         "../../scripts/adapters/lmpcr_trim.py"
@@ -30,7 +32,7 @@ rule lmpcr_trim:
 
 rule lmpcr_align:
     input:
-        fastq=lambda w: [*lmpcr_reads(w)["r1"], *lmpcr_reads(w)["r2"]],
+        fastq=lmpcr_fastqs,
         index=aligner_index,
         fasta=f"{REF}/combined.fa",
     output:
@@ -38,13 +40,16 @@ rule lmpcr_align:
         bai=f"{OUT}/lmpcr/{{lmpcr_sample}}.bam.bai",
     log:
         f"{LOGS}/lmpcr_align/{{lmpcr_sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/lmpcr_align/{{lmpcr_sample}}.tsv"
     conda:
         ENVS / "align.yaml"
     threads: CONFIG["threads"]["align"]
     resources:
-        mem_mb=lambda w, attempt: CONFIG["mem_mb"]["align"] * attempt,
+        mem_mb=align_mem_mb,
     params:
         align=lmpcr_align_params,
+        settings=aligner_settings,
     shell:
         """
         ({params.align}) 2>{log:q}
@@ -61,12 +66,14 @@ rule lmpcr_junctions:
         counts=f"{OUT}/qc/{{lmpcr_sample}}.read_counts.tsv",
     log:
         f"{LOGS}/lmpcr_junctions/{{lmpcr_sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/lmpcr_junctions/{{lmpcr_sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
     params:
         ltr_end=ltr_end,
         settings=CONFIG["lmpcr"],
-        r1=lambda w: ",".join(map(str, SAMPLES[w.lmpcr_sample].fastq_1)),
+        r1=lmpcr_r1_names,
     script:
         "../../scripts/adapters/lmpcr_junctions.py"
 
@@ -82,11 +89,13 @@ rule lmpcr_sites:
         abundance=f"{OUT}/calls/{{lmpcr_sample}}.abundance.tsv",
     log:
         f"{LOGS}/lmpcr_sites/{{lmpcr_sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/lmpcr_sites/{{lmpcr_sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
     params:
-        vector=lambda w: SAMPLES[w.lmpcr_sample].vector,
-        specimen=lambda w: SAMPLES[w.lmpcr_sample].specimen or w.lmpcr_sample,
+        vector=lmpcr_vector,
+        specimen=lmpcr_specimen,
         dominant_fraction=CONFIG["sites"]["dominant_fraction"],
     script:
         "../../scripts/adapters/lmpcr_sites.py"
@@ -102,7 +111,7 @@ rule lmpcr_transgene:
     conda:
         ENVS / "carvis.yaml"
     params:
-        vector=lambda w: SAMPLES[w.lmpcr_sample].vector,
+        vector=lmpcr_vector,
     script:
         "../../scripts/adapters/lmpcr_transgene.py"
 
@@ -123,9 +132,7 @@ rule lmpcr_report:
         ENVS / "carvis.yaml"
     params:
         layout=CONFIG["lmpcr"]["preset"],
-        specimen=lambda w: SAMPLES[w.lmpcr_sample].specimen or w.lmpcr_sample,
-        runs=lambda w: {
-            r: SAMPLES[r].ltr_end for r in specimen_runs(SAMPLES, w.lmpcr_sample)
-        },
+        specimen=lmpcr_specimen,
+        runs=specimen_ltr_ends,
     script:
         "../../scripts/adapters/lmpcr_report.py"

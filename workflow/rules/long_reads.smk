@@ -1,9 +1,12 @@
 # Long reads (assay ont or hifi): evidence and sites from chimeric alignments, with the provirus structure
 # per read and per site. Screening, alignment (minimap2 preset: align_reads_params), transgene and report
 # are the short-read rules; these two replace extract_evidence and call_sites for long-read samples.
+# Screened long-read samples always take the short reads' second pass (screen_site_reads: the reads
+# sharing k-mers with the candidate sites' flanks, aligned by align_site_reads with the preset), whose
+# reads across each site are counted as the reference allele.
 rule long_read_fastq:
     input:
-        bam=lambda wildcards: LONG_READ_BAMS[wildcards.sample],
+        bam=long_read_bam,
     output:
         temp(f"{OUT}/long_reads/{{sample}}.fastq.gz"),
     log:
@@ -52,14 +55,19 @@ rule extract_long_read_evidence:
         "../../scripts/adapters/extract_long_read_evidence.py"
 
 
+# Junctions are realigned from the junction reads' bases (bam); reference-allele reads across each site are
+# counted in the BAM of long_read_spanning.
 rule call_long_read_sites:
     input:
+        unpack(long_read_spanning),
         evidence=rules.extract_long_read_evidence.output.evidence,
         reads=rules.extract_long_read_evidence.output.reads,
         manifest=f"{REF}/vectors.json",
         fasta=f"{REF}/combined.fa",
         fai=f"{REF}/combined.fa.fai",
         coverage=f"{OUT}/depth/{{sample}}.coverage.tsv",
+        bam=f"{OUT}/align/{{sample}}.bam",
+        bai=f"{OUT}/align/{{sample}}.bam.bai",
     output:
         sites=f"{OUT}/calls/{{sample}}.sites.tsv",
         qc=f"{OUT}/calls/{{sample}}.sites_qc.tsv",

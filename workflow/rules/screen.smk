@@ -121,6 +121,8 @@ rule write_site_flanks:
         tiles=f"{OUT}/screen/{{sample}}.site_tiles.fa",
     log:
         f"{LOGS}/write_site_flanks/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/write_site_flanks/{{sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
     script:
@@ -149,6 +151,8 @@ rule mask_site_flanks:
         f"{OUT}/screen/{{sample}}.site_flanks.fa",
     log:
         f"{LOGS}/mask_site_flanks/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/mask_site_flanks/{{sample}}.tsv"
     conda:
         ENVS / "carvis.yaml"
     script:

@@ -93,11 +93,12 @@ class SiteRow:
     right_junction: int | None = None  # first host base after the vector, or NA
     tsd_length: int | None = None
     tsd: str | None = None
-    fragments: int  # unique junction fragments (split + discordant)
+    fragments: int  # unique junction fragments (split + discordant; long reads: junction reads, all split)
     clonal_fraction: float | None = None  # cells carrying the site / all cells (/ purity when known)
     split_fragments: int = 0
     discordant_fragments: int = 0
-    spanning_fragments: float | None = None  # reference-allele fragments; modelled (fractional) when screened
+    spanning_fragments: float | None = None  # reference-allele fragments (long reads: reads), or modelled
+    # (fractional, flag spanning_modelled) when screened reads had no second pass
     allele_fraction: float | None = None
     relative_abundance: float | None = None
     precise: bool = True

@@ -271,13 +271,14 @@ def _gap(a: Interval, b: Interval) -> int:
     return max(a[0], b[0]) - min(a[1], b[1])
 
 
-def _check_index(bam: pysam.AlignmentFile, path: str | Path) -> None:
+def check_index(bam: pysam.AlignmentFile, path: str | Path) -> None:
+    """Stop with a clear message when a BAM/CRAM to be read by region has no index."""
     if not bam.has_index():
         raise InputError(path, "the BAM/CRAM has no index", "run samtools index on it")
 
 
 def _check_bam(bam: pysam.AlignmentFile, path: str | Path, models: dict[str, VectorModel]) -> None:
-    _check_index(bam, path)
+    check_index(bam, path)
     contigs = [m.provirus_contig for m in models.values()]
     if not any(c in bam.references for c in contigs):
         raise InputError(
@@ -382,7 +383,7 @@ def reference_step(
             return spanning_rows(bam, rows, models, params.min_mapq)
     ref = None if files.reference is None else str(files.reference)
     with pysam.AlignmentFile(str(files.spanning_bam), reference_filename=ref) as full:
-        _check_index(full, files.spanning_bam)
+        check_index(full, files.spanning_bam)
         return spanning_rows(full, rows, models, params.min_mapq)
 
 

@@ -1,5 +1,6 @@
 """``spanning`` evidence rows: reference-allele fragments across each candidate site, counted in a BAM
-(or, for screened reads, the mean fragment length the sites stage models them from)."""
+(or, for screened reads, the mean fragment length the sites stage models them from), and the
+reference-allele long reads across a site (:func:`spanning_reads`, for :mod:`carvis.sites.structure`)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ FRAGMENT_PAIRS = 100_000
 #: Bases a junction fragment must cover around its junction to be seen: about 20 host bases for the
 #: aligner to place the host part and 12 vector bases for a clip; reference spanners must cover as many.
 JUNCTION_REACH = 32
+#: An insertion or deletion this long inside a long read's window is an allele other than the reference
+#: (a provirus that minimap2 left inside one alignment, a host deletion), not a sequencing error.
+LONG_GAP = 50
 
 
 def candidate_sites(rows: list[EvidenceRow], models: dict[str, VectorModel]) -> set[tuple[str, str, int]]:
@@ -81,6 +85,39 @@ def spanning_fragments(bam: pysam.AlignmentFile, chrom: str, a: int, tsd: int, m
     return sorted(set(names))
 
 
+def spanning_reads(bam: pysam.AlignmentFile, chrom: str, window: Interval, min_mapq: int) -> list[str]:
+    """Names of single (long) reads whose one alignment covers ``window`` (1-based inclusive) on ``chrom``
+    (the genome's name; ``chr1`` and ``1`` are the same contig) with MAPQ >= ``min_mapq``, no soft clip of
+    SPAN_CLIP or more and no insertion or deletion of LONG_GAP or more inside it: the reference allele."""
+    contig = contig_in(bam, chrom)
+    names: set[str] = set()
+    if contig not in bam.references:
+        return []
+    for rec in bam.fetch(contig, window[0] - 1, window[1]):
+        if rec.is_secondary or rec.is_duplicate or rec.mapping_quality < min_mapq:
+            continue
+        cigar = from_record(rec).cigar
+        if rec.reference_start + 1 > window[0] or rec.reference_end is None or rec.reference_end < window[1]:
+            continue
+        if not _clipped_inside(rec.reference_start, cigar, window) and not _gap_inside(
+            rec.reference_start, cigar, window
+        ):
+            names.add(str(rec.query_name))
+    return sorted(names)
+
+
+def _gap_inside(ref_start: int, cigar: tuple[tuple[str, int], ...], window: Interval) -> bool:
+    """Does an insertion or deletion of >= LONG_GAP bases lie inside the window (1-based)?"""
+    pos = ref_start  # reference bases before the current operation
+    for op, n in cigar:
+        reach = pos + n - 1 if op == "D" else pos  # an insertion sits between bases pos and pos + 1
+        if op in "ID" and n >= LONG_GAP and pos + 1 <= window[1] and reach + 1 >= window[0]:
+            return True
+        if op in REF_OPS:
+            pos += n
+    return False
+
+
 def mean_fragment_length(
     bam: pysam.AlignmentFile, models: dict[str, VectorModel], min_mapq: int
 ) -> tuple[float, int]:
@@ -105,7 +142,7 @@ def mean_fragment_length(
     return (total / pairs if pairs else 0.0), pairs
 
 
-def _contig_in(bam: pysam.AlignmentFile, chrom: str) -> str:
+def contig_in(bam: pysam.AlignmentFile, chrom: str) -> str:
     """The BAM's name for a genome contig (``chr1`` and ``1`` are the same contig)."""
     if chrom in bam.references:
         return chrom
@@ -119,5 +156,5 @@ def spanning_rows(
     return [
         EvidenceRow(fragment=name, read=0, kind="spanning", chrom=chrom, host_pos=a, vector=vector)
         for vector, chrom, a in sorted(candidate_sites(rows, models))
-        for name in spanning_fragments(bam, _contig_in(bam, chrom), a, models[vector].tsd_length, min_mapq)
+        for name in spanning_fragments(bam, contig_in(bam, chrom), a, models[vector].tsd_length, min_mapq)
     ]

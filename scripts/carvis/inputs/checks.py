@@ -326,61 +326,66 @@ def _parse_purity(path: Path, number: int, text: str) -> float:
     return value
 
 
-def _parse_row(
-    path: Path,
-    number: int,
-    row: dict[str, str],
-    validator: Draft202012Validator,
-    vectors: list[str],
-    made: set[Path],
-    genome: Callable[[], Mapping[str, int]],
-) -> Sample:
+@dataclass(frozen=True)
+class Sheet:
+    """What every line of a sample sheet is checked against: the sheet's path (named in errors), its schema,
+    the configured vectors, FASTQs a rule makes (need not exist yet) and the genome's contig lengths (read
+    once, when a line gives a bam)."""
+
+    path: Path
+    validator: Draft202012Validator
+    vectors: list[str]
+    made: set[Path]
+    genome: Callable[[], Mapping[str, int]]
+
+
+def _parse_row(sheet: Sheet, number: int, row: dict[str, str]) -> Sample:
     """Check one sample line and turn it into a Sample."""
     optional = {"fastq_1", "fastq_2", "bam", "specimen", "ltr_end"}  # empty cells: not given
     cells: dict[str, Any] = {k: v for k, v in row.items() if v or k not in optional}
     if cells.get("purity", ""):
-        cells["purity"] = _parse_purity(path, number, cells["purity"])
+        cells["purity"] = _parse_purity(sheet.path, number, cells["purity"])
     else:
         cells.pop("purity", None)
     if cells.get("assay", ""):
         cells["assay"] = cells["assay"].lower()
     else:
         cells.pop("assay", None)
-    error = first_error(validator, cells)
+    error = first_error(sheet.validator, cells)
     if error is not None:
         _, problem, fix = explain(error, lambda p: f"column {dotted(p)}", {})
-        raise InputError(path, problem, fix, number)
-    _check_long_reads(path, number, cells)
-    if cells["vector"] not in vectors:
-        hint = did_you_mean(cells["vector"], vectors)
+        raise InputError(sheet.path, problem, fix, number)
+    _check_long_reads(sheet.path, number, cells)
+    if cells["vector"] not in sheet.vectors:
+        hint = did_you_mean(cells["vector"], sheet.vectors)
         raise InputError(
-            path,
+            sheet.path,
             f"vector {cells['vector']!r} is not configured",
-            f"{hint}use one of the vectors in the config ({', '.join(vectors) or 'none configured'}), "
+            f"{hint}use one of the vectors in the config ({', '.join(sheet.vectors) or 'none configured'}), "
             "or add this vector under vectors: in the config",
             number,
         )
     if "bam" in cells:
         if "fastq_1" in cells or "fastq_2" in cells:
             raise InputError(
-                path,
+                sheet.path,
                 "both FASTQ and bam are given",
                 "give either fastq_1 (and fastq_2) or bam for a sample, and leave the other cells empty",
                 number,
             )
-        bam = check_bam(path, number, cells["bam"], genome)
+        bam = check_bam(sheet.path, number, cells["bam"], sheet.genome)
         sample = Sample(
             cells["sample"], [], [], cells["vector"], cells.get("purity"), cells.get("assay", "wgs"), bam
         )
         return lmpcr_fields(sample, cells)
     if "fastq_1" not in cells:
         raise InputError(
-            path,
+            sheet.path,
             "no reads: fastq_1 and bam are both empty or missing",
             "give the read 1 FASTQ in fastq_1 (read 2 in fastq_2), or an aligned BAM/CRAM in bam",
             number,
         )
-    r1, r2 = check_fastqs(path, number, {"fastq_2": "", **row}, made)
+    r1, r2 = check_fastqs(sheet.path, number, {"fastq_2": "", **row}, sheet.made)
     sample = Sample(cells["sample"], r1, r2, cells["vector"], cells.get("purity"), cells.get("assay", "wgs"))
     return lmpcr_fields(sample, cells)
 
@@ -435,14 +440,13 @@ def load_samples(
 
     path = absolute(path, Path.cwd())
     schema = load_schema(schema_path)
-    validator = Draft202012Validator(schema)
-    names = list(vectors)
     made = {absolute(p, Path.cwd()) for p in producible}
+    sheet = Sheet(path, Draft202012Validator(schema), list(vectors), made, genome_contigs)
     seen: dict[str, int] = {}
     used: dict[Path, int] = {}
     samples = []
     for number, row in _read_sheet(path, schema):
-        sample = _parse_row(path, number, row, validator, names, made, genome_contigs)
+        sample = _parse_row(sheet, number, row)
         if sample.sample in seen:
             raise InputError(
                 path,

@@ -146,6 +146,8 @@ def check_fastqs(
 
 
 _BAM_MAGIC = (b"BAM\x01", b"CRAM")
+#: Index files htslib finds beside a BAM/CRAM (``x.bam.bai`` or ``x.bai``).
+_INDEX_SUFFIXES = (".bai", ".csi", ".crai")
 
 
 def check_bam(path: Path, number: int, text: str, genome: Callable[[], Mapping[str, int]]) -> Path:
@@ -170,6 +172,12 @@ def check_bam(path: Path, number: int, text: str, genome: Callable[[], Mapping[s
             bam,
             f"not a BAM or CRAM file{where}",
             "give a coordinate-sorted BAM or CRAM in the bam column (FASTQs go in fastq_1/fastq_2)",
+        )
+    if not any(Path(f"{bam}{ext}").is_file() or bam.with_suffix(ext).is_file() for ext in _INDEX_SUFFIXES):
+        raise InputError(
+            bam,
+            f"no index beside the BAM/CRAM{where}: reads at each site are read by region",
+            f"index it where it is: samtools index {bam}",
         )
     check_alignment_header(bam, genome(), where)
     return bam

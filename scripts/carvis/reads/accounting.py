@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from carvis.core.errors import InputError
@@ -34,27 +35,32 @@ def primary_alignments(bam: str | Path) -> int:
     return int(result.stdout)
 
 
+@dataclass(frozen=True)
+class AlignedSample:
+    """One aligned sample's accounting: its name, the table written (``out``), the aligned BAM and the
+    aligner's log (named when reads are missing)."""
+
+    sample: str
+    out: str | Path
+    bam: str | Path
+    align_log: str | Path
+
+
 def account_reads(
-    sample: str,
-    out_tsv: str | Path,
-    bam: str | Path,
-    align_log: str | Path,
-    *,
-    inputs: Sequence[tuple[str, int]],
-    sent: int,
-    screen: dict[str, str] | None = None,
+    aligned: AlignedSample, inputs: Sequence[tuple[str, int]], sent: int, screen: dict[str, str] | None = None
 ) -> list[dict[str, object]]:
     """Write the read accounting of one aligned sample; refuse a BAM missing reads that were sent.
 
     ``inputs``: (file, reads) per input file; ``sent``: reads in the FASTQs handed to the aligner;
     ``screen``: the screening stats row (:data:`carvis.reads.screen.SCREEN_COLUMNS`) of a screened sample.
     """
+    sample, bam = aligned.sample, aligned.bam
     primary = primary_alignments(bam)
     if primary != sent:
         raise InputError(
             bam,
             f"the aligner wrote {primary:,} primary alignments for {sent:,} reads: the alignment is "
-            f"incomplete (see {align_log})",
+            f"incomplete (see {aligned.align_log})",
             f"rerun the sample (delete {bam} and run the workflow again); if it stops again, the log says "
             "why (often memory or disk space)",
         )
@@ -72,42 +78,42 @@ def account_reads(
         {"sample": sample, "step": "sent_to_aligner", "reads": sent},
         {"sample": sample, "step": "primary_alignments", "reads": primary},
     ]
-    write_tsv(out_tsv, READ_COUNT_COLUMNS, rows)
+    write_tsv(aligned.out, READ_COUNT_COLUMNS, rows)
     return rows
 
 
-def count_reads(
-    sample: str,
-    out_tsv: str | Path,
-    bam: str | Path,
-    align_log: str | Path,
-    *,
-    inputs_tsv: str | Path | None = None,
-    screen_stats: str | Path | None = None,
-    extract_counts: str | Path | None = None,
-    input_bam: str | Path | None = None,
-    extracted: tuple[str | Path, Sequence[str | Path], Sequence[str | Path]] | None = None,
-) -> list[dict[str, object]]:
-    """:func:`account_reads` from the files the workflow wrote for each kind of sample.
+@dataclass(frozen=True)
+class CountSources:
+    """What the workflow wrote for each kind of sample, from which :func:`count_reads` takes the counts.
 
     FASTQ samples: ``inputs_tsv`` (records per file, :func:`carvis.reads.screen.write_input_reads`), and for a
     screened one ``screen_stats`` (reads sent: kept or sampled). BAM/CRAM samples: ``extract_counts``
     (kmer_screen's counts of the primary reads of ``input_bam``) and ``extracted`` (kmer_screen binary,
     R1 and R2 of the extracted reads, counted here).
     """
+
+    inputs_tsv: str | Path | None = None
+    screen_stats: str | Path | None = None
+    extract_counts: str | Path | None = None
+    input_bam: str | Path | None = None
+    extracted: tuple[str | Path, Sequence[str | Path], Sequence[str | Path]] | None = None
+
+
+def count_reads(aligned: AlignedSample, sources: CountSources) -> list[dict[str, object]]:
+    """:func:`account_reads` from the files the workflow wrote (:class:`CountSources`)."""
     screen = None
-    if screen_stats is not None:
-        screen = read_tsv(screen_stats, SCREEN_COLUMNS, "rerun the screen_reads rule")[0]
-    if extract_counts is not None and extracted is not None:
-        counts = parse_counts(Path(extract_counts).read_text(), {"/dev/stdin": str(input_bam)})
-        inputs = list(counts.files)
-        sent = check_reads(*extracted).reads
-    elif inputs_tsv is not None:
-        inputs = read_input_reads(inputs_tsv)
+    if sources.screen_stats is not None:
+        screen = read_tsv(sources.screen_stats, SCREEN_COLUMNS, "rerun the screen_reads rule")[0]
+    if sources.extract_counts is not None and sources.extracted is not None:
+        text = Path(sources.extract_counts).read_text()
+        inputs = list(parse_counts(text, {"/dev/stdin": str(sources.input_bam)}).files)
+        sent = check_reads(*sources.extracted).reads
+    elif sources.inputs_tsv is not None:
+        inputs = read_input_reads(sources.inputs_tsv)
         sent = int(screen["written_reads"]) if screen else sum(n for _, n in inputs)
     else:
         raise ValueError("count_reads needs inputs_tsv, or extract_counts and extracted")
-    return account_reads(sample, out_tsv, bam, align_log, inputs=inputs, sent=sent, screen=screen)
+    return account_reads(aligned, inputs, sent, screen)
 
 
 def write_checksums(sample: str, files: Sequence[str | Path], out_tsv: str | Path) -> list[dict[str, object]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ALIGNERS = ("minimap2", "bwa")
@@ -20,28 +21,32 @@ def reads_arguments(fastq_1: Sequence[Path | str], fastq_2: Sequence[Path | str]
     return reads_argument(fastq_1) + (" " + reads_argument(fastq_2) if fastq_2 else "")
 
 
-def align_command(
-    aligner: str,
-    reference: str | Path,
-    fastq_1: Sequence[Path | str],
-    fastq_2: Sequence[Path | str],
-    sample: str,
-    threads: int,
-    extra: str = "",
-) -> str:
-    """The aligner part of the alignment pipe: SAM with soft-clipped supplementaries (-Y) on stdout.
+@dataclass(frozen=True)
+class Aligner:
+    """A short-read aligner and its settings: ``name`` (one of :data:`ALIGNERS`), ``reference`` (the minimap2
+    index (.mmi) or, for bwa, the indexed FASTA), ``threads`` and the config's ``extra`` arguments."""
 
-    ``reference`` is the minimap2 index (.mmi) or, for bwa, the indexed FASTA.
-    """
-    if aligner not in ALIGNERS:
-        raise ValueError(f"unknown aligner {aligner!r}; use one of {ALIGNERS}")
+    name: str
+    reference: str | Path
+    threads: int
+    extra: str = ""
+
+    def __post_init__(self) -> None:
+        if self.name not in ALIGNERS:
+            raise ValueError(f"unknown aligner {self.name!r}; use one of {ALIGNERS}")
+
+
+def align_command(
+    aligner: Aligner, fastq_1: Sequence[Path | str], fastq_2: Sequence[Path | str], sample: str
+) -> str:
+    """The aligner part of the alignment pipe: SAM with soft-clipped supplementaries (-Y) on stdout."""
     read_group = shlex.quote(f"@RG\\tID:{sample}\\tSM:{sample}")
     reads = reads_arguments(fastq_1, fastq_2)
-    if aligner == "minimap2":
-        head = f"minimap2 -ax sr -Y -t {threads} -R {read_group}"
+    if aligner.name == "minimap2":
+        head = f"minimap2 -ax sr -Y -t {aligner.threads} -R {read_group}"
     else:
-        head = f"bwa mem -Y -t {threads} -R {read_group}"
-    return f"{head} {extra} {shlex.quote(str(reference))} {reads}".replace("  ", " ")
+        head = f"bwa mem -Y -t {aligner.threads} -R {read_group}"
+    return f"{head} {aligner.extra} {shlex.quote(str(aligner.reference))} {reads}".replace("  ", " ")
 
 
 #: samtools markdup option that keeps pairs with different UMIs apart: the UMI is the read name's last

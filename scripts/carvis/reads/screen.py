@@ -403,64 +403,68 @@ class Progress:
         )
 
 
-def run_screen(
-    sample: str,
-    binary: str | Path,
-    pieces: str | Path,
-    ends: str | Path,
-    fastq_1: Sequence[Path | str],
-    fastq_2: Sequence[Path | str],
-    out_prefix: str | Path,
-    stats_tsv: str | Path,
-    *,
-    fraction: float,
-    seed: int = 7,
-    inputs_tsv: str | Path | None = None,
-    max_pairs: int | None = None,
-) -> dict[str, object]:
-    """Screen one sample: writes ``<out_prefix>_R1/_R2.fastq`` (kept pairs + depth sample), the stats and,
-    given ``inputs_tsv``, the records of each input file (:func:`write_input_reads`).
+@dataclass(frozen=True)
+class ScreenFiles:
+    """One screening pass's files: the kmer_screen ``binary``, the screening reference (``pieces``,
+    :func:`write_screen_reference`) and provirus ``ends``, the reads, and what it writes:
+    ``<out_prefix>_R1/_R2.fastq`` (kept pairs + depth sample), the stats and, given ``inputs_tsv``, the
+    records of each input file (:func:`write_input_reads`)."""
 
-    ``fraction`` 0: no depth sample (the second pass of :mod:`carvis.sites.site_reads`); the depth sample
-    holds at most about ``max_pairs`` pairs (:func:`depth_fraction`). ``pieces``
-    without any sequence (no candidate site) keeps nothing: the FASTQs are written empty without reading the
-    reads.
-    """
-    prefix = Path(out_prefix)
+    binary: str | Path
+    pieces: str | Path
+    ends: str | Path
+    fastq_1: Sequence[Path | str]
+    fastq_2: Sequence[Path | str]
+    out_prefix: str | Path
+    stats_tsv: str | Path
+    inputs_tsv: str | Path | None = None
+
+
+@dataclass(frozen=True)
+class ScreenSettings:
+    """The depth sample: ``fraction`` of the pairs (0: none, as in :mod:`carvis.sites.site_reads`' pass)
+    picked by ``seed``, at most about ``max_pairs`` (:func:`depth_fraction`)."""
+
+    fraction: float
+    seed: int = 7
+    max_pairs: int | None = None
+
+
+def run_screen(sample: str, files: ScreenFiles, settings: ScreenSettings) -> dict[str, object]:
+    """Screen one sample; ``pieces`` without any sequence (no candidate site) keeps nothing: the FASTQs are
+    written empty without reading the reads."""
+    prefix = Path(files.out_prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     tmp = prefix.with_name(".tmp." + prefix.name)
-    if not _has_sequence(pieces):
-        log.info("screening %s: no sequence to screen for in %s, nothing kept", sample, pieces)
+    if not _has_sequence(files.pieces):
+        log.info("screening %s: no sequence to screen for in %s, nothing kept", sample, files.pieces)
         for mate in ("R1", "R2"):
             Path(f"{prefix}_{mate}.fastq").write_text("")
-        if inputs_tsv is not None:  # the reads were not read: no file rows
-            write_input_reads(sample, ReadCounts((), 0), inputs_tsv)
-        return _write_stats(stats_tsv, sample, 0, 0, 0, 0, 0.0)
-    mates = 2 if fastq_2 else 1
-    pairs = estimate_reads(fastq_1)
-    fraction = depth_fraction(fraction, max_pairs, pairs)
-    subsample = subsample_option(fraction, seed) if fraction else "0.0"
+        if files.inputs_tsv is not None:  # the reads were not read: no file rows
+            write_input_reads(sample, ReadCounts((), 0), files.inputs_tsv)
+        return _write_stats(files.stats_tsv, sample, ReadCounts((), 0), 1, 0.0)
+    mates = 2 if files.fastq_2 else 1
+    pairs = estimate_reads(files.fastq_1)
+    fraction = depth_fraction(settings.fraction, settings.max_pairs, pairs)
+    subsample = subsample_option(fraction, settings.seed) if fraction else "0.0"
     progress = Progress(pairs * mates, time.monotonic(), mates)
     log.info("screening %s: ~%s reads, depth sample %s", sample, f"{progress.expected_reads:,}", subsample)
-    command = functools.partial(kmer_screen_command, binary, pieces, ends, subsample, tmp)
-    counts = _run_kmer_screen(command, fastq_1, fastq_2, progress)
-    reads_screened, kept, sampled, written = (
-        n * mates for n in (counts.pairs, counts.kept, counts.sampled, counts.written)
-    )
-    progress.reads = reads_screened
+    command = functools.partial(kmer_screen_command, files.binary, files.pieces, files.ends, subsample, tmp)
+    counts = _run_kmer_screen(command, files.fastq_1, files.fastq_2, progress)
+    progress.reads = counts.pairs * mates
     log.info("done: %s", progress.message(time.monotonic()))
-    if fraction and not sampled:
+    if fraction and not counts.sampled:
         raise InputError(
-            stats_tsv,
-            f"the depth sample of {sample} is empty ({reads_screened:,} reads screened)",
+            files.stats_tsv,
+            f"the depth sample of {sample} is empty ({progress.reads:,} reads screened)",
             "raise screen.depth_sample_fraction or check that the FASTQs hold reads",
         )
     for mate in ("R1", "R2"):
         os.replace(f"{tmp}_{mate}.fastq", f"{prefix}_{mate}.fastq")
-    if inputs_tsv is not None:
-        write_input_reads(sample, counts, inputs_tsv)
+    if files.inputs_tsv is not None:
+        write_input_reads(sample, counts, files.inputs_tsv)
     seconds = round(time.monotonic() - progress.started, 1)
-    return _write_stats(stats_tsv, sample, reads_screened, kept, sampled, written, seconds)
+    return _write_stats(files.stats_tsv, sample, counts, mates, seconds)
 
 
 def _has_sequence(fasta: str | Path) -> bool:
@@ -469,8 +473,12 @@ def _has_sequence(fasta: str | Path) -> bool:
 
 
 def _write_stats(
-    stats_tsv: str | Path, sample: str, reads: int, kept: int, sampled: int, written: int, seconds: float
+    stats_tsv: str | Path, sample: str, counts: ReadCounts, mates: int, seconds: float
 ) -> dict[str, object]:
+    """The stats row of a pass: its pair counts as reads (x ``mates``)."""
+    reads, kept, sampled, written = (
+        n * mates for n in (counts.pairs, counts.kept, counts.sampled, counts.written)
+    )
     row: dict[str, object] = {
         "sample": sample,
         "reads": reads,

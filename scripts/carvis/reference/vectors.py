@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -372,26 +372,22 @@ def check_provirus_ends(
             )
 
 
+def _kind(name: str, sequence: str | Path) -> VectorKind:
+    if name not in KINDS:
+        raise InputError(sequence, f"unknown vector kind {name!r}", f"use one of {', '.join(KINDS)}")
+    return KINDS[name]
+
+
 def build_vector(
     name: str,
     sequence: str | Path,
-    kind: str,
+    kind: str | VectorKind,
     provirus: tuple[int, int] | list[int] | None = None,
-    five_prime_end: str | None = None,
-    three_prime_end: str | None = None,
-    tsd_length: int | None = None,
 ) -> VectorModel:
-    """Derive the integrated element, the backbone and the vector facts from a plasmid file."""
-    if kind not in KINDS:
-        raise InputError(sequence, f"unknown vector kind {kind!r}", f"use one of {', '.join(KINDS)}")
-    defaults = KINDS[kind]
-    vkind = VectorKind(
-        kind,
-        defaults.five_prime_end if five_prime_end is None else five_prime_end.upper(),
-        defaults.three_prime_end if three_prime_end is None else three_prime_end.upper(),
-        defaults.tsd_length if tsd_length is None else int(tsd_length),
-        defaults.long_terminal_repeats,
-    )
+    """Derive the integrated element, the backbone and the vector facts from a plasmid file; ``kind`` is a
+    name in :data:`KINDS` or its :class:`VectorKind` with the config's end motifs and TSD
+    (:func:`configured_vector`)."""
+    vkind = kind if isinstance(kind, VectorKind) else _kind(kind, sequence)
     source = str(sequence)
     record = read_single_record(sequence)
     plasmid = str(record.seq).upper()
@@ -399,7 +395,7 @@ def build_vector(
     if provirus is not None:
         start, end = int(provirus[0]), int(provirus[1])
         derivation = f"provirus range {start}-{end} from the config"
-    elif kind == "other":
+    elif vkind.name == "other":
         start, end = 1, len(plasmid)
         derivation = "no provirus range given: the whole sequence integrates (kind other)"
     elif (ends := _terminal_features(gb_features)) and len(ends) >= 2:
@@ -426,7 +422,7 @@ def build_vector(
         backbone = ""
     model = VectorModel(
         name=name,
-        kind=kind,
+        kind=vkind.name,
         source=source,
         plasmid_length=len(plasmid),
         provirus=seq,
@@ -443,16 +439,17 @@ def build_vector(
 
 
 def configured_vector(name: str, spec: Mapping[str, Any]) -> VectorModel:
-    """The model of the config's ``vectors.<name>`` entry ``spec``."""
-    return build_vector(
-        name,
-        spec["sequence"],
-        spec["kind"],
-        spec.get("provirus"),
-        spec.get("five_prime_end"),
-        spec.get("three_prime_end"),
-        spec.get("tsd_length"),
+    """The model of the config's ``vectors.<name>`` entry ``spec``: its end motifs and TSD length, where
+    given, replace the kind's."""
+    kind = _kind(spec["kind"], spec["sequence"])
+    five, three, tsd = (spec.get(k) for k in ("five_prime_end", "three_prime_end", "tsd_length"))
+    kind = replace(
+        kind,
+        five_prime_end=kind.five_prime_end if five is None else str(five).upper(),
+        three_prime_end=kind.three_prime_end if three is None else str(three).upper(),
+        tsd_length=kind.tsd_length if tsd is None else int(tsd),
     )
+    return build_vector(name, spec["sequence"], kind, spec.get("provirus"))
 
 
 def _project_features(model: VectorModel, features: list[tuple[str, int, int, str]]) -> list[Feature]:

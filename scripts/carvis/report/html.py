@@ -9,6 +9,7 @@ offline.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from carvis import __version__
@@ -245,7 +246,8 @@ def fragments_html(site: Row) -> str:
     if has_flag(site, "spanning_modelled"):
         return junction + (
             f"<div class='small'>about {count(spanning)} reference fragments expected from the "
-            "genome-wide depth; reads were screened, so they were modelled, not counted</div>"
+            "genome-wide depth: modelled, not counted (screened reads without the second pass, or a "
+            "long-read BAM lacking the contig)</div>"
         )
     return junction + f"<div class='small'>{count(spanning)} reference fragments counted</div>"
 
@@ -426,51 +428,59 @@ def _step_name(row: Row) -> str:
     return str(row.get("step")).replace("_", " ")
 
 
+@dataclass(frozen=True)
+class ReportInputs:
+    """What one sample's report shows besides the run's settings.
+
+    ``sites`` and ``transgene`` are the sample's tables; ``contigs_fai`` (the reference's .fai) draws the
+    genome-wide site map; ``coverage_svg`` is an inline SVG of the vector coverage; ``masking`` is
+    :func:`carvis.transgene.vector_coverage.homology_masking`; ``checksums`` and ``read_counts`` are the qc
+    tables (INPUTS, READ_COUNTS), when written; ``census`` is the clone census (:mod:`carvis.sites.census`),
+    shown in words under the sites; ``views_html`` is the per-site views section
+    (:mod:`carvis.report.igv_page`), placed after it.
+    """
+
+    sites: str | Path
+    transgene: str | Path
+    contigs_fai: str | Path | None = None
+    coverage_svg: str | None = None
+    masking: tuple[int, int, Sequence[str]] | None = None
+    checksums: str | Path | None = None
+    read_counts: str | Path | None = None
+    census: str | Path | None = None
+    views_html: str | None = None
+
+
 def render_sample_report(
     sample: str,
-    sites_tsv: str | Path,
-    transgene_tsv: str | Path,
+    inputs: ReportInputs,
     out_html: str | Path,
     meta: Mapping[str, object],
-    *,
     purity: float | None = None,
-    contigs_fai: str | Path | None = None,
-    coverage_svg: str | None = None,
-    masking: tuple[int, int, Sequence[str]] | None = None,
-    inputs_tsv: str | Path | None = None,
-    read_counts_tsv: str | Path | None = None,
-    census_tsv: str | Path | None = None,
-    views_html: str | None = None,
 ) -> None:
     """Write the sample's self-contained HTML report.
 
     ``meta`` holds what the specimen and method section shows (:func:`carvis.report.provenance.run_metadata`);
     ``purity`` is the sample sheet's (None when unknown); it changes only the wording, the tables
     already carry the purity-corrected values.
-    ``contigs_fai`` (the reference's .fai) draws the genome-wide site map; ``coverage_svg`` is an
-    inline SVG of the vector coverage; ``masking`` is
-    :func:`carvis.transgene.vector_coverage.homology_masking`;
-    ``inputs_tsv`` and ``read_counts_tsv`` are the qc tables (INPUTS, READ_COUNTS), when written;
-    ``census_tsv`` is the clone census (:mod:`carvis.sites.census`), shown in words under the sites;
-    ``views_html`` is the per-site views section (:mod:`carvis.report.igv_page`), placed after it.
     """
-    transgene, site_rows = load_sample(sample, transgene_tsv, sites_tsv)
+    transgene, site_rows = load_sample(sample, inputs.transgene, inputs.sites)
     verdict = decide(transgene, site_rows, purity)
     sites = ranked_sites(site_rows)
     vector = transgene.get("vector") or meta.get("vector")
     lists = gene_lists(sites)
-    contigs = read_fai(contigs_fai) if contigs_fai else None
-    qc = _qc_tables(read_qc(inputs_tsv, INPUTS), read_qc(read_counts_tsv, READ_COUNTS))
+    contigs = read_fai(inputs.contigs_fai) if inputs.contigs_fai else None
+    qc = _qc_tables(read_qc(inputs.checksums, INPUTS), read_qc(inputs.read_counts, READ_COUNTS))
     body = (
         _header(sample, vector, purity, lists)
         + _verdict(verdict.kind, transgene, sites)
         + _interpretation(
-            verdict.interpretation, verdict.rule, limitations(transgene, site_rows, purity, masking)
+            verdict.interpretation, verdict.rule, limitations(transgene, site_rows, purity, inputs.masking)
         )
-        + _figures(sites, contigs, coverage_svg)
+        + _figures(sites, contigs, inputs.coverage_svg)
         + _sites_section(sites, lists)
-        + _census_section(census_tsv)
-        + (views_html or "")
+        + _census_section(inputs.census)
+        + (inputs.views_html or "")
         + _transgene_section(transgene, purity)
         + f"<section><h2>Specimen and method</h2>{kv_table(list(meta.items()))}{qc}</section>"
     )

@@ -18,7 +18,7 @@ import numpy as np
 from carvis.core.seqs import revcomp
 from carvis.reads.capture import read_regions
 from carvis.reference.vectors import build_vector
-from carvis.sim.simulate import read_genome
+from carvis.sim.insertions import read_genome
 
 K = 25
 

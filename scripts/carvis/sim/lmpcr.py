@@ -22,7 +22,7 @@ from carvis.core.io import write_tsv
 from carvis.core.seqs import revcomp
 from carvis.reads.lmpcr import PRESETS, Layout, end_oligos
 from carvis.reference.vectors import VectorModel, build_vector
-from carvis.sim.simulate import read_genome
+from carvis.sim.insertions import read_genome
 
 TRUTH = (
     "chrom",

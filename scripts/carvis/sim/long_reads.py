@@ -1,6 +1,6 @@
 """Simulate long (ONT-like or HiFi-like) tumour reads with integrated proviruses of known structure.
 
-The genome, vector and integration model are those of :mod:`carvis.sim.simulate` (an insertion replaces
+The genome, vector and integration model are those of :mod:`carvis.sim.insertions` (an insertion replaces
 g = cell_fraction / 2 of the reference alleles at its target site by host + INSERT + host). Here the
 INSERT may be a structural variant of the provirus (:data:`STRUCTURES`): full-length, an internal
 deletion, a 5' or 3' truncation, or a tandem (two copies sharing the middle LTR). Episomal 2-LTR circles
@@ -28,18 +28,12 @@ from carvis.core.io import read_tsv, write_tsv
 from carvis.core.seqs import revcomp
 from carvis.core.tables import TRUTH
 from carvis.reference.vectors import KINDS, VectorModel, build_vector
-from carvis.sim.simulate import (
-    _ASCII_COMPLEMENT,
-    _BASE_INDEX,
-    _BASES,
-    READABLE,
+from carvis.sim.fragments import ASCII_COMPLEMENT, BASE_INDEX, BASES, READABLE, Genome, as_array, fastq_gz
+from carvis.sim.insertions import (
     TRUTH_TRANSGENE,
     Insertion,
-    _as_array,
-    _check_insertions,
-    _fastq_gz,
-    _Genome,
-    _left_junction,
+    check_insertions,
+    left_junction,
     read_design,
     read_genome,
     transgene_truth,
@@ -117,7 +111,7 @@ def add_long_errors(rng: np.random.Generator, read: np.ndarray, rate: float) -> 
     draw = rng.random(read.size)
     out = read.copy()
     subs = draw < sub
-    out[subs] = _BASES[(_BASE_INDEX[out[subs]] + rng.integers(1, 4, int(subs.sum()))) % 4]
+    out[subs] = BASES[(BASE_INDEX[out[subs]] + rng.integers(1, 4, int(subs.sum()))) % 4]
     inserted = (draw >= sub) & (draw < sub + ins)
     deleted = draw >= 1 - (rate - sub - ins)
     counts = np.where(deleted, 0, np.where(inserted, 2, 1))
@@ -125,7 +119,7 @@ def add_long_errors(rng: np.random.Generator, read: np.ndarray, rate: float) -> 
     # the second copy of each inserted base becomes a random base
     ends = np.cumsum(counts)
     where = ends[inserted] - 1
-    result[where] = _BASES[rng.integers(0, 4, len(where))]
+    result[where] = BASES[rng.integers(0, 4, len(where))]
     return result
 
 
@@ -160,7 +154,7 @@ class _Writer:
     def write(self, seq: np.ndarray) -> str:
         self.n += 1
         if self.rng.random() < 0.5:
-            seq = _ASCII_COMPLEMENT[seq][::-1]
+            seq = ASCII_COMPLEMENT[seq][::-1]
         read = add_long_errors(self.rng, seq, self.error_rate)
         name = f"{self.sample}:{self.n}"
         self.handle.write(b"@%s\n%s\n+\n%s\n" % (name.encode(), read.tobytes(), b"5" * len(read)))  # type: ignore[attr-defined]
@@ -204,15 +198,15 @@ def simulate_long_reads(
             raise InputError(None, f"structure {li.structure!r} unknown", f"use one of {STRUCTURES}")
     genome = read_genome(genome_fasta)
     plain = [li.insertion for li in insertions]
-    _check_insertions(genome, vector, plain)
+    check_insertions(genome, vector, plain)
     rng = np.random.default_rng(seed)
-    ref = _Genome(genome, SHORTEST)
+    ref = Genome(genome, SHORTEST)
     mean_length = n50 * math.exp(-(sigma**2) / 2)
     rate = coverage / mean_length  # read starts per base (single reads, one strand drawn at random)
     truth_reads: list[dict[str, object]] = []
     prefix = str(out_prefix)
     fastq = Path(f"{prefix}.fastq.gz")
-    with _fastq_gz(fastq) as handle:
+    with fastq_gz(fastq) as handle:
         out = _Writer(handle, sample, rng, error_rate)
         for c, name in enumerate(ref.names):
             seq = ref.seqs[c]
@@ -221,7 +215,7 @@ def simulate_long_reads(
             for ins in plain:
                 if ins.chrom != name:
                     continue
-                a, lj = ins.position, _left_junction(ins, vector)
+                a, lj = ins.position, left_junction(ins, vector)
                 spans = (starts + 1 <= min(a - 1, lj)) & (ends >= max(a, lj + 1))
                 keep &= ~(spans & (rng.random(len(starts)) < ins.cell_fraction / 2))
             for s, e in zip(starts[keep], ends[keep], strict=True):
@@ -229,12 +223,12 @@ def simulate_long_reads(
         for li in insertions:
             ins = li.insertion
             host = genome[ins.chrom]
-            a, lj = ins.position, _left_junction(ins, vector)
+            a, lj = ins.position, left_junction(ins, vector)
             left = host[max(0, lj - MAX_LENGTH) : lj]
             right = host[a - 1 : a - 1 + MAX_LENGTH]
             insert = li.insert(vector)
             insert = insert if ins.orientation == "+" else revcomp(insert)
-            template = _as_array(left + insert + right)
+            template = as_array(left + insert + right)
             i0, i1 = len(left), len(left) + len(insert)
             starts, ends = _place_reads(rng, len(template), rate * ins.cell_fraction / 2, n50, sigma)
             for s, e in zip(starts, ends, strict=True):
@@ -247,7 +241,7 @@ def simulate_long_reads(
                     truth_reads.append(row)
         if circles > 0:
             p = vector.provirus
-            template = _as_array(p + p[: int(MAX_LENGTH)])
+            template = as_array(p + p[: int(MAX_LENGTH)])
             starts, ends = _place_reads(rng, len(p), rate * circles / 2, n50, sigma)
             for s, e in zip(starts, ends, strict=True):
                 e = min(e, len(template))

@@ -34,18 +34,22 @@ class AlleleCounts:
     n (1 - q): with counted ``spanning`` fragments, the ``junction`` fragments are binomial given the
     total, with p = k q / (k q + 1 - q); with modelled ones (screened reads) ``covering`` = T, the
     fragments of both alleles expected to cover the window, and the junction fragments are Poisson(k T q).
+    Long reads reach an insertion allele over more starts than they span the reference window, so their
+    k is that ratio (:func:`carvis.sites.structure.reach_ratio`), not a count of junctions.
     """
 
     junction: int
-    junctions: int
+    junctions: float
     spanning: int | None = None
     covering: float | None = None
 
     def loglik(self, q: np.ndarray) -> np.ndarray:
         k = self.junctions
         if self.covering is None:
-            p = k * q / (k * q + 1 - q)
-            both: np.ndarray = _xlogy(self.junction, p) + _xlogy(self.spanning or 0, 1 - p)
+            # p and 1 - p over one total: with a fractional k, 1 - p as such is below 0 at q = 1 (rounding)
+            total = k * q + (1 - q)
+            p, not_p = k * q / total, (1 - q) / total
+            both: np.ndarray = _xlogy(self.junction, p) + _xlogy(self.spanning or 0, not_p)
             return both
         mean = k * self.covering * q
         modelled: np.ndarray = _xlogy(self.junction, mean) - mean

@@ -7,19 +7,25 @@ join a site but never make one). Orientation comes from the junction's side and 
 short-read rules). Each row estimates the site position (the first TSD base: a right junction itself, a
 left junction minus TSD - 1); rows of one contig and orientation within :data:`WINDOW` bp form a site.
 
-Junction positions are the consensus over reads (the median: single-read indels near a junction are
-common in ONT reads), reported with their spread (largest minus smallest read value). When the two
-consensus junctions give a TSD within :data:`TSD_SLACK` of the vector's and the reads disagree, the site
-position is the median over both junctions' estimates and the junctions are placed one TSD apart.
+Junction positions are the consensus over reads, reported with the spread of the reads' own junctions
+(largest minus smallest): with the junction reads' BAM, a side anchored at a terminus is realigned from
+the reads' bases (:mod:`carvis.sites.realign`: fewest edits over the reads; single-read indels near a
+junction are common), else the median. Both junctions within :data:`TSD_SLACK` of one TSD apart are
+placed one TSD apart (see :func:`junctions`).
 
-The clonal fraction follows :mod:`carvis.sites.call` (same likelihood, interval and ``clonal`` rule) with
-the reference allele modelled from the depth sample: reads start at rate depth / mean read length per
-base; a read touches an insertion allele when it overlaps host + insert (mean read length + insert
-length), and covers the reference allele's site when it overlaps the site.
+The clonal fraction follows :mod:`carvis.sites.call` (same likelihood, interval and ``clonal`` rule). The
+reference allele is counted: reads of the spanning BAM aligned across the site with SPAN_FLANK host bases
+on each side (:func:`carvis.evidence.spanning.spanning_reads`), the site's junction reads left out; they
+are binomial against the junction reads with k = :func:`reach_ratio` (a read reaches an insertion allele
+over mean read length + insert length starts, spans the reference window over mean read length - window).
+Without a spanning BAM, or where it lacks the site's contig, the reference allele is modelled from the
+depth sample (flag ``spanning_modelled``): reads start at rate depth / mean read length per base; one
+touches an insertion allele when it overlaps host + insert, the reference allele when it overlaps the site.
 """
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -27,12 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyfaidx
+import pysam
 
 from carvis.core.io import write_tsv
-from carvis.core.tables import SITES
+from carvis.core.tables import SITES, SiteRow
+from carvis.evidence.extract import check_index
+from carvis.evidence.spanning import contig_in, spanning_reads
 from carvis.reads.coverage import autosomal_depth, mean_read_length
 from carvis.reference.vectors import VectorModel
 from carvis.sites.clonality import AlleleCounts, allele_fraction, cell_fraction, is_clonal
+from carvis.sites.realign import Junction, best_position, edits_by_position
 
 #: Rows whose position estimates lie within this many bp are one site.
 WINDOW = 50
@@ -43,6 +53,11 @@ TSD_SLACK = 2
 #: Flags a usable row may carry (off_terminus: a truncated provirus end, never a site alone).
 USABLE_FLAGS = {"NA", "", "off_terminus"}
 ORIENTATION = {("left", "5p"): "+", ("right", "3p"): "+", ("left", "3p"): "-", ("right", "5p"): "-"}
+#: Host bases a reference-allele read must align on each side of a site (TSD between) to span it: far
+#: more than a junction read's host alignment runs past its junction (ANCHOR_SLOP, a few bases of
+#: microhomology), so a read split at the junction never counts, and little against a 10-20 kb read
+#: (it loses 2 x 100 of its starts); a 5%-error read is aligned through 100 bases without a clip.
+SPAN_FLANK = 100
 #: Columns of the per-site structure table (``calls/<sample>.structure.tsv``).
 SITE_STRUCTURE = (
     "sample",
@@ -124,28 +139,43 @@ def _side_values(rows: Sequence[Mapping[str, str]], side: str) -> list[int]:
     return [int(r["host_pos"]) for r in (anchored or mine)]
 
 
-def junctions(rows: Sequence[Mapping[str, str]], tsd: int) -> tuple[int, int | None, int | None, int]:
+def junctions(
+    rows: Sequence[Mapping[str, str]], tsd: int, edits: Mapping[str, dict[int, int]] | None = None
+) -> tuple[int, int | None, int | None, int]:
     """(position, left junction, right junction, TSD length) of one site's rows.
 
-    With both junctions one TSD (+- TSD_SLACK) apart: a junction seen only at a truncated provirus end
-    (no terminus to anchor its split point, which host-vector microhomology makes ambiguous) is placed one
-    TSD from the anchored one; two anchored junctions whose reads disagree give the position as the
-    median over both junctions' estimates.
+    A side with ``edits`` (:func:`carvis.sites.realign.edits_by_position`) is placed where they are
+    fewest, else at the median of its reads. With both junctions one TSD (+- TSD_SLACK) apart: both with
+    edits give the position whose pair one TSD apart has the fewest edits in all; a junction seen only at
+    a truncated provirus end (no terminus to anchor its split point, which host-vector microhomology makes
+    ambiguous) is placed one TSD from the anchored one; two anchored junctions whose reads disagree (no
+    edits) give the position as the median over both junctions' estimates.
     """
+    edits = edits or {}
     left, right = _side_values(rows, "left"), _side_values(rows, "right")
     lc = consensus(left) if left else None
     rc = consensus(right) if right else None
+    if lc is not None and "left" in edits:
+        lc = best_position(edits["left"], lc)
+    if rc is not None and "right" in edits:
+        rc = best_position(edits["right"], rc)
     if lc is not None and rc is not None:
         observed = lc - rc + 1
         anchored = {
             side: any(r["side"] == side and "off_terminus" not in r["flags"] for r in rows)
             for side in ("left", "right")
         }
-        if abs(observed - tsd) <= TSD_SLACK and anchored["left"] != anchored["right"]:
+        near = abs(observed - tsd) <= TSD_SLACK
+        if near and anchored["left"] != anchored["right"]:
             position = rc if anchored["right"] else lc - tsd + 1
             return position, position + tsd - 1, position, tsd
+        by_left, by_right = edits.get("left", {}), edits.get("right", {})
+        pairs = {p: n + by_left[p + tsd - 1] for p, n in by_right.items() if p + tsd - 1 in by_left}
+        if near and pairs:
+            position = best_position(pairs, rc)
+            return position, position + tsd - 1, position, tsd
         noisy = len(set(left)) > 1 or len(set(right)) > 1
-        if noisy and abs(observed - tsd) <= TSD_SLACK:
+        if noisy and near and not edits:
             position = consensus([_position(r, tsd) for r in rows if "off_terminus" not in r["flags"]])
             return position, position + tsd - 1, position, tsd
         return rc, lc, rc, observed
@@ -180,14 +210,61 @@ def site_structure(
 
 @dataclass(frozen=True)
 class LongReadSites:
-    """Settings of the long-read caller (the ``sites`` config keys of the same name) and the sample's
-    depth table (``coverage_tsv``; without it no clonal fraction) and purity."""
+    """Settings of the long-read caller (the ``sites`` config keys of the same name), the sample's depth
+    table (``coverage_tsv``; without it no clonal fraction), purity, and the BAM/CRAM whose reads are
+    counted across each site (``spanning_bam``: the second pass's, the user's or the fully aligned BAM;
+    without it, or where it lacks the site's contig, the reference allele is modelled) and the sample's
+    BAM (``reads_bam``; without it each junction is the median of its reads')."""
 
     coverage_tsv: str | Path | None = None
     purity: float | None = None
     min_mapq: int = 20
     min_fragments: int = 2
     clonal_min_fraction: float = 0.5
+    spanning_bam: str | Path | None = None
+    reads_bam: str | Path | None = None  # the junction reads' BAM: junctions realigned (carvis.sites.realign)
+
+
+def reach_ratio(read_length: float, insert: int, window: int) -> float:
+    """``junctions`` (k) of :class:`AlleleCounts` for long reads: read starts that put a read on an
+    insertion allele's junctions (mean read length + insert length) over those whose read spans the
+    reference allele's ``window`` (mean read length - window + 1)."""
+    return (read_length + insert) / max(1.0, read_length - window + 1)
+
+
+@dataclass(frozen=True)
+class _Depth:
+    """What the clonal fraction of one sample's sites needs: read starts per base and mean read length
+    (the depth table), and the open spanning BAM."""
+
+    rate: float
+    length: float
+    bam: pysam.AlignmentFile | None
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One sample's call: its name, settings, depth, open genome and junction reads' BAM."""
+
+    sample: str
+    settings: LongReadSites
+    depth: _Depth | None
+    genome: pyfaidx.Fasta
+    reads: pysam.AlignmentFile | None
+
+
+def _counts(
+    depth: _Depth, site: tuple[str, int, int], reads: Sequence[str], insert: int, min_mapq: int
+) -> AlleleCounts:
+    """The allele counts of one site (``site``: chrom, position, TSD length): its spanning reads counted
+    in the BAM or, without it or its contig, modelled (``covering``)."""
+    chrom, position, tsd = site
+    window = (position - SPAN_FLANK, position + tsd - 1 + SPAN_FLANK)
+    if depth.bam is not None and contig_in(depth.bam, chrom) in depth.bam.references:
+        spanning = set(spanning_reads(depth.bam, chrom, window, min_mapq)) - set(reads)
+        k = reach_ratio(depth.length, insert, window[1] - window[0] + 1)
+        return AlleleCounts(len(reads), k, spanning=len(spanning))
+    return AlleleCounts(len(reads), 1, covering=depth.rate * (depth.length + insert))
 
 
 def call_long_read_sites(
@@ -197,93 +274,135 @@ def call_long_read_sites(
     genome_fasta: str | Path,
     sample: str,
     settings: LongReadSites = LongReadSites(),
-) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+) -> tuple[list[SiteRow], list[dict[str, object]]]:
     """SITES rows and SITE_STRUCTURE rows of one vector in one long-read sample."""
-    coverage_tsv, purity, min_mapq = settings.coverage_tsv, settings.purity, settings.min_mapq
-    min_fragments, clonal_min_fraction = settings.min_fragments, settings.clonal_min_fraction
-    by_read = {r["read"]: r for r in structures}
-    rate = length = None
-    if coverage_tsv is not None:
-        length = mean_read_length(coverage_tsv, set())
-        rate = autosomal_depth(coverage_tsv, set()) / length
-    genome = pyfaidx.Fasta(str(genome_fasta))
-    sites: list[dict[str, object]] = []
-    details: list[dict[str, object]] = []
-    for rows in cluster_rows(usable(evidence, model.name, min_mapq), model.tsd_length):
-        reads = sorted({r["fragment"] for r in rows})
-        anchored = [r for r in rows if "off_terminus" not in r["flags"]]
-        if len(reads) < min_fragments and len(reads) == 1 and not anchored:
-            continue
-        position, left, right, tsd = junctions(rows, model.tsd_length)
-        chrom = rows[0]["chrom"]
-        orientation = ORIENTATION[(anchored[0]["side"], anchored[0]["vector_end"])]
-        structure, start, end, counts_text, insert = site_structure(
-            [by_read[r] for r in reads if r in by_read]
+    with contextlib.ExitStack() as stack:
+        bams: dict[str | Path | None, pysam.AlignmentFile] = {}
+        for path in (settings.spanning_bam, settings.reads_bam):
+            if path is not None:
+                bams[path] = stack.enter_context(
+                    pysam.AlignmentFile(str(path), reference_filename=str(genome_fasta))
+                )
+                check_index(bams[path], path)
+        depth = None
+        if settings.coverage_tsv is not None:
+            length = mean_read_length(settings.coverage_tsv, set())
+            rate = autosomal_depth(settings.coverage_tsv, set()) / length
+            depth = _Depth(rate, length, bams.get(settings.spanning_bam))
+        genome = stack.enter_context(pyfaidx.Fasta(str(genome_fasta)))
+        run = _Run(sample, settings, depth, genome, bams.get(settings.reads_bam))
+        by_read = {r["read"]: r for r in structures}
+        pairs = [
+            _site(rows, by_read, model, run)
+            for rows in cluster_rows(usable(evidence, model.name, settings.min_mapq), model.tsd_length)
+        ]
+    kept = [p for p in pairs if p is not None]
+    _relative([site for site, _ in kept])
+    kept.sort(key=lambda p: (-p[0].fragments, p[0].chrom))
+    return [site for site, _ in kept], [detail for _, detail in kept]
+
+
+def _edits(rows: Sequence[Mapping[str, str]], model: VectorModel, run: _Run) -> dict[str, dict[int, int]]:
+    """Side -> edits by candidate junction (:func:`carvis.sites.realign.edits_by_position`) of the sides
+    with reads anchored at a provirus terminus, when the junction reads' BAM is given."""
+    out: dict[str, dict[int, int]] = {}
+    if run.reads is None:
+        return out
+    for side in ("left", "right"):
+        mine = [r for r in rows if r["side"] == side and "off_terminus" not in r["flags"]]
+        if mine:
+            junction = Junction(
+                mine[0]["chrom"], side, mine[0]["vector_end"], consensus(_side_values(rows, side)),
+                {r["fragment"] for r in mine},
+            )  # fmt: skip
+            edits = edits_by_position(run.reads, run.genome, model.provirus, junction)
+            if edits:
+                out[side] = edits
+    return out
+
+
+def _site(
+    rows: Sequence[Mapping[str, str]],
+    by_read: Mapping[str, Mapping[str, str]],
+    model: VectorModel,
+    run: _Run,
+) -> tuple[SiteRow, dict[str, object]] | None:
+    """The site row and structure row of one cluster of junction rows, or None (one unanchored read)."""
+    sample, depth, settings, genome = run.sample, run.depth, run.settings, run.genome
+    reads = sorted({r["fragment"] for r in rows})
+    anchored = [r for r in rows if "off_terminus" not in r["flags"]]
+    if len(reads) < settings.min_fragments and len(reads) == 1 and not anchored:
+        return None
+    position, left, right, tsd = junctions(rows, model.tsd_length, _edits(rows, model, run))
+    chrom = rows[0]["chrom"]
+    orientation = ORIENTATION[(anchored[0]["side"], anchored[0]["vector_end"])]
+    structure, start, end, counts_text, insert = site_structure([by_read[r] for r in reads if r in by_read])
+    start, end = _moved_truncation(rows, (left, right), orientation, (structure, start, end))
+    paired = left is not None and right is not None
+    q = low = high = clonal = None
+    span: float | None = None
+    modelled = False
+    if depth is not None:
+        counts = _counts(
+            depth, (chrom, position, tsd if paired else model.tsd_length), reads,
+            insert or len(model.provirus), settings.min_mapq,
+        )  # fmt: skip
+        q, low, high = allele_fraction([counts])
+        span = counts.spanning
+        if counts.covering is not None:  # the reference allele's reads expected over the site
+            modelled, span = True, round(max(0.0, depth.rate * depth.length * (1 - q)), 2)
+        purity = settings.purity
+        clonal = is_clonal(
+            cell_fraction(q, purity) or 0.0, cell_fraction(high, purity) or 0.0, settings.clonal_min_fraction
         )
-        start, end = _moved_truncation(rows, (left, right), orientation, (structure, start, end))
-        q = low = high = span = None
-        clonal = None
-        if rate is not None and length is not None:
-            touching = rate * (length + (insert or len(model.provirus)))
-            q, low, high = allele_fraction([AlleleCounts(len(reads), 1, covering=touching)])
-            span = round(max(0.0, rate * length * (1 - q)), 2)
-            clonal = is_clonal(
-                cell_fraction(q, purity) or 0.0, cell_fraction(high, purity) or 0.0, clonal_min_fraction
-            )
-        paired = left is not None and right is not None
-        flags = [f for f, on in (("one_sided", not paired), ("spanning_modelled", rate is not None)) if on]
-        key = {
-            "sample": sample,
-            "vector": model.name,
-            "chrom": chrom,
-            "position": position,
-            "orientation": orientation,
-            "left_junction": left,
-            "right_junction": right,
-        }
-        sites.append(
-            {
-                **key,
-                "tsd_length": tsd if paired else None,
-                "tsd": str(genome[chrom][right - 1 : left]).upper() if paired and tsd > 0 else None,  # type: ignore[operator]
-                "fragments": len(reads),
-                "split_fragments": len(reads),
-                "discordant_fragments": 0,
-                "spanning_fragments": span,
-                "allele_fraction": q,
-                "clonal_fraction": cell_fraction(q, purity),
-                "clonal_fraction_low": cell_fraction(low, purity),
-                "clonal_fraction_high": cell_fraction(high, purity),
-                "precise": "yes",
-                "flags": ",".join(flags) or None,
-                "clip_fragments": 0,
-                "clonal": None if clonal is None else ("yes" if clonal else "no"),
-                "host_mapq": round(statistics.median(int(r["host_mapq"]) for r in rows)),
-                "support": "multiple" if len(reads) >= min_fragments else "single",
-            }
-        )
-        left_values, right_values = _side_values(rows, "left"), _side_values(rows, "right")
-        details.append(
-            {
-                **key,
-                "left_spread": max(left_values) - min(left_values) if left_values else None,
-                "right_spread": max(right_values) - min(right_values) if right_values else None,
-                "left_reads": len(left_values),
-                "right_reads": len(right_values),
-                "reads": len(reads),
-                "reads_both": sum(int(n) for n in (counts_text or "").replace(",", ":").split(":")[1::2]),
-                "structure": structure,
-                "structure_start": start,
-                "structure_end": end,
-                "structure_counts": counts_text,
-                "insert_length": insert,
-            }
-        )
-    _relative(sites)
-    order = sorted(
-        range(len(sites)), key=lambda i: (-int(str(sites[i]["fragments"])), str(sites[i]["chrom"]))
+    flags = [f for f, on in (("one_sided", not paired), ("spanning_modelled", modelled)) if on]
+    key: dict[str, object] = {
+        "sample": sample,
+        "vector": model.name,
+        "chrom": chrom,
+        "position": position,
+        "orientation": orientation,
+        "left_junction": left,
+        "right_junction": right,
+    }
+    site = SiteRow(
+        sample=sample,
+        vector=model.name,
+        chrom=chrom,
+        position=position,
+        orientation=orientation,
+        left_junction=left,
+        right_junction=right,
+        tsd_length=tsd if paired else None,
+        tsd=str(genome[chrom][right - 1 : left]).upper() if paired and tsd > 0 else None,  # type: ignore[operator]
+        fragments=len(reads),
+        split_fragments=len(reads),
+        spanning_fragments=span,
+        allele_fraction=q,
+        clonal_fraction=cell_fraction(q, settings.purity),
+        clonal_fraction_low=cell_fraction(low, settings.purity),
+        clonal_fraction_high=cell_fraction(high, settings.purity),
+        flags=",".join(flags) or None,
+        clonal=clonal,
+        host_mapq=round(statistics.median(int(r["host_mapq"]) for r in rows)),
+        support="multiple" if len(reads) >= settings.min_fragments else "single",
     )
-    return [sites[i] for i in order], [details[i] for i in order]
+    left_values, right_values = _side_values(rows, "left"), _side_values(rows, "right")
+    detail = {
+        **key,
+        "left_spread": max(left_values) - min(left_values) if left_values else None,
+        "right_spread": max(right_values) - min(right_values) if right_values else None,
+        "left_reads": len(left_values),
+        "right_reads": len(right_values),
+        "reads": len(reads),
+        "reads_both": sum(int(n) for n in (counts_text or "").replace(",", ":").split(":")[1::2]),
+        "structure": structure,
+        "structure_start": start,
+        "structure_end": end,
+        "structure_counts": counts_text,
+        "insert_length": insert,
+    }
+    return site, detail
 
 
 def _moved_truncation(
@@ -309,20 +428,20 @@ def _moved_truncation(
     return start, end
 
 
-def _relative(sites: list[dict[str, object]], dominant_fraction: float = 0.2) -> None:
-    total = sum(int(str(s["fragments"])) for s in sites)
+def _relative(sites: Sequence[SiteRow], dominant_fraction: float = 0.2) -> None:
+    total = sum(s.fragments for s in sites)
     for s in sites:
-        share = int(str(s["fragments"])) / total if total else 0.0
-        s["relative_abundance"] = round(share, 4)
-        s["dominant"] = "yes" if share >= dominant_fraction else "no"
+        share = s.fragments / total if total else 0.0
+        s.relative_abundance = round(share, 4)
+        s.dominant = share >= dominant_fraction
 
 
 def write_long_read_sites(
-    sites: Sequence[Mapping[str, object]],
+    sites: Sequence[SiteRow],
     details: Sequence[Mapping[str, object]],
     sites_tsv: str | Path,
     structure_tsv: str | Path,
 ) -> None:
     """The sites table (SITES columns) and the per-site structure table."""
-    write_tsv(sites_tsv, SITES, sites)
+    write_tsv(sites_tsv, SITES, (s.cells() for s in sites))
     write_tsv(structure_tsv, SITE_STRUCTURE, details)

@@ -199,10 +199,25 @@ class Evidence:
     positions: int = 0
 
 
-def decide(
-    ev: Evidence, *, min_vcn: float, min_footprint_covered: float, min_positions: int = 3
-) -> tuple[str, str]:
+@dataclass(frozen=True)
+class TransgeneParams:
+    """The config's ``transgene`` section and the sample's purity (None: unknown).
+
+    ``min_footprint_covered`` is the fraction of the footprint that must be covered, relative to the
+    fraction 1 - exp(-depth) that evenly spread reads cover at the observed depth (a stack of reads fails
+    at any depth, a low but real signal passes); see :func:`decide` for the rest of the rule.
+    """
+
+    purity: float | None = None
+    min_vcn: float = 0.02
+    background_rate: float = 0.0005
+    min_footprint_covered: float = 0.2
+    min_positions: int = 3
+
+
+def decide(ev: Evidence, params: TransgeneParams) -> tuple[str, str]:
     """(detected, reason) from the evidence; the rule is spelled out in the reasons."""
+    min_vcn, min_positions = params.min_vcn, params.min_positions
     plasmid = ""
     if ev.contamination:
         plasmid = (
@@ -216,7 +231,7 @@ def decide(
         )
     if ev.p_signal >= ALPHA_SIGNAL or ev.signal_vcn <= min_vcn:
         return _no_or_indeterminate(ev, min_vcn, plasmid)
-    if ev.covered < min_footprint_covered * ev.expected_covered or ev.positions < min_positions:
+    if ev.covered < params.min_footprint_covered * ev.expected_covered or ev.positions < min_positions:
         return "indeterminate", (
             f"VCN {ev.vcn:.3g} but reads cover only {ev.covered:.1%} of the footprint "
             f"(expected {ev.expected_covered:.1%} if spread out) from {ev.positions} distinct start "
@@ -261,15 +276,14 @@ def gather_evidence(
     bb: np.ndarray | None,
     aut: float,
     read_len: float,
-    *,
-    min_vcn: float,
-    background_rate: float,
+    params: TransgeneParams,
     fragments: Fragments | None = None,
 ) -> Evidence:
     """Fragments and reads over the footprints against background, min_vcn and the plasmid's share.
 
     Without ``fragments`` (no BAM) reads stand in for fragments.
     """
+    min_vcn, background_rate = params.min_vcn, params.background_rate
     per_copy = aut / 2  # depth of one copy per diploid genome
 
     def reads(values: np.ndarray) -> int:
@@ -309,53 +323,51 @@ def vcn_interval(
     return low * scale, high * scale
 
 
+@dataclass(frozen=True)
+class TransgeneFiles:
+    """One sample's inputs: ``samtools coverage`` of the BAM (autosomal depth, read length), ``samtools
+    depth`` of the vector contigs, and the indexed BAM for the fragment counts (None: reads stand in)."""
+
+    coverage: str | Path
+    depth: str | Path
+    bam: str | Path | None = None
+
+
 def call_transgene(
     sample: str,
     model: VectorModel,
     footprint: Mapping[str, list[Interval]],
     mask_rows: Sequence[MaskRow],
-    coverage_tsv: str | Path,
-    depth_tsv: str | Path,
-    bam: str | Path | None = None,
-    *,
-    purity: float | None = None,
-    min_vcn: float = 0.02,
-    background_rate: float = 0.0005,
-    min_footprint_covered: float = 0.2,
-    min_positions: int = 3,
+    files: TransgeneFiles,
+    params: TransgeneParams = TransgeneParams(),
 ) -> dict[str, object]:
     """One TRANSGENE row for one sample and vector.
 
     ``footprint``: contig -> 0-based half-open intervals (carvis.core.intervals.read_bed of the
     footprint BED); ``mask_rows``: carvis.reference.mask.read_mask of the homology mask; the counted bases
-    are :func:`counted_intervals`. ``min_footprint_covered`` is the fraction of the footprint that must be
-    covered, relative to the fraction 1 - exp(-depth) that evenly spread reads cover at the
-    observed depth (a stack of reads fails at any depth, a low but real signal passes).
+    are :func:`counted_intervals`.
     Plasmid contamination: backbone-footprint reads significantly above background; its depth
     is then the plasmid's share of the provirus footprint depth.
     Detected ``yes``: fragments significantly above background (+ plasmid), VCN above the
     plasmid's share > min_vcn, spread out, from >= min_positions distinct starts; ``no``:
     compatible with background and enough depth to exclude a VCN of min_vcn; otherwise
-    ``indeterminate``. ``bam`` (indexed) gives the fragment counts; without it reads stand in.
+    ``indeterminate``.
     """
+    coverage_tsv, bam, purity = files.coverage, files.bam, params.purity
     contigs = model.contigs()
     aut = autosomal_depth(coverage_tsv, set(contigs))
     if aut <= 0:
         raise InputError(coverage_tsv, "autosomal depth is 0", "check that the sample BAM holds genome reads")
     read_len = mean_read_length(coverage_tsv, set(contigs))
-    depth = read_depth(depth_tsv, {c: len(s) for c, s in contigs.items()})
+    depth = read_depth(files.depth, {c: len(s) for c, s in contigs.items()})
     vec_iv = counted_intervals(model, footprint, mask_rows)
     vec = _values(depth[model.provirus_contig], vec_iv)
     bb_contig = model.backbone_contig
     bb_iv = footprint.get(bb_contig, []) if bb_contig else []
     bb = _values(depth[bb_contig], bb_iv) if bb_contig and bb_iv else None
     frags = count_fragments(bam, model.provirus_contig, vec_iv) if bam is not None else None
-    ev = gather_evidence(
-        vec, bb, aut, read_len, min_vcn=min_vcn, background_rate=background_rate, fragments=frags
-    )
-    detected, reason = decide(
-        ev, min_vcn=min_vcn, min_footprint_covered=min_footprint_covered, min_positions=min_positions
-    )
+    ev = gather_evidence(vec, bb, aut, read_len, params, frags)
+    detected, reason = decide(ev, params)
     phi = max(dispersion(vec, read_len), fragment_dispersion(frags.bases, read_len) if frags else 1.0)
     low, high = vcn_interval(vec, read_len, aut, phi)
     bb_frags = (
@@ -418,20 +430,12 @@ def call_vectors(
     models: Sequence[VectorModel],
     footprint: Mapping[str, list[Interval]],
     mask_rows: Sequence[MaskRow],
-    coverage_tsv: str | Path,
-    depth_tsv: str | Path,
-    bam: str | Path | None,
-    **settings: object,
+    files: TransgeneFiles,
+    params: TransgeneParams = TransgeneParams(),
 ) -> list[dict[str, object]]:
-    """One row per vector (the sample's configured vector first), with construct identity.
-
-    ``mask_rows``: the homology mask (carvis.reference.mask.read_mask); ``settings``: call_transgene keywords.
-    """
-    rows = [
-        call_transgene(sample, m, footprint, mask_rows, coverage_tsv, depth_tsv, bam, **settings)  # type: ignore[arg-type]
-        for m in models
-    ]
-    return assign_identity(rows)
+    """One row per vector (the sample's configured vector first, :func:`call_transgene`), with construct
+    identity."""
+    return assign_identity([call_transgene(sample, m, footprint, mask_rows, files, params) for m in models])
 
 
 def write_transgene(rows: Iterable[Mapping[str, object]], out_tsv: str | Path) -> None:
