@@ -107,6 +107,34 @@ def test_readable_fragments_are_those_with_a_read_showing_12_bases_each_side(gen
         assert 0.95 * readable <= seen <= readable < int(truth[a]["fragments"])
 
 
+def test_placeable_fragments_hold_20_host_bases_or_a_mate_on_the_host(genome, vector, tumour):
+    """The part of the physical limit a human genome can place: fragments whose junction read holds 20+
+    host bases, plus those whose 12-19 host bases come with a mate read wholly on the host."""
+    _, host = genome
+    result, insertions, r1, r2 = tumour
+    truth = {int(r["position"]): r for r in read_tsv(result.truth)}
+    seq = host["chr1"]
+    pairs = [(x, y) for (_, x), (_, y) in zip(r1, r2, strict=True)]
+    lost = 0
+    for ins in insertions:
+        a, t = ins.position, 5
+        insert = vector.provirus if ins.orientation == "+" else revcomp(vector.provirus)
+        long_host = (seq[a + t - 21 : a + t - 1] + insert[:12], insert[-12:] + seq[a - 1 : a + 19])
+        seen = sum(any(_count(pair, w) for w in long_host) for pair in pairs)
+        row = truth[a]
+        placeable, readable = int(row["placeable_fragments"]), int(row["readable_fragments"])
+        assert 0.95 * seen <= placeable <= readable
+        # each extra fragment has a 12-19 host-base read whose mate is wholly host: at most all such fragments
+        short_host = [
+            w
+            for h in range(12, 20)
+            for w in (seq[a + t - 1 - h : a + t - 1] + insert[:12], insert[-12:] + seq[a - 1 : a - 1 + h])
+        ]
+        assert placeable - seen <= sum(any(_count(pair, w) for w in short_host) for pair in pairs)
+        lost += readable - placeable
+    assert lost > 0  # some 12-19 host-base reads have their mate in the vector: a genome cannot place them
+
+
 def test_truth_fractions_and_fragment_counts_scale_with_cell_fraction(tumour):
     result, _, _, _ = tumour
     rows = read_tsv(result.truth)

@@ -505,6 +505,8 @@ class Score:
     other_flagged_clonal: int = 0
     readable: int = 0  # physical limit: truth sites with a read crossing a junction, 12+ bases each side
     readable_found: int = 0
+    placeable: int = 0  # of those, sites a human genome could place: 20+ host bases, or the mate on the host
+    placeable_found: int = 0
     single: int = 0
     single_5bp: int = 0
     phantoms: int = 0  # calls at a true site's position with the opposite orientation and no true match
@@ -539,6 +541,9 @@ def score(truth: list[dict[str, str]], calls: list[dict[str, str]]) -> Score:
         if t.get("readable_fragments", "NA") not in {"NA", "0"}:
             s.readable += 1
             s.readable_found += best is not None
+        if t.get("placeable_fragments", "NA") not in {"NA", "0"}:
+            s.placeable += 1
+            s.placeable_found += best is not None
         if int(t["fragments"]) >= MIN_FRAGMENTS:
             s.truth_eligible += 1
             s.found_exact += best is not None and best[0] == 0
@@ -598,7 +603,9 @@ HEADER = (
     "| clonal-fraction error mean / max | error > 0.1: seen / expected from counting "
     "| clone-level error mean / max (sites) | 95% interval holds truth "
     "| flagged clonal: 100% clone / others "
-    "| physical limit (sites with a 12+12 read) | recall of the limit | single calls (within 5 bp) "
+    "| physical limit (sites with a 12+12 read) | recall of the limit "
+    "| placeable on GRCh38 (20+ host bases or mate on host) | recall of placeable "
+    "| single calls (within 5 bp) "
     "| opposite-orientation phantoms | orientation unknown | extra calls per true site |"
 )
 
@@ -622,6 +629,8 @@ def row(name: str, s: Score) -> str:
         f"{_ratio(s.clonal_flag_ok, s.clone100)} / {s.other_flagged_clonal}",
         str(s.readable),
         _ratio(s.readable_found, s.readable),
+        str(s.placeable),
+        _ratio(s.placeable_found, s.placeable),
         f"{s.single} ({s.single_5bp})",
         str(s.phantoms),
         str(s.unknown_orientation),

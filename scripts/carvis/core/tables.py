@@ -205,8 +205,10 @@ CENSUS = (
 )
 
 #: The simulator's truth: SITES' first eleven columns plus what was simulated.
-#: ``readable_fragments``: fragments with a read crossing a junction with 12 or more bases on each side.
-TRUTH = (*SITES[:11], "cell_fraction", "class", "readable_fragments")
+#: ``readable_fragments``: fragments with a read crossing a junction with 12 or more bases on each side;
+#: ``placeable_fragments``: those of them a human genome could place (the read holds 20 or more host bases,
+#: or its mate lies wholly on the host: carvis.sim.fragments.PLACEABLE_HOST).
+TRUTH = (*SITES[:11], "cell_fraction", "class", "readable_fragments", "placeable_fragments")
 
 #: LM-PCR abundance per site (calls/<sample>.abundance.tsv; :mod:`carvis.sites.lmpcr`), one row per
 #: row of the sites table, in the same order.

@@ -23,6 +23,10 @@ from carvis.sim.insertions import Insertion, left_junction
 
 #: Bases a read must have on each side of a junction to show it (the truth's ``readable_fragments``).
 READABLE = 12
+#: Host bases that place a junction read on GRCh38 by themselves (the truth's ``placeable_fragments``): a
+#: 20-mer occurs by chance 6.2e9 / 4**20 = 0.006 times in the genome's two strands, a 16-mer 1.4 times and
+#: a 12-mer 370 times, so a shorter host part is placed only by a mate read wholly on the host.
+PLACEABLE_HOST = 20
 #: Fragments with more than this fraction of N are not sequenced.
 MAX_N_FRACTION = 0.1
 
@@ -116,10 +120,11 @@ def template_fragments(
     read_length: int,
     lengths: Callable[[int], np.ndarray],
     discordant_only: bool = False,
-) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Fragments touching the insert (starts, lengths), how many cross a host-insert junction, and how
-    many have a read crossing one with READABLE bases on each side (what any caller can see).
-    ``discordant_only`` drops the fragments with a read over a junction."""
+) -> tuple[np.ndarray, np.ndarray, int, int, int]:
+    """Fragments touching the insert (starts, lengths), how many cross a host-insert junction, how many
+    have a read crossing one with READABLE bases on each side (what any caller can see), and how many of
+    those could be placed on a human genome: the read holds PLACEABLE_HOST host bases, or its mate lies
+    wholly on the host. ``discordant_only`` drops the fragments with a read over a junction."""
     size = len(template.seq)
     length = lengths(int(rng.poisson(depth / (2 * read_length) * size)))
     start, keep = place(rng, size, length)
@@ -133,10 +138,17 @@ def template_fragments(
     start, length, end = start[keep], length[keep], end[keep]
     crossing = (start < template.insert_start) | (end > template.insert_end)
     readable = np.zeros(len(start), dtype=bool)
-    for read_start in (start, end - read_length):
-        for junction in junctions:
-            readable |= read_crosses(read_start, read_start + read_length, junction)
-    return start, length, int(crossing.sum()), int(readable.sum())
+    placeable = np.zeros(len(start), dtype=bool)
+    reads = (start, end - read_length)
+    left, right = junctions
+    for read_start, mate_start in (reads, reads[::-1]):
+        read_end = read_start + read_length
+        mate_on_host = (mate_start + read_length <= left) | (mate_start >= right)
+        for junction, host in ((left, left - read_start), (right, read_end - right)):
+            shows = read_crosses(read_start, read_end, junction)
+            readable |= shows
+            placeable |= shows & ((host >= PLACEABLE_HOST) | mate_on_host)
+    return start, length, int(crossing.sum()), int(readable.sum()), int(placeable.sum())
 
 
 @dataclass

@@ -28,7 +28,16 @@ from carvis.core.io import read_tsv, write_tsv
 from carvis.core.seqs import revcomp
 from carvis.core.tables import TRUTH
 from carvis.reference.vectors import KINDS, VectorModel, build_vector
-from carvis.sim.fragments import ASCII_COMPLEMENT, BASE_INDEX, BASES, READABLE, Genome, as_array, fastq_gz
+from carvis.sim.fragments import (
+    ASCII_COMPLEMENT,
+    BASE_INDEX,
+    BASES,
+    PLACEABLE_HOST,
+    READABLE,
+    Genome,
+    as_array,
+    fastq_gz,
+)
 from carvis.sim.insertions import (
     TRUTH_TRANSGENE,
     Insertion,
@@ -139,6 +148,13 @@ def _crosses(start: int, end: int, a: int, b: int) -> str:
     left = start <= a - READABLE and end >= a + READABLE
     right = start <= b - READABLE and end >= b + READABLE
     return "both" if left and right else "left" if left else "right" if right else "none"
+
+
+def _placeable(read: dict[str, object]) -> bool:
+    """Does a long read cross a junction with PLACEABLE_HOST host bases on that side?"""
+    crosses = read["crosses"]
+    left = crosses in ("both", "left") and int(str(read["left_host"])) >= PLACEABLE_HOST
+    return left or (crosses in ("both", "right") and int(str(read["right_host"])) >= PLACEABLE_HOST)
 
 
 class _Writer:
@@ -253,11 +269,9 @@ def simulate_long_reads(
     rows = truth_rows(genome, vector, plain, sample=sample, purity=purity)
     for truth_row, li in zip(rows, insertions, strict=True):
         truth_row.update(structure=li.structure, structure_start=li.start, structure_end=li.end)
-        truth_row["readable_fragments"] = sum(
-            1
-            for r in truth_reads
-            if r["source"] == f"{li.insertion.chrom}:{li.insertion.position}" and r["crosses"] != "none"
-        )
+        mine = [r for r in truth_reads if r["source"] == f"{li.insertion.chrom}:{li.insertion.position}"]
+        truth_row["readable_fragments"] = sum(1 for r in mine if r["crosses"] != "none")
+        truth_row["placeable_fragments"] = sum(1 for r in mine if _placeable(r))
     truth = Path(f"{prefix}.truth.tsv")
     write_tsv(truth, (*TRUTH, *STRUCTURE_COLUMNS), rows)
     reads_tsv = Path(f"{prefix}.truth_reads.tsv")

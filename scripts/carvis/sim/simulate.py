@@ -151,11 +151,11 @@ def simulate_tumour(
     templates: list[Template] = []
     labels: list[str] = []
     draws: list[tuple[np.ndarray, np.ndarray]] = []
-    crossing, readable = [], []
+    crossing, readable, placeable = [], [], []
     for i, ins in enumerate(insertions):
         flank = max(model.max_fragment(), model.max_fragment(ins.fragment_mean))
         template = insert_template(genome, vector, ins, flank)
-        start, length, n_cross, n_readable = template_fragments(
+        start, length, n_cross, n_readable, n_placeable = template_fragments(
             rng,
             template,
             model.coverage * ins.cell_fraction / 2,
@@ -164,6 +164,7 @@ def simulate_tumour(
             ins.discordant_only,
         )
         readable.append(n_readable)
+        placeable.append(n_placeable)
         templates.append(template)
         labels.append(ins.name or f"site{i + 1}")
         draws.append((start, length))
@@ -212,8 +213,9 @@ def simulate_tumour(
 
     sample, purity = model.sample, model.purity
     rows = truth_rows(genome, vector, insertions, sample=sample, purity=purity, fragments=crossing)
-    for row, n in zip(rows, [n for n, i in zip(readable, insertions, strict=True) if i.is_site], strict=True):
-        row["readable_fragments"] = n
+    sites = [(n, m) for n, m, i in zip(readable, placeable, insertions, strict=True) if i.is_site]
+    for row, (n, m) in zip(rows, sites, strict=True):
+        row["readable_fragments"], row["placeable_fragments"] = n, m
     truth = Path(f"{prefix}.truth.tsv")
     write_tsv(truth, TRUTH, rows)
     transgene = Path(f"{prefix}.truth_transgene.tsv")
