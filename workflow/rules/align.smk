@@ -29,7 +29,7 @@ rule extract_reads:
         extract=extract_params,
     shell:
         """
-        ({params.extract}) 2>{log:q}
+        ({params.extract}) 2>{log:q} || {{ grep -h 'error' {log:q} >&2; exit 1; }}
         """
 
 
