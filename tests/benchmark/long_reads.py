@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from carvis.core.intervals import IntervalSet, read_bed
 from carvis.core.io import read_tsv
 from carvis.evidence.extract import Rules
-from carvis.evidence.long_reads import ANCHOR_SLOP, extract_long_read_evidence
+from carvis.evidence.long_reads import ANCHOR_SLOP, LongReadTables, extract_long_read_evidence
 from carvis.reads.coverage import write_coverage
 from carvis.reads.long_reads import long_read_command, minimap2_version
 from carvis.reads.screen import (
@@ -140,8 +140,8 @@ def run_sample(
         bam,
         {model.name: model},
         Rules(ref["masks"], slop=ANCHOR_SLOP),
-        work / f"{name}.evidence.tsv",
-        work / f"{name}.reads.tsv",
+        ref["fasta"],
+        LongReadTables(work / f"{name}.evidence.tsv", work / f"{name}.reads.tsv"),
     )
     # the second pass (as the workflow's screen_site_reads, align_site_reads): reads sharing k-mers with
     # the candidate sites' flanks, aligned; the reference-allele reads are counted in them
