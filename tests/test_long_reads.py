@@ -29,7 +29,10 @@ from carvis.core.seqs import revcomp
 from carvis.evidence.extract import Alignment, Rules
 from carvis.evidence.long_reads import (
     ANCHOR_SLOP,
+    LongReadTables,
+    TailCheck,
     classify,
+    edit_aligner,
     extract_long_read_evidence,
     read_evidence,
     split_deletions,
@@ -216,9 +219,8 @@ def _run(reference: dict[str, Any], design: list[LongInsertion], run: LongReadMo
     command = long_read_command(assay, reference["fasta"], [sim.fastq], name, 2, bam)
     subprocess.run(["bash", "-c", command], check=True, capture_output=True)
     rules = Rules({vector.provirus_contig: IntervalSet([])}, 20, ANCHOR_SLOP)
-    _, structures = extract_long_read_evidence(
-        bam, {vector.name: vector}, rules, work / f"{name}.evidence.tsv", work / f"{name}.reads.tsv"
-    )
+    tables = LongReadTables(work / f"{name}.evidence.tsv", work / f"{name}.reads.tsv")
+    _, structures = extract_long_read_evidence(bam, {vector.name: vector}, rules, reference["fasta"], tables)
     sites, details = call_long_read_sites(
         read_tsv(work / f"{name}.evidence.tsv"),
         read_tsv(work / f"{name}.reads.tsv"),
@@ -300,7 +302,11 @@ def test_clonal_fraction_from_counted_reference_reads(tmp_path: Path) -> None:
     subprocess.run(["bash", "-c", command], check=True, capture_output=True)
     rules = Rules({vector.provirus_contig: IntervalSet([])}, 20, ANCHOR_SLOP)
     extract_long_read_evidence(
-        bam, {vector.name: vector}, rules, tmp_path / "cf.evidence.tsv", tmp_path / "cf.reads.tsv"
+        bam,
+        {vector.name: vector},
+        rules,
+        fasta,
+        LongReadTables(tmp_path / "cf.evidence.tsv", tmp_path / "cf.reads.tsv"),
     )
     write_coverage(bam, tmp_path / "cf.coverage.tsv")
     tables = (
@@ -395,6 +401,44 @@ def test_structure_of_one_read(layout: list[tuple[str, int, bool, int, int]], ex
     rules = Rules({}, 20, ANCHOR_SLOP)
     _, row = read_evidence("r", alignments, {vector.provirus_contig: vector}, rules)
     assert row is not None and row["structure"] == expected
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_unplaced_tail_checked_against_the_host_beside_the_site(tmp_path: Path, reverse: bool) -> None:
+    """Reads placed on the host on one side only (host 501-1000 of chr1, then the provirus: left junction
+    1000, so the TSD (5 bp) puts the right flank's host from 996 on) with an unaligned 15-base tail. The
+    tail of the host from 996 (one substitution) makes the read cross both junctions; the same 15 bases
+    from elsewhere on chr1 do not; a read ending inside the provirus has no tail. The read is given as
+    sequenced on the genome's strand or the other (all its alignments reversed)."""
+    vector = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
+    host = read_genome(DEMO / "genome.fa")["chr1"][:3000]
+    write_fasta(tmp_path / "chr1.fa", [("chr1", host)])
+    p, n = vector.provirus, len(vector.provirus)
+    beside = host[995:1010]
+    beside = beside[:7] + {"A": "C"}.get(beside[7], "A") + beside[8:]  # one read error
+    reads = {  # name: (provirus bases kept, tail, expected structure, tail_host)
+        "tail": (p, beside, "full_length", 15),
+        "truncated_tail": (p[899:], beside, "truncated_5p", 15),
+        "elsewhere": (p, host[2000:2015], "partial", None),
+        "ends_in_provirus": (p[:3000], "", "partial", None),
+    }
+    rules = Rules({}, 20, ANCHOR_SLOP)
+    with pyfaidx.Fasta(str(tmp_path / "chr1.fa")) as genome:
+        for name, (kept, tail, expected, matched) in reads.items():
+            seq = host[500:1000] + kept + tail
+            total = len(seq)
+            first = n - len(kept) if name == "truncated_tail" else 0
+            layout = [("chr1", 500, 0, 500), (vector.provirus_contig, first, 500, len(kept))]
+            if reverse:  # the read as sequenced from the other strand: the tail comes first
+                seq = revcomp(seq)
+                layout = [(c, r, total - lead - size, size) for c, r, lead, size in layout]
+            alignments = [_aln(c, r, reverse, lead, size, total) for c, r, lead, size in layout]
+            check = TailCheck(seq, genome, edit_aligner(free_start=True))
+            rows, row = read_evidence(name, alignments, {vector.provirus_contig: vector}, rules, check)
+            assert row is not None and len(rows) == 1
+            assert (row["structure"], row.get("tail_host"), row["left_junction"]) == (expected, matched, 1000)
+            if expected == "truncated_5p":
+                assert row["structure_start"] == 900
 
 
 def test_workflow_runs_a_long_read_sample(tmp_path: Path) -> None:

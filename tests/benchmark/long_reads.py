@@ -20,7 +20,11 @@ truth (2-LTR circle reads crossing the circle junction included); the consensus 
 site; the junction spread; the clonal fraction against the truth (mean, how many 95% intervals hold it,
 junction reads against the counted reference-allele reads); VCN against the truth (integrated copies; a
 tandem counts two); and the time of screen + alignment against the decompression time of the FASTQ, and
-of the second pass.
+of the second pass. ``--short-flanks``: every read crossing both junctions whose BAM parts run host to
+host is cut to leave k host bases (from its last host part's first read base) at its end, realigned and
+classified (the structure of an unplaced tail, :func:`carvis.evidence.long_reads.tail_host`), for k = 12
+to 100. ``--random-tails N``: N random tails of k bases checked against the host at random places of the
+demo genome (how often a tail that is not host passes); nothing else is run.
 """
 
 from __future__ import annotations
@@ -32,13 +36,22 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pysam
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 from carvis.core.intervals import IntervalSet, read_bed
 from carvis.core.io import read_tsv
-from carvis.evidence.extract import Rules
-from carvis.evidence.long_reads import ANCHOR_SLOP, extract_long_read_evidence
+from carvis.evidence.extract import Rules, from_record
+from carvis.evidence.long_reads import (
+    ANCHOR_SLOP,
+    MAX_TAIL,
+    TAIL_SHIFT,
+    LongReadTables,
+    edit_aligner,
+    extract_long_read_evidence,
+    tail_host,
+)
 from carvis.reads.coverage import write_coverage
 from carvis.reads.long_reads import long_read_command, minimap2_version
 from carvis.reads.screen import (
@@ -140,8 +153,8 @@ def run_sample(
         bam,
         {model.name: model},
         Rules(ref["masks"], slop=ANCHOR_SLOP),
-        work / f"{name}.evidence.tsv",
-        work / f"{name}.reads.tsv",
+        ref["fasta"],
+        LongReadTables(work / f"{name}.evidence.tsv", work / f"{name}.reads.tsv"),
     )
     # the second pass (as the workflow's screen_site_reads, align_site_reads): reads sharing k-mers with
     # the candidate sites' flanks, aligned; the reference-allele reads are counted in them
@@ -189,6 +202,56 @@ def second_pass(work: Path, name: str, assay: str, fastq: Path, ref: dict) -> Pa
         shell=True, check=True, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     return bam
+
+
+def short_flanks(work: Path, name: str, assay: str, result: dict, ref: dict) -> None:
+    """Reads crossing both junctions cut to k host bases on one side, realigned and classified."""
+    truth = {r["read"]: r for r in read_tsv(result["sim"].truth_reads) if r["crosses"] == "both"}
+    parts: dict[str, list[tuple[int, bool]]] = {}  # read -> (first read base, on the vector) of each part
+    with pysam.AlignmentFile(str(work / f"{name}.bam")) as bam:
+        for rec in bam.fetch(until_eof=True):
+            if rec.query_name in truth and not rec.is_secondary and not rec.is_unmapped:
+                start = from_record(rec).read_span()[0]
+                parts.setdefault(str(rec.query_name), []).append(
+                    (start, rec.reference_name in ref["contigs"])
+                )
+    last_host = {n: max(p)[0] for n, p in parts.items() if len(p) >= 3 and not min(p)[1] and not max(p)[1]}
+    ks = (12, 15, 20, 30, 50, 100)
+    fastq = work / f"{name}.short_flanks.fq"
+    with pysam.FastxFile(str(result["sim"].fastq)) as reads, fastq.open("w") as out:
+        for entry in reads:
+            for k in ks if entry.name in last_host else ():
+                cut = last_host[entry.name] + k
+                out.write(f"@{entry.name}_k{k}\n{entry.sequence[:cut]}\n+\n{entry.quality[:cut]}\n")
+    bam = work / f"{name}.short_flanks.bam"
+    subprocess.run(
+        long_read_command(assay, ref["mmi"], [fastq], name, 2, bam), shell=True, check=True,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    tables = LongReadTables(
+        work / f"{name}.short_flanks.evidence.tsv", work / f"{name}.short_flanks.reads.tsv"
+    )
+    _, rows = extract_long_read_evidence(
+        bam, {ref["model"].name: ref["model"]}, Rules(ref["masks"], slop=ANCHOR_SLOP), ref["fasta"], tables
+    )
+    called = {str(r["read"]): r["structure"] for r in rows}
+    right = {k: sum(called.get(f"{n}_k{k}") == truth[n]["structure"] for n in last_host) for k in ks}
+    figures = ", ".join(f"k {k}: {right[k]}/{len(last_host)}" for k in ks)
+    print(f"reads cut to k host bases on one side, structure right: {figures}")
+
+
+def random_tails(genome: dict[str, str], n: int) -> None:
+    """How often a random k-base tail matches the host read away from a random place (tail_host)."""
+    rng = np.random.default_rng(ARGS.seed)
+    chrom = max(genome, key=lambda c: len(genome[c]))
+    aligner = edit_aligner(free_start=True)
+    for k in (12, 13, 14, 16, 20):
+        hits = 0
+        for _ in range(n):
+            pos = int(rng.integers(0, len(genome[chrom]) - MAX_TAIL - 2 * TAIL_SHIFT))
+            tail = "".join("ACGT"[i] for i in rng.integers(0, 4, k))
+            hits += tail_host(tail, genome[chrom][pos : pos + MAX_TAIL + 2 * TAIL_SHIFT].upper(), aligner) > 0
+        print(f"random {k}-base tails matching the host: {hits}/{n} = {hits / n:.1e}")
 
 
 def report(name: str, result: dict) -> None:
@@ -303,6 +366,9 @@ def report(name: str, result: dict) -> None:
 
 
 def main() -> None:
+    if ARGS.random_tails:
+        random_tails(read_genome(DEMO / "genome.fa"), ARGS.random_tails)
+        return
     work = ARGS.workdir
     work.mkdir(parents=True, exist_ok=True)
     model = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
@@ -312,7 +378,13 @@ def main() -> None:
     subprocess.run(f"minimap2 -d {work}/combined.mmi {fasta} 2>/dev/null", shell=True, check=True)
     bed = work / "vectors.bed"
     bed.write_text("".join(f"{n}\t0\t{len(s)}\n" for n, s in model.contigs().items()))
-    ref = {"model": model, "fasta": fasta, "mmi": work / "combined.mmi", "bed": bed}
+    ref = {
+        "model": model,
+        "fasta": fasta,
+        "mmi": work / "combined.mmi",
+        "bed": bed,
+        "contigs": model.contigs(),
+    }
     ref["binary"] = compile_kmer_screen(work / "kmer_screen")
     # the homology mask as the workflow builds it (vector tiles aligned to the genome)
     write_vector_tiles([model], work / "tiles.fa")
@@ -334,7 +406,10 @@ def main() -> None:
         ("hifi", "hifi", insertions),
         ("negative", "ont", []),
     ):
-        report(f"{name} ({assay})", run_sample(work, name, assay, ins, ref))
+        result = run_sample(work, name, assay, ins, ref)
+        report(f"{name} ({assay})", result)
+        if ARGS.short_flanks and ins:
+            short_flanks(work, name, assay, result, ref)
 
 
 if __name__ == "__main__":
@@ -351,6 +426,10 @@ if __name__ == "__main__":
         default=12,
         help="host bases a read needs on each side to cross both junctions",
     )
+    parser.add_argument(
+        "--short-flanks", action="store_true", help="also: reads crossing both junctions cut to k host bases"
+    )
+    parser.add_argument("--random-tails", type=int, default=0, help="random tails checked against the host")
     parser.add_argument(
         "--median", action="store_true", help="junctions at the median of the reads' (no realignment)"
     )

@@ -36,6 +36,8 @@ rule extract_long_read_evidence:
         bai=f"{OUT}/align/{{sample}}.bam.bai",
         manifest=f"{REF}/vectors.json",
         mask=f"{REF}/mask/homology_mask.bed",
+        fasta=f"{REF}/combined.fa",
+        fai=f"{REF}/combined.fa.fai",
         read_counts=f"{OUT}/qc/{{sample}}.read_counts.tsv",
     output:
         evidence=f"{OUT}/evidence/{{sample}}.evidence.tsv",

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import pyfaidx
 import pysam
-from Bio import Align
 
 from carvis.core.seqs import revcomp
+from carvis.evidence.long_reads import edit_aligner
 
 #: Host bases compared before the first candidate (and provirus bases after the last).
 REACH = 30
@@ -36,14 +36,6 @@ class Junction:
     vector_end: str
     median: int
     reads: Collection[str]
-
-
-def _aligner() -> Align.PairwiseAligner:
-    """Edit distance, global but for the hypothesis' trailing bases (the read segment may end earlier)."""
-    aligner = Align.PairwiseAligner(mode="global", match_score=0, mismatch_score=-1, gap_score=-1)
-    aligner.open_right_deletion_score = 0
-    aligner.extend_right_deletion_score = 0
-    return aligner
 
 
 def _provirus_end(provirus: str, junction: Junction, n: int) -> str:
@@ -71,7 +63,7 @@ def edits_by_position(
     # the host bases from the anchor to each candidate, then the provirus end (read leftwards at a right one)
     hosts = {j: host[: j - anchor + 1] if left else host[j - lo :][::-1] for j in range(lo, hi + 1)}
     hypotheses = {j: bases + vector for j, bases in hosts.items()}
-    aligner = _aligner()
+    aligner = edit_aligner()
     totals = dict.fromkeys(hypotheses, 0)
     seen: set[str] = set()
     for rec in bam.fetch(junction.chrom, anchor - 1, anchor):
