@@ -25,7 +25,7 @@ from helpers import snakemake
 from carvis.core.io import read_tsv, write_tsv
 from carvis.core.tables import EVIDENCE
 from carvis.report.evidence_bam import COLOURS, site_of, write_evidence_bam
-from carvis.report.igv import select_sites
+from carvis.report.igv import select_sites, site_view
 from carvis.report.igv_page import ViewSources, write_site_views
 from carvis.sites.call import REASONS
 
@@ -151,6 +151,27 @@ def test_rejected_rows_carry_their_reason_and_unrelated_reads_stay_out(tmp_path:
     assert tags[("dup", "chr1", False)]["YC"] == COLOURS["rejected"]
     assert "ZQ" not in tags[("weak", "chr1", False)]  # the sites stage rescues it at the junction base
     assert tags[("far", "chr1", False)]["ZQ"] == "low_mapq" and "ZS" not in tags[("far", "chr1", False)]
+
+
+def test_each_view_shows_every_provirus_read_of_its_site(run: Path) -> None:
+    """Reads of a site whose vector part the aligner put in the other, identical LTR copy are drawn too
+    (the demo's chr1:536571 faces the 3' end; its clipped read lies in the 5' LTR)."""
+    demo = run / "demo_tumour"
+    fasta_path = next(run.glob("reference/*/combined.fa"))
+    with pysam.AlignmentFile(str(demo / "evidence.bam")) as bam, pysam.FastaFile(str(fasta_path)) as fasta:
+        both = 0
+        for name, site in _sites(run).items():
+            view = site_view(site, bam, fasta, None)
+            loci = [str(x).replace(",", "") for x in view["loci"]][1:]  # type: ignore[attr-defined]
+            both += len(loci) == 2
+            spans = [(c, *map(int, r.split("-"))) for c, r in (x.split(":") for x in loci)]
+            for read in bam.fetch("demo_car__provirus"):
+                if read.has_tag("ZS") and name in str(read.get_tag("ZS")).split(","):
+                    assert any(
+                        c == read.reference_name and a <= read.reference_end and read.reference_start < b
+                        for c, a, b in spans
+                    ), (name, read.query_name, read.reference_start, loci)
+        assert both >= 1
 
 
 def test_igv_session_opens_genome_bam_vcf_and_bed(run: Path) -> None:

@@ -126,13 +126,23 @@ def facing_ends(site: Row) -> list[str]:
     return sorted(ends, key=["5p", "3p"].index) or ["5p", "3p"]
 
 
-def vector_loci(site: Row, lengths: Mapping[str, int]) -> list[Locus]:
+def vector_loci(site: Row, lengths: Mapping[str, int], bam: pysam.AlignmentFile | None = None) -> list[Locus]:
+    """The provirus ends the site's junctions face, and the other end too when ``bam`` holds reads of the
+    site there (the two LTRs are identical, so the aligner puts a junction read's vector part in either)."""
     contig = f"{site['vector']}__provirus"
     if contig not in lengths:
         return []
     n = lengths[contig]
     spans = {"5p": (1, min(n, END_SPAN)), "3p": (max(1, n - END_SPAN + 1), n)}
-    return [Locus(contig, *spans[end], n) for end in facing_ends(site)]
+    loci = {end: Locus(contig, *span, n) for end, span in spans.items()}
+    facing = facing_ends(site)
+
+    def holds_reads(locus: Locus) -> bool:
+        return bam is not None and any(
+            _supports(r, site_name(site)) for r in bam.fetch(contig, locus.start - 1, locus.end)
+        )
+
+    return [loci[end] for end in ("5p", "3p") if end in facing or holds_reads(loci[end])]
 
 
 def _data_uri(data: bytes, kind: str) -> str:
@@ -224,7 +234,7 @@ def site_view(
     """Everything igv.js needs for one site's view (JSON-ready), plus ``counts`` for its caption."""
     lengths = dict(zip(fasta.references, fasta.lengths, strict=True))
     host = host_locus(site, lengths[site["chrom"]])
-    loci = [host, *vector_loci(site, lengths)]
+    loci = [host, *vector_loci(site, lengths, bam)]
     data, counts = bam_slice(bam, loci, site_name(site))
     position, tsd = int(site["position"]), _int(site.get("tsd_length"))
     label = f"TSD {site['tsd']}" if tsd else "target site"
