@@ -1,7 +1,7 @@
 """Genome-scale benchmark (prints figures; not a test): the workflow on a GRCh38-sized synthetic genome.
 
     python tests/benchmark/genome_scale.py [--scale 1] [--pairs 5000000] [--workdir /tmp/carvis-genome-scale]
-        [--cap-min 60] [--clean]
+        [--cap-min 60] [--steps main naive fit depth bam] [--naive-pairs 500000] [--clean]
 
 1. Writes a synthetic genome of GRCh38's size and shape (``--scale`` shrinks every length, e.g. 0.1 for a
    quick try): chr1-22, X, Y with GRCh38 lengths plus chrM; 10 kb N telomeres, N-gapped alpha-satellite-like
@@ -20,7 +20,14 @@
    ``/usr/bin/time`` and ``timeout`` (a stage that does not finish within ``--cap-min`` is recorded as
    such), then two samples (the reads and their first fifth), warm, one after the other, with per-rule
    times from Snakemake's metadata records; fits each rule's time as fixed + rate x pairs and extrapolates
-   to 30x WGS (600M pairs). Then a dry run after a vector edit lists what would rerun.
+   to 30x WGS (600M pairs; the rules after the screen by the depth sample, capped). Then a dry run after a
+   vector edit lists what would rerun. These figures go to ``figures.json``, which the other steps read.
+4. ``naive``: minimap2 -ax sr on every read of the first ``--naive-pairs`` pairs against the genome's own
+   index and on two reads (its load): naive(N) = load + rate x N, against the warm samples (``fit``).
+5. ``depth``: the large sample warm with the depth sample a 30x run aligns (the cap), so that the jobs after
+   the screen are measured at that size; ``fit`` adds them to the extrapolated screen.
+6. ``bam``: the small sample aligned to the genome's own index (sorted, indexed), run warm as a ``bam``
+   sample; its extraction against ``samtools view -@ 2`` (best of 3), extrapolated to a 30x BAM.
 
 Wall seconds depend on the machine's load (printed per stage); CPU seconds less so.
 """
@@ -49,6 +56,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers import without_scontrol  # noqa: E402
+
+from carvis.reads.bam_input import Extraction, depth_subsample, extract_command  # noqa: E402
 
 DEMO = ROOT / "resources" / "demo"
 LINE = 60
@@ -482,7 +491,7 @@ def snakemake(config: Path, extra: str = "") -> str:
 
 
 #: Rules that run with CONFIG threads (2 here); the others use one core.
-TWO_THREADS = {"screen_reads", "align_reads", "index_genome_minimap2", "align_tiles"}
+TWO_THREADS = {"screen_reads", "extract_reads", "align_reads", "index_genome_minimap2", "align_tiles"}
 
 
 def job_times(work: Path, since: float) -> dict[str, float]:
@@ -527,12 +536,13 @@ def count_pairs(prefix: Path) -> int:
     return int(subprocess.run(command, shell=True, capture_output=True, text=True, check=True).stdout) // 4
 
 
-def minimap2_load(ref: Path, work: Path, cap: float) -> Timing:
+def minimap2_load(index: Path, work: Path, cap: float) -> Timing:
     """minimap2 -ax sr on two read pairs: the cost of loading the index, paid by every alignment job."""
     reads = work / "two_reads.fq"
     reads.write_text("".join(f"@r{i}\n{'ACGT' * 37}AC\n+\n{'I' * 150}\n" for i in range(2)))
-    command = f"minimap2 -ax sr -t 2 {ref}/combined.mmi {reads} >/dev/null"
-    return run_timed("minimap2 index load (2 reads)", command, work, cap, work / "logs" / "mm2_load.log")
+    command = f"minimap2 -ax sr -t 2 {index} {reads} >/dev/null"
+    log = work / "logs" / f"mm2_load_{index.stem}.log"
+    return run_timed(f"minimap2 index load (2 reads, {index.name})", command, work, cap, log)
 
 
 def simulate(
@@ -572,26 +582,90 @@ def print_rows(rows: list[Timing]) -> None:
             print(f"| {t.label} | {t.wall:.1f} | {t.cpu:.1f} | {t.rss_mb:.0f} | {t.load:.1f} |")
 
 
+#: Rules that read every read; the others see only the aligned (screened) pairs.
+READ_RULES = {"screen_reads", "check_reads", "checksum_inputs", "extract_reads"}
+
+
+def depth_cap() -> int:
+    """``screen.depth_sample_max_pairs`` as the config schema defaults it."""
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    return int(schema["properties"]["screen"]["properties"]["depth_sample_max_pairs"]["default"])
+
+
 def extrapolate(
-    small: dict[str, float], big: dict[str, float], n_small: int, n_big: int
+    small: dict[str, float],
+    big: dict[str, float],
+    n_small: int,
+    n_big: int,
+    fraction: float,
+    show: bool = True,
 ) -> tuple[float, float]:
-    """Per rule, wall = fixed + rate x pairs through the two sample sizes (rate >= 0), at 30x; the sums of
-    wall seconds and of core-seconds (wall x the rule's threads: an upper bound)."""
-    print(
-        f"\n| sample rule | {n_small / 1e6:.1f}M pairs s | {n_big / 1e6:.1f}M pairs s | s per M pairs "
-        f"| fixed s | 30x ({WGS_PAIRS / 1e6:.0f}M) s |\n|---|---:|---:|---:|---:|---:|"
-    )
+    """Per rule, wall = fixed + rate x x(pairs) through the two samples (rate >= 0), at 30x, where x is the
+    pairs for the rules that read every read and the depth sample, min(fraction x pairs, cap), for the rules
+    after the screen (the vector pairs are ~0.002%); the sums of wall seconds and of core-seconds (wall x
+    the rule's threads: an upper bound)."""
+    cap = depth_cap()
+    if show:
+        print(
+            f"\n| sample rule | {n_small / 1e6:.1f}M pairs s | {n_big / 1e6:.1f}M pairs s | s per M pairs "
+            f"read or aligned | fixed s | 30x ({WGS_PAIRS / 1e6:.0f}M) s |\n|---|---:|---:|---:|---:|---:|"
+        )
     wall = cores = 0.0
     for rule in sorted(big, key=lambda r: -big[r]):
+        x = (lambda n: n) if rule in READ_RULES else (lambda n: min(fraction * n, cap))
         a, b = small.get(rule, 0.0), big[rule]
-        rate = max(0.0, (b - a) / (n_big - n_small))
-        fixed = max(0.0, b - rate * n_big)
-        wgs = fixed + rate * WGS_PAIRS
+        rate = max(0.0, (b - a) / (x(n_big) - x(n_small)))
+        fixed = max(0.0, b - rate * x(n_big))
+        wgs = fixed + rate * x(WGS_PAIRS)
         wall += wgs
         cores += wgs * (2 if rule in TWO_THREADS else 1)
-        print(f"| {rule} | {a:.2f} | {b:.2f} | {rate * 1e6:.3f} | {fixed:.2f} | {wgs:.0f} |")
-    print(f"| total | {sum(small.values()):.1f} | {sum(big.values()):.1f} | | | {wall:.0f} |")
+        if show:
+            kind = "read" if rule in READ_RULES else "aligned"
+            print(f"| {rule} | {a:.2f} | {b:.2f} | {rate * 1e6:.3f} {kind} | {fixed:.2f} | {wgs:.0f} |")
+    if show:
+        print(f"| total | {sum(small.values()):.1f} | {sum(big.values()):.1f} | | | {wall:.0f} |")
     return wall, cores
+
+
+def fit(work: Path, n_small: int, n_big: int, fraction: float) -> None:
+    """From figures.json: the 30x extrapolation of the warm samples, against the decompression floor and
+    (after the naive step) against minimap2 on every read."""
+    data = json.loads((work / "figures.json").read_text())
+    rows = {r["label"].split(" (")[0].split(",")[0]: r for r in data["rows"]}
+    warm, floor = rows["sample bench"]["wall"], rows["decompress"]["wall"]
+    wall, cores = extrapolate(data["small"], data["big"], n_small, n_big, fraction)
+    floor_wgs = floor * WGS_PAIRS / n_big
+    print(
+        f"30x WGS ({WGS_PAIRS / 1e6:.0f}M pairs) from FASTQ: {wall / 3600:.2f} h of jobs run one after "
+        f"another, at most {cores / 3600:.2f} core-hours (wall x threads; target <= 2 core-hours)\n"
+        f"warm / floor: {warm / floor:.1f}x at {n_big:,} pairs ({warm:.1f} s / {floor:.1f} s); at 30x "
+        f"{wall:.0f} s / {floor_wgs:.0f} s (igzip x {WGS_PAIRS / n_big:.0f}) = {wall / floor_wgs:.1f}x "
+        "(target <= 3)"
+    )
+    depth = data.get("depth")
+    if depth:  # the jobs after the screen measured with the depth sample a 30x run aligns (--steps depth)
+        reads = {rule: t for rule, t in data["big"].items() if rule in READ_RULES}
+        read_wall, read_cores = extrapolate(
+            {r: data["small"].get(r, 0.0) for r in reads}, reads, n_small, n_big, fraction, show=False
+        )
+        post = {rule: t for rule, t in depth.items() if rule not in READ_RULES}
+        post_cores = sum(t * (2 if rule in TWO_THREADS else 1) for rule, t in post.items())
+        wall = read_wall + sum(post.values())
+        print(
+            f"with the jobs after the screen measured at the 30x depth sample ({sum(post.values()):.0f} s, "
+            f"align_reads {post.get('align_reads', 0.0):.1f} s) and the read rules extrapolated "
+            f"({read_wall:.0f} s): 30x {wall:.0f} s = {wall / floor_wgs:.1f}x the floor, "
+            f"{(read_cores + post_cores) / 3600:.2f} core-hours (the naive ratio below uses this)"
+        )
+    naive = data.get("naive")
+    if naive:
+        at_big, at_wgs = (naive["load"] + naive["rate"] * n for n in (n_big, WGS_PAIRS))
+        print(
+            f"naive (minimap2 on every read) = index load {naive['load']:.1f} s + "
+            f"{naive['rate'] * 1e6:.1f} s per M pairs: at {n_big:,} pairs {at_big:.0f} s / warm {warm:.1f} s "
+            f"= {at_big / warm:.1f}x "
+            f"(target >= 40); at 30x {at_wgs / 3600:.2f} h / {wall / 3600:.2f} h = {at_wgs / wall:.1f}x"
+        )
 
 
 GENOME_RULES = {"prepare_genome", "index_fasta", "index_genome_minimap2"}
@@ -623,6 +697,155 @@ def vector_change(
     return changed, timing
 
 
+def genome_index(work: Path) -> Path:
+    """The genome's own minimap2 index (``reference/genome-<key>/``, no vectors)."""
+    return next((work / "out" / "reference").glob("genome-*/*.mmi"))
+
+
+def naive(work: Path, prefix: Path, pairs: int, cap: float) -> dict[str, float]:
+    """minimap2 -ax sr -t 2 on every read of the first ``pairs`` pairs against the genome's own index
+    (alignment only, to /dev/null), and on two reads (the index load): naive(N) = load + rate x N."""
+    first = work / "reads" / f"first{pairs}"
+    if not Path(f"{first}_R2.fastq.gz").exists():
+        subset_reads(prefix, first, pairs)
+    index = genome_index(work)
+    load = minimap2_load(index, work, cap)
+    reads = f"{first}_R1.fastq.gz {first}_R2.fastq.gz"
+    full = run_timed(
+        f"minimap2 -ax sr -t 2 of {pairs:,} pairs (every read)",
+        f"minimap2 -ax sr -t 2 {index} {reads} >/dev/null 2>{work}/logs/naive_mm2.err",
+        work,
+        cap,
+        work / "logs" / "naive.log",
+    )
+    print_rows([load, full])
+    if load.wall is None or full.wall is None or load.cpu is None or full.cpu is None:
+        return {}
+    rate, cpu_rate = (full.wall - load.wall) / pairs, (full.cpu - load.cpu) / (2 * pairs)
+    print(f"{rate * 1e6:.1f} s per M pairs (wall, 2 threads), {cpu_rate * 1e6:.0f} CPU-us per read")
+    return {"load": load.wall, "rate": rate, "cpu_per_read": cpu_rate}
+
+
+def depth_sample(work: Path, config: Path, n_big: int, cap: float) -> None:
+    """The large sample warm with ``depth_sample_fraction`` = cap / pairs: align_reads then aligns the depth
+    sample a 30x sample aligns (the cap binds there), measured instead of extrapolated."""
+    data = yaml.safe_load(config.read_text())
+    fraction = data["screen"]["depth_sample_fraction"] = round(depth_cap() / n_big, 6)
+    config = work / "config_depth_cap.yaml"
+    config.write_text(yaml.safe_dump(data))
+    sample, costs = run_sample(work, config, "bench", cap)
+    stats = next(csv.DictReader((work / "out" / "screen" / "bench.screen.tsv").open(), delimiter="\t"))
+    print_rows([sample])
+    print(
+        f"depth sample of {int(stats['sampled_reads']) // 2:,} pairs (fraction {fraction}): "
+        + ", ".join(f"{rule} {costs[rule]:.1f} s" for rule in sorted(costs, key=lambda r: -costs[r])[:5])
+    )
+    figures = json.loads((work / "figures.json").read_text())
+    (work / "figures.json").write_text(json.dumps({**figures, "depth": costs}, indent=1))
+
+
+@dataclass
+class BamRun:
+    """The BAM-input step's sample: the reads it is aligned from and the reference it runs against."""
+
+    genome: Path
+    gtf: Path
+    reads: Path
+    fraction: float
+    naive: dict[str, float]
+
+
+def bam_input(work: Path, run: BamRun, cap: float) -> None:
+    """The sample aligned to the genome's own index (sorted, indexed) run warm as a ``bam`` sample:
+    extract_reads against ``samtools view -@2`` of the BAM, and the whole sample; extrapolated to 30x."""
+    bam = work / "reads" / f"{run.reads.name}.bam"
+    rows = []
+    if not bam.exists():
+        align = (
+            f"minimap2 -ax sr -t 2 {genome_index(work)} {run.reads}_R1.fastq.gz {run.reads}_R2.fastq.gz "
+            f"2>/dev/null | samtools sort -@ 2 -m 1G -o {bam}.tmp.bam - && mv {bam}.tmp.bam {bam} "
+            f"&& samtools index {bam}"
+        )
+        rows.append(
+            run_timed("setup: align to the genome index, sort", align, work, cap, work / "logs" / "bam.log")
+        )
+    count = f"samtools view -c -F 0x900 {bam}"
+    reads = int(subprocess.run(count, shell=True, capture_output=True, text=True, check=True).stdout)
+    sheet = work / "samples_clinical.tsv"
+    sheet.write_text(f"sample\tbam\tvector\tpurity\nclinical\t{bam}\tdemo_car\t0.8\n")
+    config = write_config(work, run.genome, run.gtf, sheet, DEMO / "vector.gb", run.fraction)
+    floor = run_timed(
+        "floor: samtools view -@ 2 of the BAM", f"samtools view -@ 2 {bam} >/dev/null", work, cap,
+        work / "logs" / "bam_floor.log",
+    )  # fmt: skip
+    sample, costs = run_sample(work, config, "clinical", cap)
+    print_rows([*rows, floor, sample])
+    if sample.wall is None or floor.wall is None:
+        return
+    aligned = work / "out" / "align" / "clinical.bam"
+    count = f"samtools view -c -F 0x900 {aligned}"
+    realigned = int(subprocess.run(count, shell=True, capture_output=True, text=True, check=True).stdout)
+    print("\n| BAM sample rule | wall s |\n|---|---:|")
+    for rule in sorted(costs, key=lambda r: -costs[r]):
+        print(f"| {rule} | {costs[rule]:.2f} |")
+    job, extract = costs["extract_reads"], best_extraction(work, bam, run.fraction, cap)
+    print(
+        f"\n{reads:,} primary reads; extract_reads job {job:.2f} s = {job / floor.wall:.2f}x the floor "
+        f"({floor.wall:.2f} s); whole sample {sample.wall:.1f} s; realigned {realigned:,} reads "
+        f"({realigned / reads:.3%})"
+    )
+    wgs_reads = 2 * WGS_PAIRS
+    extract_wgs = extract / reads * wgs_reads * 2  # core-seconds: 2 threads
+    fixed = sum(v for k, v in costs.items() if k not in {"extract_reads", "align_reads"})
+    load, rate = run.naive.get("load", 0.0), run.naive.get("rate", 0.0)
+    for share in (realigned / reads, 0.03):
+        align_wgs = 2 * (load + rate * share * WGS_PAIRS)
+        total = extract_wgs + align_wgs + fixed
+        print(
+            f"30x from BAM ({wgs_reads / 1e9:.1f}G reads), {share:.3%} of pairs realigned: extraction "
+            f"{extract_wgs / 3600:.2f} + realignment {align_wgs / 3600:.2f} (load {load:.0f} s + "
+            f"{rate * 1e6:.0f} s per M pairs, x2 threads) + the other rules as measured {fixed / 3600:.2f} = "
+            f"{total / 3600:.2f} core-hours (target <= 1)"
+        )
+    per_percent = 2 * rate * 0.01 * WGS_PAIRS
+    print(
+        f"  each 1% of pairs realigned costs {per_percent / 3600:.2f} core-hours: 1 core-hour allows "
+        f"{(3600 - extract_wgs - fixed - 2 * load) / per_percent:.1f}%"
+    )
+
+
+def best_extraction(work: Path, bam: Path, fraction: float, cap: float) -> float:
+    """The extraction command extract_reads runs and ``samtools view -@ 2`` of the BAM (its floor), three
+    times each, interleaved; prints both and returns the extraction's best wall seconds."""
+    ref = next(p for p in (work / "out" / "reference").iterdir() if (p / "combined.fa.fai").exists())
+    screen = (
+        work / "out" / "bin" / "kmer_screen",
+        ref / "screen" / "vector_pieces.fa",
+        ref / "screen" / "vector_ends.fa",
+    )
+    subsample = depth_subsample(bam, fraction, depth_cap(), 7)
+    out = work / "extract_bench"
+    extraction = Extraction(bam, ref / "combined.fa", screen, out, f"{out}.counts", 2, subsample)
+    steps = {
+        "floor (samtools view -@ 2)": f"samtools view -@ 2 {bam} >/dev/null",
+        "extraction": extract_command(extraction),
+    }
+    runs: dict[str, list[Timing]] = {label: [] for label in steps}
+    for _ in range(3):
+        for label, command in steps.items():
+            runs[label].append(run_timed(label, command, work, cap, work / "logs" / "extract_bench.log"))
+    best = {label: min(t.wall or 0.0 for t in timings) for label, timings in runs.items()}
+    cpu = {label: min(t.cpu or 0.0 for t in timings) for label, timings in runs.items()}
+    floor, extract = best["floor (samtools view -@ 2)"], best["extraction"]
+    print(
+        "extraction command alone, best of 3 interleaved: "
+        + ", ".join(f"{label} {' / '.join(f'{t.wall:.2f}' for t in runs[label])} s" for label in steps)
+        + f"; best {extract:.2f} / {floor:.2f} s = {extract / floor:.2f}x (target <= 1.5x; CPU "
+        f"{cpu['extraction']:.2f} / {cpu['floor (samtools view -@ 2)']:.2f} s)"
+    )
+    return extract
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every GRCh38 length by this")
@@ -632,6 +855,19 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/carvis-genome-scale"))
     parser.add_argument("--cap-min", type=float, default=60, help="wall-clock cap of each stage, minutes")
     parser.add_argument("--fraction", type=float, default=0.01, help="screen.depth_sample_fraction")
+    parser.add_argument(
+        "--steps",
+        nargs="+",
+        choices=["main", "naive", "fit", "depth", "bam"],
+        default=["main", "naive", "depth", "bam"],
+        help="main: reference stages, samples, new vector; naive: minimap2 on every read of a subsample "
+        "(needs main's figures.json); fit: the 30x extrapolation from figures.json again; "
+        "depth: the large sample warm with a depth sample of the 30x size (the cap); "
+        "bam: the small sample as an aligned BAM input (after naive)",
+    )
+    parser.add_argument(
+        "--naive-pairs", type=int, default=500_000, help="pairs minimap2 aligns in full (naive step)"
+    )
     parser.add_argument(
         "--clean", action="store_true", help="delete the genome, reads and reference at the end"
     )
@@ -667,69 +903,81 @@ def main() -> None:
         )
     config = write_config(work, genome, gtf, sheets["bench"], DEMO / "vector.gb", args.fraction)
     small_config = write_config(work, genome, gtf, sheets["small"], DEMO / "vector.gb", args.fraction)
-
-    rows.append(
-        run_timed(
-            "snakemake start-up (dry run)", snakemake(config, "-n"), work, cap, work / "logs" / "dryrun.log"
+    if "main" in args.steps:
+        rows.append(
+            run_timed(
+                "snakemake start-up (dry run)",
+                snakemake(config, "-n"),
+                work,
+                cap,
+                work / "logs" / "dryrun.log",
+            )
         )
-    )
-    for rule in REFERENCE_RULES:
-        log = work / "logs" / f"{rule}.log"
-        rows.append(run_timed(f"reference: {rule}", snakemake(config, f"--until {rule}"), work, cap, log))
-    ref_rows = [t for t in rows if t.label.startswith("reference:")]
-    if any(t.wall is None for t in ref_rows):
-        print_rows(rows)
-        return
-    ref = next(p for p in (work / "out" / "reference").iterdir() if not p.name.startswith("genome-"))
-    rows.append(minimap2_load(ref, work, cap))
-    igzip = f"igzip -dc {prefix}_R1.fastq.gz {prefix}_R2.fastq.gz >/dev/null"
-    rows.append(run_timed("decompress (igzip -dc R1 R2)", igzip, work, cap, work / "logs" / "igzip.log"))
-    small_run, small_costs = run_sample(work, small_config, "small", cap)
-    big_run, big_costs = run_sample(work, config, "bench", cap)
-    rows += [small_run, big_run]
-    screen = next(csv.DictReader((work / "out" / "screen" / "bench.screen.tsv").open(), delimiter="\t"))
-    changed, new_vector = vector_change(work, genome, gtf, sheets["bench"], args.fraction, cap)
-    rows.append(new_vector)
+        for rule in REFERENCE_RULES:
+            log = work / "logs" / f"{rule}.log"
+            rows.append(run_timed(f"reference: {rule}", snakemake(config, f"--until {rule}"), work, cap, log))
+        ref_rows = [t for t in rows if t.label.startswith("reference:")]
+        if any(t.wall is None for t in ref_rows):
+            print_rows(rows)
+            return
+        ref = next(p for p in (work / "out" / "reference").iterdir() if not p.name.startswith("genome-"))
+        rows.append(minimap2_load(ref / "combined.mmi", work, cap))
+        igzip = f"igzip -dc {prefix}_R1.fastq.gz {prefix}_R2.fastq.gz >/dev/null"
+        rows.append(run_timed("decompress (igzip -dc R1 R2)", igzip, work, cap, work / "logs" / "igzip.log"))
+        small_run, small_costs = run_sample(work, small_config, "small", cap)
+        big_run, big_costs = run_sample(work, config, "bench", cap)
+        rows += [small_run, big_run]
+        screen = next(csv.DictReader((work / "out" / "screen" / "bench.screen.tsv").open(), delimiter="\t"))
+        changed, new_vector = vector_change(work, genome, gtf, sheets["bench"], args.fraction, cap)
+        rows.append(new_vector)
 
-    print(
-        f"\ngenome: {shape}; samples of {n_small:,} and {n_big:,} pairs; "
-        "load = 1-min load average at the start\n"
-    )
-    print_rows(rows)
-    overhead = rows[[t.label for t in rows].index("snakemake start-up (dry run)")].wall or 0.0
-    cold = sum(t.wall or 0 for t in ref_rows)
-    peak = max(t.rss_mb or 0 for t in ref_rows)
-    print(
-        f"\ncold reference build: {cold / 60:.1f} min wall ({(cold - overhead * len(ref_rows)) / 60:.1f} "
-        f"min without the {len(ref_rows)} Snakemake start-ups), peak RSS {peak / 1024:.1f} GB "
-        "(targets <= 45 min, <= 16 GB)"
-    )
-    print(
-        f"screening kept {int(screen['kept_reads']):,} of {int(screen['reads']):,} reads; "
-        f"depth scale {screen['depth_scale']}"
-    )
-    by_label = {t.label.split(" (")[0]: t for t in rows}
-    floor = by_label["decompress"].wall or 1.0
-    load = by_label["minimap2 index load"].wall or 0.0
-    print(
-        f"warm sample / igzip -dc (floor): {(big_run.wall or 0) / floor:.1f}x (target <= 3); the minimap2"
-        f" index load alone is {load:.0f} s ({load / floor:.1f}x the floor)"
-    )
-    if small_costs and big_costs:
-        wall, cores = extrapolate(small_costs, big_costs, n_small, n_big)
         print(
-            f"30x WGS ({WGS_PAIRS / 1e6:.0f}M pairs) from FASTQ: {wall / 3600:.2f} h of jobs run one after "
-            f"another, at most {cores / 3600:.2f} core-hours (wall x threads; target <= 2 core-hours)"
+            f"\ngenome: {shape}; samples of {n_small:,} and {n_big:,} pairs; "
+            "load = 1-min load average at the start\n"
         )
-    print(f"\nafter a vector edit a dry run reruns: {', '.join(changed)}")
-    print(f"  genome stages among them: {', '.join(sorted(GENOME_RULES & set(changed))) or 'none'}")
-    print(
-        f"  new vector, its reference stages run: {(new_vector.wall or 0) / 60:.1f} min, peak RSS "
-        f"{(new_vector.rss_mb or 0) / 1024:.1f} GB (target <= 5 min; the genome's minimap2 index alone took "
-        f"{sum(t.wall or 0 for t in ref_rows if 'index_genome_minimap2' in t.label) / 60:.1f} min above)"
-    )
-    data = {"rows": [t.__dict__ for t in rows], "small": small_costs, "big": big_costs, "genome": figures}
-    (work / "figures.json").write_text(json.dumps(data, indent=1))
+        print_rows(rows)
+        overhead = rows[[t.label for t in rows].index("snakemake start-up (dry run)")].wall or 0.0
+        cold = sum(t.wall or 0 for t in ref_rows)
+        peak = max(t.rss_mb or 0 for t in ref_rows)
+        print(
+            f"\ncold reference build: {cold / 60:.1f} min wall ({(cold - overhead * len(ref_rows)) / 60:.1f} "
+            f"min without the {len(ref_rows)} Snakemake start-ups), peak RSS {peak / 1024:.1f} GB "
+            "(targets <= 45 min, <= 16 GB)"
+        )
+        print(
+            f"screening kept {int(screen['kept_reads']):,} of {int(screen['reads']):,} reads; "
+            f"depth scale {screen['depth_scale']}"
+        )
+        by_label = {t.label.split(" (")[0]: t for t in rows}
+        floor = by_label["decompress"].wall or 1.0
+        load = by_label["minimap2 index load"].wall or 0.0
+        print(
+            f"warm sample / igzip -dc (floor): {(big_run.wall or 0) / floor:.1f}x (target <= 3); the minimap2"
+            f" index load alone is {load:.0f} s ({load / floor:.1f}x the floor)"
+        )
+        print(f"\nafter a vector edit a dry run reruns: {', '.join(changed)}")
+        print(f"  genome stages among them: {', '.join(sorted(GENOME_RULES & set(changed))) or 'none'}")
+        print(
+            f"  new vector, its reference stages run: {(new_vector.wall or 0) / 60:.1f} min, peak RSS "
+            f"{(new_vector.rss_mb or 0) / 1024:.1f} GB (target <= 5 min; the genome's minimap2 index alone "
+            f"took {sum(t.wall or 0 for t in ref_rows if 'index_genome_minimap2' in t.label) / 60:.1f} "
+            "min above)"
+        )
+        data = {"rows": [t.__dict__ for t in rows], "small": small_costs, "big": big_costs, "genome": figures}
+        (work / "figures.json").write_text(json.dumps(data, indent=1))
+    if "naive" in args.steps:
+        figures_naive = naive(work, prefix, args.naive_pairs, cap)
+        data = json.loads((work / "figures.json").read_text())
+        (work / "figures.json").write_text(json.dumps({**data, "naive": figures_naive}, indent=1))
+    if "depth" in args.steps:
+        depth_sample(
+            work, write_config(work, genome, gtf, sheets["bench"], DEMO / "vector.gb", 1.0), n_big, cap
+        )
+    if {"main", "naive", "depth", "fit"} & set(args.steps):
+        fit(work, n_small, n_big, args.fraction)
+    if "bam" in args.steps:
+        measured = json.loads((work / "figures.json").read_text()).get("naive", {})
+        bam_input(work, BamRun(genome, gtf, small, args.fraction, measured), cap)
     if args.clean:
         for path in (genome, Path(f"{genome}.fai"), gtf, work / "reads", work / "out"):
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)

@@ -1,6 +1,9 @@
 """Long-read benchmark (issue 17): a script that prints figures (not collected by pytest).
 
     python tests/benchmark/long_reads.py [--workdir DIR] [--coverage 10] [--sites 8] [--seed 1]
+    python tests/benchmark/long_reads.py --genome-scale GENOME_SCALE_WORKDIR --coverage 0.05
+
+The second form times issue 17's target on genome_scale.py's 3.1 Gb genome instead (:func:`genome_scale`).
 
 On the demo genome (1.2 Mb) and the demo lentiviral vector it simulates three long-read samples with
 :mod:`carvis.sim.long_reads`: ONT-like (5% errors, N50 17 kb), HiFi-like (1% errors, N50 17 kb) and a
@@ -30,6 +33,10 @@ demo genome (how often a tail that is not host passes); nothing else is run.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import re
+import resource
 import subprocess
 import sys
 import time
@@ -39,6 +46,8 @@ import numpy as np
 import pysam
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from carvis.core.intervals import IntervalSet, read_bed
 from carvis.core.io import read_tsv
@@ -64,11 +73,17 @@ from carvis.reads.screen import (
     write_screen_reference,
 )
 from carvis.reference.build import build_combined_reference
-from carvis.reference.mask import MINIMAP2_ARGS, build_mask, read_mask, write_vector_tiles
+from carvis.reference.mask import MINIMAP2_ARGS, build_mask, read_mask, write_tiles, write_vector_tiles
 from carvis.reference.vectors import build_vector
 from carvis.sim.insertions import Insertion, read_genome
 from carvis.sim.long_reads import STRUCTURES, LongInsertion, LongReadModel, simulate_long_reads
-from carvis.sites.site_reads import mask_site_flanks, write_site_flanks
+from carvis.sites.site_reads import (
+    FLANK_STEP,
+    FLANK_TILE,
+    SITE_FLANK,
+    mask_site_flanks,
+    write_site_flanks,
+)
 from carvis.sites.structure import LongReadSites, call_long_read_sites
 from carvis.transgene.call import TransgeneFiles, TransgeneParams, call_transgene
 
@@ -186,22 +201,35 @@ def second_pass(work: Path, name: str, assay: str, fastq: Path, ref: dict) -> Pa
     evidence = work / f"{name}.evidence.tsv"
     flanks, tiles = work / f"{name}.flanks_all.fa", work / f"{name}.flank_tiles.fa"
     write_site_flanks(evidence, {ref["model"].name: ref["model"]}, ref["fasta"], flanks, tiles)
+    return flank_pass(work, name, assay, fastq, ref)[0]
+
+
+def flank_pass(work: Path, name: str, assay: str, fastq: Path, ref: dict) -> tuple[Path, dict[str, float]]:
+    """The site flanks (``<name>.flanks_all.fa`` and their tiles) masked, the reads sharing their k-mers
+    screened and aligned (to ``ref["long_mmi"]`` if given, else ``ref["mmi"]``); the BAM and the wall
+    seconds of the three steps."""
+    times, t0 = {}, time.perf_counter()
     subprocess.run(
-        f"minimap2 -ax sr -t 2 {ref['mmi']} {tiles} > {work}/{name}.flank_tiles.sam 2>/dev/null",
-        shell=True, check=True,
+        f"minimap2 -ax sr -t 2 {ref['mmi']} {work}/{name}.flank_tiles.fa > {work}/{name}.flank_tiles.sam "
+        "2>/dev/null", shell=True, check=True,
     )  # fmt: skip
-    mask_site_flanks(flanks, work / f"{name}.flank_tiles.sam", work / f"{name}.flanks.fa")
+    flanks = work / f"{name}.flanks.fa"
+    mask_site_flanks(work / f"{name}.flanks_all.fa", work / f"{name}.flank_tiles.sam", flanks)
+    times["tiles"], t0 = time.perf_counter() - t0, time.perf_counter()
     files = ScreenFiles(
-        ref["binary"], work / f"{name}.flanks.fa", ref["ends"], [fastq], [], work / f"{name}.site_reads",
+        ref["binary"], flanks, ref["ends"], [fastq], [], work / f"{name}.site_reads",
         work / f"{name}.site_reads.screen.tsv",
     )  # fmt: skip
     run_screen(name, files, ScreenSettings(0.0))
+    times["screen"], t0 = time.perf_counter() - t0, time.perf_counter()
     bam = work / f"{name}.site_reads.bam"
+    reads = [work / f"{name}.site_reads_R1.fastq"]
     subprocess.run(
-        long_read_command(assay, ref["mmi"], [work / f"{name}.site_reads_R1.fastq"], name, 2, bam),
+        long_read_command(assay, ref.get("long_mmi", ref["mmi"]), reads, name, 2, bam),
         shell=True, check=True, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    return bam
+    times["align"] = time.perf_counter() - t0
+    return bam, times
 
 
 def short_flanks(work: Path, name: str, assay: str, result: dict, ref: dict) -> None:
@@ -365,9 +393,128 @@ def report(name: str, result: dict) -> None:
     )
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bases(fastq: Path) -> int:
+    """Bases in a FASTQ (plain or gzipped)."""
+    read = "igzip -dc" if fastq.suffix == ".gz" else "cat"
+    command = f"{read} {fastq} | awk 'NR % 4 == 2 {{n += length($0)}} END {{print n + 0}}'"
+    return int(subprocess.run(command, shell=True, capture_output=True, text=True, check=True).stdout)
+
+
+def timed(command: str) -> tuple[float, float, float]:
+    """Wall s, CPU s and peak RSS GB of one shell command (``/usr/bin/time``)."""
+    stats = Path(f"/tmp/.long_reads_time.{os.getpid()}")
+    t0 = time.perf_counter()
+    subprocess.run(
+        ["/usr/bin/time", "-o", str(stats), "-f", "%U %S %M", "bash", "-o", "pipefail", "-c", command],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wall = time.perf_counter() - t0
+    u, sys_s, rss = stats.read_text().split()[-3:]
+    stats.unlink()
+    return wall, float(u) + float(sys_s), int(rss) / 2**20
+
+
+def genome_scale(gs: Path) -> None:
+    """Issue 17's time target on genome_scale.py's 3.1 Gb genome (``gs``: its workdir, reference built):
+    ONT-like reads at ``--coverage``, their decompression (gzip, igzip), the screen (single-end, the
+    workflow's default depth sample), minimap2 map-ont of what it kept, and the second pass around the two
+    clonal sites; every per-base rate extrapolated to 10x. The workflow indexes the combined FASTA in each
+    long-read alignment job; here the map-ont index is built once (``-d``: that cost) and its load timed
+    apart."""
+    work = gs / "long"
+    work.mkdir(exist_ok=True)
+    ref_dir = next(p for p in (gs / "out" / "reference").iterdir() if (p / "combined.fa.fai").exists())
+    fasta, mmi = ref_dir / "combined.fa", work / "ont.mmi"
+    genome = sum(int(r.split("\t")[1]) for r in next(gs.glob("out/reference/genome-*/*.fai")).open())
+    ref = {
+        "mmi": ref_dir / "combined.mmi", "long_mmi": mmi, "binary": gs / "out" / "bin" / "kmer_screen",
+        "pieces": ref_dir / "screen" / "vector_pieces.fa", "ends": ref_dir / "screen" / "vector_ends.fa",
+    }  # fmt: skip
+    fastq, rows = work / "ont.fastq.gz", {}
+    if not fastq.exists():
+        rows["simulate (carvis simulate-long-reads; setup)"] = timed(
+            f"PYTHONPATH={ROOT / 'scripts'} {sys.executable} -m carvis.cli simulate-long-reads "
+            f"--genome {gs / 'genome.fa'} --vector {DEMO / 'vector.gb'} --vector-name demo_car "
+            f"--design {gs / 'design.tsv'} --preset ont --coverage {ARGS.coverage} --purity 0.8 "
+            f"--circles 0.3 --seed {ARGS.seed} --sample ont --out-prefix {work / 'ont'}"
+        )
+    total = bases(fastq)
+    for tool in ("gzip", "igzip"):
+        rows[f"{tool} -dc"] = timed(f"{tool} -dc {fastq} >/dev/null")
+    t0, c0 = time.perf_counter(), cpu_seconds()
+    files = ScreenFiles(
+        ref["binary"], ref["pieces"], ref["ends"], [fastq], [], work / "ont.screen", work / "ont.screen.tsv"
+    )
+    run_screen("ont", files, ScreenSettings(0.01, 7, 1_000_000))
+    rows["screen (depth sample 0.01)"] = (time.perf_counter() - t0, cpu_seconds() - c0, 0.0)
+    kept = work / "ont.screen_R1.fastq"
+    built = work / "index_build.json"  # the build's figures, kept with the index
+    if not mmi.exists():
+        build = f"minimap2 -x map-ont -t 2 -d {mmi}.tmp {fasta} && mv {mmi}.tmp {mmi}"
+        built.write_text(json.dumps(timed(build)))
+    rows["map-ont index build (-d; each job builds it)"] = tuple(json.loads(built.read_text()))
+    one = work / "one_read.fq"
+    one.write_text(f"@r\n{'ACGTTGCA' * 125}\n+\n{'5' * 1000}\n")
+    load = rows["map-ont: index load (1 read)"] = timed(
+        long_read_command("ont", mmi, [one], "ont", 2, work / "one.bam")
+    )
+    align = timed(long_read_command("ont", mmi, [kept], "ont", 2, work / "ont.bam"))
+    rows["map-ont: the kept reads (load included)"] = align
+    first = work / "first_reads.fq"  # enough bases to measure the per-base rate (the kept ones are few)
+    subprocess.run(f"igzip -dc {fastq} | head -n {4 * ARGS.rate_reads} >{first}", shell=True, check=True)
+    log = work / "first.log"
+    sample = rows[f"map-ont: the first {ARGS.rate_reads:,} reads (load included)"] = timed(
+        f"({long_read_command('ont', mmi, [first], 'ont', 2, work / 'first.bam')}) 2>{log}"
+    )
+    # minimap2's own clock: seconds when the index was loaded, and at the end (load-time noise left out)
+    pattern = r"\[M::main::([\d.]+)\*[\d.]+\] loaded/built|Real time: ([\d.]+) sec"
+    stamps = re.findall(pattern, log.read_text())
+    mapping = float(stamps[-1][1]) - float(stamps[0][0])
+    regions = " ".join(
+        f"{r['chrom']}:{int(r['position']) - SITE_FLANK}-{int(r['position']) + SITE_FLANK}"
+        for r in read_tsv(gs / "design.tsv")
+    )
+    subprocess.run(f"samtools faidx {fasta} {regions} >{work}/ont.flanks_all.fa", shell=True, check=True)
+    with (work / "ont.flanks_all.fa").open() as handle:
+        write_tiles(dict(SimpleFastaParser(handle)), work / "ont.flank_tiles.fa", FLANK_TILE, FLANK_STEP)
+    second = flank_pass(work, "ont", "ont", fastq, ref)[1]
+    rows.update({f"second pass: {step}": (wall, 0.0, 0.0) for step, wall in second.items()})
+    print(f"genome-scale long reads: {total / 1e6:.0f} Mb of ONT-like reads ({ARGS.coverage}x)\n")
+    print("| step | wall s | CPU s | peak RSS GB |\n|---|---:|---:|---:|")
+    for label, (wall, cpu, rss) in rows.items():
+        print(f"| {label} | {wall:.1f} | {cpu:.1f} | {rss:.1f} |")
+    kept_bases, scale = bases(kept), 10 * genome / total
+    rate = mapping / bases(first)
+    screen, aligned = rows["screen (depth sample 0.01)"][0] * scale, rate * kept_bases * scale
+    index = rows.get("map-ont index build (-d; each job builds it)", (float("nan"),))[0]
+    floors = {d: rows[d][0] * scale for d in ("gzip -dc", "igzip -dc")}
+    print(
+        f"\nkept {kept_bases / 1e6:.2f} Mb ({kept_bases / total:.2%}); map-ont {rate * 1e6:.2f} s per Mb "
+        f"(wall, 2 threads: minimap2's real time after the index was loaded, {mapping:.1f} s, for the "
+        f"first {ARGS.rate_reads:,} reads, {bases(first) / 1e6:.1f} Mb; {sample[0]:.1f} s in all).\n"
+        f"10x ({10 * genome / 1e9:.1f} Gb), per-base rates x {scale:.0f}: "
+        + ", ".join(f"{d} {t:.0f} s" for d, t in floors.items())
+        + f", screen {screen:.0f} s, alignment {aligned:.0f} s + the map-ont index: built {index:.0f} s "
+        f"(as the workflow does, per job) or loaded {load[0]:.0f} s; second pass "
+        f"{second['tiles'] + second['screen'] * scale:.0f} s + its alignment {second['align']:.0f} s "
+        "(the index load again; few reads)"
+    )
+    for label, fixed in (("index built per job", index), ("index prebuilt, loaded", load[0])):
+        ratios = ", ".join(f"{(screen + aligned + fixed) / t:.2f}x {d}" for d, t in floors.items())
+        print(f"  screen + alignment ({label}): {ratios} (target <= 3x)")
+
+
 def main() -> None:
     if ARGS.random_tails:
         random_tails(read_genome(DEMO / "genome.fa"), ARGS.random_tails)
+        return
+    if ARGS.genome_scale:
+        genome_scale(ARGS.genome_scale.resolve())
         return
     work = ARGS.workdir
     work.mkdir(parents=True, exist_ok=True)
@@ -432,6 +579,14 @@ if __name__ == "__main__":
     parser.add_argument("--random-tails", type=int, default=0, help="random tails checked against the host")
     parser.add_argument(
         "--median", action="store_true", help="junctions at the median of the reads' (no realignment)"
+    )
+    parser.add_argument(
+        "--genome-scale",
+        type=Path,
+        help="genome_scale.py's workdir: time ONT-like reads at --coverage (e.g. 0.05) on its genome instead",
+    )
+    parser.add_argument(
+        "--rate-reads", type=int, default=3000, help="--genome-scale: reads aligned to measure map-ont's rate"
     )
     ARGS = parser.parse_args()
     main()
