@@ -96,8 +96,13 @@ def _kill_during_alignment(workdir: Path, *, whole_group: bool) -> None:
     """Start the demo and SIGKILL it (or its whole process group) once the alignment has started."""
     run = _start_demo(workdir)
     align_log = workdir / "results" / "logs" / "align_reads" / "demo_tumour.log"
+    incomplete = workdir / ".snakemake" / "incomplete"
+
+    def aligning() -> bool:  # the job's shell has started and Snakemake has marked its outputs
+        return align_log.exists() and incomplete.is_dir() and any(incomplete.iterdir())
+
     deadline = time.monotonic() + 300
-    while not align_log.exists() and run.poll() is None and time.monotonic() < deadline:
+    while not aligning() and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert run.poll() is None, "the demo ended before its alignment started"
     if whole_group:
