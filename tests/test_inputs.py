@@ -124,6 +124,7 @@ def test_config_defaults_filled_and_paths_resolved(project: dict[str, Any], tmp_
         "enabled": True,
         "depth_sample_fraction": 0.01,
         "depth_sample_max_pairs": 1_000_000,
+        "depth_sample_max_bases": 30_000_000,
         "seed": 7,
         "count_spanning": False,
     }
@@ -214,6 +215,7 @@ def test_config_text_values_are_read_as_the_schema_types(project: dict[str, Any]
         "enabled": "false",
         "depth_sample_fraction": "0.2",
         "depth_sample_max_pairs": "5000",
+        "depth_sample_max_bases": "2000000",
         "seed": "3",
         "count_spanning": "true",
     }
@@ -223,6 +225,7 @@ def test_config_text_values_are_read_as_the_schema_types(project: dict[str, Any]
         "enabled": False,
         "depth_sample_fraction": 0.2,
         "depth_sample_max_pairs": 5000,
+        "depth_sample_max_bases": 2_000_000,
         "seed": 3,
         "count_spanning": True,
     }

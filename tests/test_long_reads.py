@@ -468,6 +468,10 @@ def test_workflow_runs_a_long_read_sample(tmp_path: Path) -> None:
     result = snakemake(tmp_path, "--cores", "2", "--configfile", str(tmp_path / "config.yaml"))
     assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / "out"
+    # the map-ont index is built once per genome and appended (map-hifi, which no sample uses, is not)
+    assert [p.name for p in out.glob("reference/*/combined.map-*.mmi")] == ["combined.map-ont.mmi"]
+    assert [p.name for p in out.glob("reference/genome-*/*.map-*.mmi")] == ["genome.map-ont.mmi"]
+    assert "combined.map-ont.mmi" in (out / "logs" / "align_site_reads" / "lr.log").read_text()
     spanning = {}
     for sample in ("lr", "lr_bam"):
         rows = read_tsv(out / sample / "integration_sites.tsv")

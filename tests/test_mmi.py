@@ -13,7 +13,12 @@ from carvis.core import io
 from carvis.core.errors import InputError
 from carvis.core.seqs import revcomp
 from carvis.reads.align import Aligner, align_command
+from carvis.reads.long_reads import PRESETS, long_read_command
+from carvis.reference.build import build_combined_reference
 from carvis.reference.mmi import _bucket, _header, _positions, append_index
+from carvis.reference.vectors import build_vector
+from carvis.sim.insertions import Insertion, read_genome
+from carvis.sim.long_reads import LongInsertion, LongReadModel, simulate_long_reads
 from carvis.sim.sequences import mutate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,10 +30,10 @@ def _fasta(path: Path, records: dict[str, str]) -> Path:
     return path
 
 
-def _index(fasta: Path, *args: str) -> Path:
-    out = fasta.with_suffix(".mmi")
+def _index(fasta: Path, *args: str, preset: str = "sr") -> Path:
+    out = fasta.with_suffix(f".{preset}.mmi")
     subprocess.run(
-        ["minimap2", "-x", "sr", *args, "-d", str(out), str(fasta)], check=True, capture_output=True
+        ["minimap2", "-x", preset, *args, "-d", str(out), str(fasta)], check=True, capture_output=True
     )
     return out
 
@@ -108,3 +113,40 @@ def test_mismatched_or_clashing_indexes_are_refused(pieces, tmp_path: Path) -> N
             g, _index(_fasta(tmp_path / "clash.fa", {"chrX": vectors["v__backbone"]})), tmp_path / "o.mmi"
         )
     assert not (tmp_path / "out.mmi").exists() and not (tmp_path / "o.mmi").exists()
+
+
+@pytest.mark.parametrize(("assay", "error_rate"), [("ont", 0.05), ("hifi", 0.01)])
+def test_long_read_preset_index_appends_and_aligns_as_the_fasta(
+    assay: str, error_rate: float, tmp_path: Path
+) -> None:
+    """The workflow's long-read indexes (genome and vectors with the assay's preset, appended) equal the
+    preset's index of the combined FASTA, and long reads align with it exactly as with the FASTA."""
+    preset = PRESETS[assay]
+    vector = build_vector("demo_car", DEMO / "vector.gb", "lentiviral")
+    combined = tmp_path / "combined.fa"
+    build_combined_reference(DEMO / "genome.fa", [vector], combined)
+    records = read_genome(combined)
+    own = {vector.provirus_contig, vector.backbone_contig}
+    genome = _fasta(tmp_path / "genome.fa", {k: v for k, v in records.items() if k not in own})
+    vectors = _fasta(tmp_path / "vectors.fa", {k: v for k, v in records.items() if k in own})
+    appended = tmp_path / f"combined.appended.{preset}.mmi"
+    append_index(_index(genome, preset=preset), _index(vectors, preset=preset), appended)
+    assert _content(appended) == _content(_index(combined, preset=preset))
+
+    design = [
+        LongInsertion(Insertion("chr1", 100_638, "-", 0.8)),
+        LongInsertion(Insertion("chrX", 132_247, "+", 0.8)),
+    ]
+    run = LongReadModel(8, 17_000, 0.6, error_rate, 0.8, 0.3, 2, "lr")
+    fastq = simulate_long_reads(DEMO / "genome.fa", vector, design, tmp_path / "lr", run).fastq
+
+    def sam(reference: Path) -> list[str]:
+        bam = tmp_path / f"{reference.name}.bam"
+        command = long_read_command(assay, reference, [fastq], "lr", 2, bam)
+        subprocess.run(["bash", "-c", command], check=True, capture_output=True)
+        view = subprocess.run(["samtools", "view", str(bam)], check=True, capture_output=True, text=True)
+        return view.stdout.splitlines()
+
+    expected = sam(combined)
+    assert sum(1 for line in expected if f"\t{vector.provirus_contig}\t" in line) >= 5
+    assert sam(appended) == expected

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import (
     build_test_vector,
@@ -24,18 +25,19 @@ from carvis.core.errors import InputError
 from carvis.core.io import read_tsv
 from carvis.core.seqs import revcomp
 from carvis.reads.coverage import ContigCoverage, scaled_row
+from carvis.reads.probe import estimate_bases, estimate_reads
 from carvis.reads.screen import (
     Progress,
     ScreenFiles,
     ScreenSettings,
     depth_fraction,
-    estimate_reads,
     run_screen,
     screen_pieces,
     subsample_option,
     write_screen_reference,
 )
 from carvis.reference.vectors import VectorModel
+from carvis.sim.long_reads import read_lengths
 
 
 def test_screen_pieces_cut_out_masked_parts_and_keep_the_ltrs(tmp_path: Path) -> None:
@@ -165,6 +167,40 @@ def test_depth_sample_is_capped_at_max_pairs(tmp_path: Path, kmer_screen: Path) 
     assert _names(Path(f"{out}_R1.fastq")) == picked
     assert 0.5 * cap < len(picked) < 1.5 * cap
     assert stats["depth_scale"] == pytest.approx(2 * len(pairs) / (2 * len(picked)))
+
+
+def test_long_read_depth_sample_is_capped_in_bases(tmp_path: Path, kmer_screen: Path) -> None:
+    """Single long reads: ``max_bases`` lowers the fraction so that the sample holds about that many bases,
+    still the reads ``samtools view -s`` picks; scaled by reads / sampled reads, its bases are the sample's
+    (so the depth, and the VCN, are unchanged in expectation)."""
+    require_tools("samtools")
+    _, host, pieces, ends = _screen_world(tmp_path, random.Random(8))
+    rng = np.random.default_rng(8)
+    lengths = read_lengths(rng, 3_000, 2_000, 0.6)
+    starts = rng.integers(0, len(host) - lengths.max(), len(lengths))
+    seqs = [host[s : s + n] for s, n in zip(starts, lengths, strict=True)]
+    fastq = tmp_path / "long.fastq.gz"
+    with gzip.open(fastq, "wt") as out:
+        out.writelines(f"@r{i}\n{seq}\n+\n{'5' * len(seq)}\n" for i, seq in enumerate(seqs))
+    total = sum(map(len, seqs))
+    assert estimate_bases([fastq]) == pytest.approx(total, rel=0.1)
+    assert estimate_reads([fastq]) == pytest.approx(len(seqs), rel=0.1)
+    cap = total // 20  # a tenth of what the 0.5 fraction would pick
+    out = tmp_path / "out" / "s"
+    files = ScreenFiles(kmer_screen, pieces, ends, [fastq], [], out, tmp_path / "s.tsv")
+    stats = run_screen("s", files, ScreenSettings(fraction=0.5, max_bases=cap))
+    fraction = depth_fraction(0.5, cap, estimate_bases([fastq]))
+    assert fraction < 0.07
+    names = [f"r{i}" for i in range(len(seqs))]
+    picked = _samtools_sample(names, fraction, tmp_path)
+    assert _names(Path(f"{out}_R1.fastq")) == picked
+    sampled = sum(len(seqs[int(name[1:])]) for name in picked)
+    assert 0.6 * cap < sampled < 1.4 * cap
+    assert stats["depth_scale"] == pytest.approx(len(seqs) / len(picked))
+    assert sampled * float(stats["depth_scale"]) == pytest.approx(total, rel=0.2)
+    # Without the cap (short-read settings), the fraction stands.
+    uncapped = run_screen("s", files, ScreenSettings(fraction=0.5, max_pairs=10**6))
+    assert uncapped["sampled_reads"] == len(_samtools_sample(names, 0.5, tmp_path))
 
 
 def test_kmer_screen_names_the_fastq_with_a_broken_record(tmp_path: Path, kmer_screen: Path) -> None:

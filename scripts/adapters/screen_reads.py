@@ -20,4 +20,5 @@ with log_to(snakemake.log[0]):
         snakemake.output.stats,
         snakemake.output.inputs,
     )
-    run_screen(snakemake.wildcards.sample, files, ScreenSettings(p.fraction, p.seed, p.max_pairs))
+    settings = ScreenSettings(p.fraction, p.seed, p.max_pairs, p.max_bases)
+    run_screen(snakemake.wildcards.sample, files, settings)

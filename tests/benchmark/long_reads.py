@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import pysam
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
@@ -74,6 +75,7 @@ from carvis.reads.screen import (
 )
 from carvis.reference.build import build_combined_reference
 from carvis.reference.mask import MINIMAP2_ARGS, build_mask, read_mask, write_tiles, write_vector_tiles
+from carvis.reference.mmi import append_index
 from carvis.reference.vectors import build_vector
 from carvis.sim.insertions import Insertion, read_genome
 from carvis.sim.long_reads import STRUCTURES, LongInsertion, LongReadModel, simulate_long_reads
@@ -89,6 +91,8 @@ from carvis.transgene.call import TransgeneFiles, TransgeneParams, call_transgen
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "resources" / "demo"
+#: The long-read depth sample's cap in bases (screen.depth_sample_max_bases, the workflow's config).
+DEPTH_CAP = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["screen"]["depth_sample_max_bases"]
 FRACTION, SEED = 0.2, 7
 ASSAYS = {"ont": (0.05, 17_000, 0.6), "hifi": (0.01, 17_000, 0.35)}
 
@@ -419,23 +423,51 @@ def timed(command: str) -> tuple[float, float, float]:
     return wall, float(u) + float(sys_s), int(rss) / 2**20
 
 
+def best(times: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """The fastest of repeated runs."""
+    return min(times, key=lambda t: t[0])
+
+
+def long_read_index(
+    gs: Path, ref_dir: Path, work: Path
+) -> tuple[Path, dict[str, tuple[float, float, float]]]:
+    """The workflow's map-ont index: the genome's (index_genome_minimap2_long, once per genome), the
+    vectors' and the two appended (index_minimap2_long, once per vector set); built once, figures kept."""
+    genome_dir = next(gs.glob("out/reference/genome-*"))
+    mmi, figures = ref_dir / "combined.map-ont.mmi", work / "index_append.json"
+    if not mmi.exists():
+        build = "minimap2 -x map-ont -t 2 -d {0}.tmp {1} && mv {0}.tmp {0}"
+        rows = {
+            "map-ont genome index (-d; once per genome)": timed(
+                build.format(genome_dir / "genome.map-ont.mmi", genome_dir / "genome.fa")
+            ),
+            "map-ont vector index (-d; once per vector set)": timed(
+                build.format(ref_dir / "vectors.map-ont.mmi", ref_dir / "vectors.fa")
+            ),
+        }
+        t0 = time.perf_counter()
+        append_index(genome_dir / "genome.map-ont.mmi", ref_dir / "vectors.map-ont.mmi", mmi)
+        rows["append_index (once per vector set; wall only)"] = (time.perf_counter() - t0, 0.0, 0.0)
+        figures.write_text(json.dumps(rows))
+    return mmi, {k: tuple(v) for k, v in json.loads(figures.read_text()).items()}
+
+
 def genome_scale(gs: Path) -> None:
     """Issue 17's time target on genome_scale.py's 3.1 Gb genome (``gs``: its workdir, reference built):
     ONT-like reads at ``--coverage``, their decompression (gzip, igzip), the screen (single-end, the
-    workflow's default depth sample), minimap2 map-ont of what it kept, and the second pass around the two
-    clonal sites; every per-base rate extrapolated to 10x. The workflow indexes the combined FASTA in each
-    long-read alignment job; here the map-ont index is built once (``-d``: that cost) and its load timed
-    apart."""
+    workflow's depth sample: 1% capped at screen.depth_sample_max_bases for 10x), minimap2 map-ont of what it
+    kept with the workflow's prebuilt appended index, and the second pass around the two clonal sites; every
+    per-base rate extrapolated to 10x; decompression, screen and index load best of 2."""
     work = gs / "long"
     work.mkdir(exist_ok=True)
     ref_dir = next(p for p in (gs / "out" / "reference").iterdir() if (p / "combined.fa.fai").exists())
-    fasta, mmi = ref_dir / "combined.fa", work / "ont.mmi"
     genome = sum(int(r.split("\t")[1]) for r in next(gs.glob("out/reference/genome-*/*.fai")).open())
+    mmi, rows = long_read_index(gs, ref_dir, work)
     ref = {
         "mmi": ref_dir / "combined.mmi", "long_mmi": mmi, "binary": gs / "out" / "bin" / "kmer_screen",
         "pieces": ref_dir / "screen" / "vector_pieces.fa", "ends": ref_dir / "screen" / "vector_ends.fa",
     }  # fmt: skip
-    fastq, rows = work / "ont.fastq.gz", {}
+    fastq = work / "ont.fastq.gz"
     if not fastq.exists():
         rows["simulate (carvis simulate-long-reads; setup)"] = timed(
             f"PYTHONPATH={ROOT / 'scripts'} {sys.executable} -m carvis.cli simulate-long-reads "
@@ -444,27 +476,33 @@ def genome_scale(gs: Path) -> None:
             f"--circles 0.3 --seed {ARGS.seed} --sample ont --out-prefix {work / 'ont'}"
         )
     total = bases(fastq)
+    # the reads --repeat times over (gzip members one after the other): timings well above the clock's grain
+    streamed = work / f"ont.x{ARGS.repeat}.fastq.gz"
+    if not streamed.exists():
+        subprocess.run(f"cat {' '.join([str(fastq)] * ARGS.repeat)} >{streamed}", shell=True, check=True)
+    total *= ARGS.repeat
+    scale = 10 * genome / total
     for tool in ("gzip", "igzip"):
-        rows[f"{tool} -dc"] = timed(f"{tool} -dc {fastq} >/dev/null")
-    t0, c0 = time.perf_counter(), cpu_seconds()
-    files = ScreenFiles(
-        ref["binary"], ref["pieces"], ref["ends"], [fastq], [], work / "ont.screen", work / "ont.screen.tsv"
-    )
-    run_screen("ont", files, ScreenSettings(0.01, 7, 1_000_000))
-    rows["screen (depth sample 0.01)"] = (time.perf_counter() - t0, cpu_seconds() - c0, 0.0)
+        rows[f"{tool} -dc"] = best([timed(f"{tool} -dc {streamed} >/dev/null") for _ in range(2)])
+    cap = DEPTH_CAP
+    out = work / "ont.screen"
+    files = ScreenFiles(ref["binary"], ref["pieces"], ref["ends"], [streamed], [], out, f"{out}.tsv")
+    screens = []
+    for _ in range(2):  # the cap scaled to this coverage: the 10x run's fraction
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        run_screen("ont", files, ScreenSettings(0.01, 7, 1_000_000, round(cap / scale)))
+        screens.append((time.perf_counter() - t0, cpu_seconds() - c0, 0.0))
+    rows[f"screen (depth sample 0.01, at most {cap / 1e6:.0f} Mb at 10x)"] = screen_row = best(screens)
     kept = work / "ont.screen_R1.fastq"
-    built = work / "index_build.json"  # the build's figures, kept with the index
-    if not mmi.exists():
-        build = f"minimap2 -x map-ont -t 2 -d {mmi}.tmp {fasta} && mv {mmi}.tmp {mmi}"
-        built.write_text(json.dumps(timed(build)))
-    rows["map-ont index build (-d; each job builds it)"] = tuple(json.loads(built.read_text()))
     one = work / "one_read.fq"
     one.write_text(f"@r\n{'ACGTTGCA' * 125}\n+\n{'5' * 1000}\n")
-    load = rows["map-ont: index load (1 read)"] = timed(
-        long_read_command("ont", mmi, [one], "ont", 2, work / "one.bam")
+    load = rows["map-ont: index load (1 read)"] = best(
+        [timed(long_read_command("ont", mmi, [one], "ont", 2, work / "one.bam")) for _ in range(2)]
     )
-    align = timed(long_read_command("ont", mmi, [kept], "ont", 2, work / "ont.bam"))
-    rows["map-ont: the kept reads (load included)"] = align
+    kept_log = work / "kept.log"
+    rows["map-ont: the kept reads (load included)"] = timed(
+        f"({long_read_command('ont', mmi, [kept], 'ont', 2, work / 'ont.bam')}) 2>{kept_log}"
+    )
     first = work / "first_reads.fq"  # enough bases to measure the per-base rate (the kept ones are few)
     subprocess.run(f"igzip -dc {fastq} | head -n {4 * ARGS.rate_reads} >{first}", shell=True, check=True)
     log = work / "first.log"
@@ -473,40 +511,45 @@ def genome_scale(gs: Path) -> None:
     )
     # minimap2's own clock: seconds when the index was loaded, and at the end (load-time noise left out)
     pattern = r"\[M::main::([\d.]+)\*[\d.]+\] loaded/built|Real time: ([\d.]+) sec"
-    stamps = re.findall(pattern, log.read_text())
-    mapping = float(stamps[-1][1]) - float(stamps[0][0])
+    clocks = [re.findall(pattern, f.read_text()) for f in (log, kept_log)]
+    mapping, kept_mapping = (float(stamps[-1][1]) - float(stamps[0][0]) for stamps in clocks)
     regions = " ".join(
         f"{r['chrom']}:{int(r['position']) - SITE_FLANK}-{int(r['position']) + SITE_FLANK}"
         for r in read_tsv(gs / "design.tsv")
     )
+    fasta = ref_dir / "combined.fa"
     subprocess.run(f"samtools faidx {fasta} {regions} >{work}/ont.flanks_all.fa", shell=True, check=True)
     with (work / "ont.flanks_all.fa").open() as handle:
         write_tiles(dict(SimpleFastaParser(handle)), work / "ont.flank_tiles.fa", FLANK_TILE, FLANK_STEP)
-    second = flank_pass(work, "ont", "ont", fastq, ref)[1]
+    second = flank_pass(work, "ont", "ont", streamed, ref)[1]
     rows.update({f"second pass: {step}": (wall, 0.0, 0.0) for step, wall in second.items()})
-    print(f"genome-scale long reads: {total / 1e6:.0f} Mb of ONT-like reads ({ARGS.coverage}x)\n")
+    print(
+        f"genome-scale long reads: {total / ARGS.repeat / 1e6:.0f} Mb of ONT-like reads ({ARGS.coverage}x), "
+        f"screened and decompressed {ARGS.repeat} times over ({total / 1e6:.0f} Mb)\n"
+    )
     print("| step | wall s | CPU s | peak RSS GB |\n|---|---:|---:|---:|")
     for label, (wall, cpu, rss) in rows.items():
         print(f"| {label} | {wall:.1f} | {cpu:.1f} | {rss:.1f} |")
-    kept_bases, scale = bases(kept), 10 * genome / total
+    kept_bases = bases(kept)
     rate = mapping / bases(first)
-    screen, aligned = rows["screen (depth sample 0.01)"][0] * scale, rate * kept_bases * scale
-    index = rows.get("map-ont index build (-d; each job builds it)", (float("nan"),))[0]
+    screen, aligned = screen_row[0] * scale, rate * kept_bases * scale
     floors = {d: rows[d][0] * scale for d in ("gzip -dc", "igzip -dc")}
+    again = second["tiles"] + second["screen"] * scale + second["align"]
     print(
-        f"\nkept {kept_bases / 1e6:.2f} Mb ({kept_bases / total:.2%}); map-ont {rate * 1e6:.2f} s per Mb "
-        f"(wall, 2 threads: minimap2's real time after the index was loaded, {mapping:.1f} s, for the "
-        f"first {ARGS.rate_reads:,} reads, {bases(first) / 1e6:.1f} Mb; {sample[0]:.1f} s in all).\n"
+        f"\nkept {kept_bases / 1e6:.2f} Mb ({kept_bases / total:.2%}; {kept_bases * scale / 1e6:.0f} Mb at "
+        f"10x); map-ont {rate * 1e6:.2f} s per Mb (wall, 2 threads: minimap2's real time after the index was "
+        f"loaded, {mapping:.1f} s, for the first {ARGS.rate_reads:,} reads, {bases(first) / 1e6:.1f} Mb; "
+        f"{sample[0]:.1f} s in all; the kept reads took {kept_mapping:.1f} s after the load).\n"
         f"10x ({10 * genome / 1e9:.1f} Gb), per-base rates x {scale:.0f}: "
         + ", ".join(f"{d} {t:.0f} s" for d, t in floors.items())
-        + f", screen {screen:.0f} s, alignment {aligned:.0f} s + the map-ont index: built {index:.0f} s "
-        f"(as the workflow does, per job) or loaded {load[0]:.0f} s; second pass "
-        f"{second['tiles'] + second['screen'] * scale:.0f} s + its alignment {second['align']:.0f} s "
-        "(the index load again; few reads)"
+        + f", screen {screen:.0f} s, alignment {aligned:.0f} s + the prebuilt map-ont index loaded "
+        f"{load[0]:.0f} s; "
+        f"second pass {again:.0f} s (flank tiles, screen, alignment with the index loaded again)"
     )
-    for label, fixed in (("index built per job", index), ("index prebuilt, loaded", load[0])):
-        ratios = ", ".join(f"{(screen + aligned + fixed) / t:.2f}x {d}" for d, t in floors.items())
-        print(f"  screen + alignment ({label}): {ratios} (target <= 3x)")
+    for label, extra in (("without the second pass", 0.0), ("with the second pass", again)):
+        spent = screen + aligned + load[0] + extra
+        ratios = ", ".join(f"{spent / t:.2f}x {d}" for d, t in floors.items())
+        print(f"  screen + alignment {label}: {spent:.0f} s, {ratios} (target <= 3x)")
 
 
 def main() -> None:
@@ -587,6 +630,12 @@ if __name__ == "__main__":
     )
     parser.add_argument(
         "--rate-reads", type=int, default=3000, help="--genome-scale: reads aligned to measure map-ont's rate"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=10,
+        help="--genome-scale: times the reads are streamed (decompressions, screens)",
     )
     ARGS = parser.parse_args()
     main()

@@ -15,6 +15,7 @@ from carvis.reference.preflight import check_vectors
 from carvis.reads.align import UMI_MARKDUP, Aligner, align_command, bam_command
 from carvis.reads.long_reads import (
     LONG_READ_ASSAYS,
+    PRESETS,
     long_read_command,
     long_read_options,
 )
@@ -183,6 +184,10 @@ def final_outputs():
 
 
 def aligner_index(wildcards):
+    """The combined index the sample's reads are aligned with: the long-read preset's, or the aligner's."""
+    assay = SAMPLES[wildcards.sample].assay
+    if assay in LONG_READ_ASSAYS:
+        return f"{REF}/combined.{PRESETS[assay]}.mmi"
     if CONFIG["aligner"] == "bwa":
         return rules.index_bwa.output
     return rules.index_minimap2.output
@@ -303,6 +308,13 @@ def coverage_inputs(wildcards):
     return inputs
 
 
+def depth_sample_max_bases(wildcards):
+    """Long-read samples' depth sample is capped in bases; short reads' in pairs only (None)."""
+    if SAMPLES[wildcards.sample].assay in LONG_READ_ASSAYS:
+        return CONFIG["screen"]["depth_sample_max_bases"]
+    return None
+
+
 def coverage_subsample(wildcards):
     """The depth sample's ``samtools view -s`` argument for a screened sample, else None."""
     if not screened(wildcards):
@@ -353,11 +365,11 @@ def aligner_settings(wildcards):
 
 def align_reads_params(wildcards, input, output, threads):
     assay = SAMPLES[wildcards.sample].assay
-    # long reads: minimap2 with the assay's preset, indexed from the FASTA
+    # long reads: minimap2 with the assay's preset and its prebuilt combined index
     if assay in LONG_READ_ASSAYS:
         reads = reads_to_align(wildcards)["r1"]
         return long_read_command(
-            assay, input.fasta, reads, wildcards.sample, threads, output.bam
+            assay, input.index, reads, wildcards.sample, threads, output.bam
         )
     return _align(reads_to_align(wildcards), wildcards, input, output, threads)
 
@@ -366,7 +378,7 @@ def align_site_reads_params(wildcards, input, output, threads):
     if SAMPLES[wildcards.sample].assay in LONG_READ_ASSAYS:
         return long_read_command(
             SAMPLES[wildcards.sample].assay,
-            input.fasta,
+            input.index,
             site_reads(wildcards)["r1"],
             wildcards.sample,
             threads,
@@ -383,7 +395,7 @@ def report_params(wildcards):
     if assay in LONG_READ_ASSAYS:
         settings["aligner"] = "minimap2"
         settings["aligner extra arguments"] = (
-            f"{long_read_options(assay)} (assay {assay}; the preset's index is built from the FASTA)"
+            f"{long_read_options(assay)} (assay {assay}; the preset's combined index)"
         )
     return settings
 

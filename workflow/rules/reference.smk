@@ -3,6 +3,9 @@
 # homology mask.
 from carvis.reference.mask import MINIMAP2_ARGS
 from carvis.reference.mmi import MINIMAP2_INDEX_PRESET
+from carvis.reads.long_reads import PRESETS
+
+LONG_READ_PRESET_PATTERN = "|".join(PRESETS.values())
 
 
 rule preflight:
@@ -82,6 +85,21 @@ rule index_genome_minimap2:
         """
 
 
+# The long-read presets' genome index (map-ont, map-hifi: only those the sheet's samples use), cached by the
+# genome as the sr one is.
+use rule index_genome_minimap2 as index_genome_minimap2_long with:
+    output:
+        f"{GENOME}/genome.{{preset}}.mmi",
+    log:
+        f"{GENOME_LOGS}/index_genome_minimap2.{{preset}}.log",
+    benchmark:
+        f"{GENOME_BENCHMARKS}/index_genome_minimap2.{{preset}}.tsv"
+    wildcard_constraints:
+        preset=LONG_READ_PRESET_PATTERN,
+    params:
+        preset=lambda wildcards: wildcards.preset,
+
+
 # The vector part, cached by genome + vector set (REF).
 rule build_reference:
     input:
@@ -145,6 +163,17 @@ rule index_vectors_minimap2:
         """
 
 
+use rule index_vectors_minimap2 as index_vectors_minimap2_long with:
+    output:
+        f"{REF}/vectors.{{preset}}.mmi",
+    log:
+        f"{REF_LOGS}/index_vectors_minimap2.{{preset}}.log",
+    wildcard_constraints:
+        preset=LONG_READ_PRESET_PATTERN,
+    params:
+        preset=lambda wildcards: wildcards.preset,
+
+
 # The index minimap2 would build from combined.fa (carvis.reference.mmi), without reindexing the genome.
 rule index_minimap2:
     input:
@@ -160,6 +189,21 @@ rule index_minimap2:
         ENVS / "carvis.yaml"
     script:
         "../../scripts/adapters/append_index.py"
+
+
+# The same for a long-read preset: what each long-read alignment job loads instead of indexing combined.fa.
+use rule index_minimap2 as index_minimap2_long with:
+    input:
+        genome=f"{GENOME}/genome.{{preset}}.mmi",
+        vectors=f"{REF}/vectors.{{preset}}.mmi",
+    output:
+        f"{REF}/combined.{{preset}}.mmi",
+    log:
+        f"{REF_LOGS}/index_minimap2.{{preset}}.log",
+    benchmark:
+        f"{REF_BENCHMARKS}/index_minimap2.{{preset}}.tsv"
+    wildcard_constraints:
+        preset=LONG_READ_PRESET_PATTERN,
 
 
 rule index_bwa:

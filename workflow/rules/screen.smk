@@ -66,6 +66,7 @@ rule screen_reads:
         prefix=f"{OUT}/screen/{{sample}}",
         fraction=CONFIG["screen"]["depth_sample_fraction"],
         max_pairs=CONFIG["screen"]["depth_sample_max_pairs"],
+        max_bases=depth_sample_max_bases,
         seed=CONFIG["screen"]["seed"],
     script:
         "../../scripts/adapters/screen_reads.py"

@@ -31,14 +31,14 @@ import re
 import shutil
 import subprocess
 import time
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from carvis.core.errors import InputError
 from carvis.core.intervals import subtract
-from carvis.core.io import GZIP_MAGIC, is_gzipped, read_tsv, write_fasta, write_tsv
+from carvis.core.io import is_gzipped, read_tsv, write_fasta, write_tsv
+from carvis.reads.probe import estimate_bases, estimate_reads
 from carvis.reference.mask import MaskRow
 from carvis.reference.vectors import VectorModel
 
@@ -68,7 +68,6 @@ PROGRESS_EVERY = 10.0
 #: C source of the screen, compiled by the workflow.
 SOURCE = Path(__file__).with_name("kmer_screen.c")
 _BATCH = re.compile(r"kmer_screen: (\d+) pairs")
-_PROBE_BYTES = 1 << 20
 #: Pipe buffer between a decompressor and kmer_screen: with Linux's 64 kB default, moving 3 GB of FASTQ
 #: cost as much system time as the decompression itself (measured on 5M pairs: 10.7 s against 6.1 s).
 PIPE_BYTES = 1 << 20
@@ -148,7 +147,8 @@ def depth_fraction(fraction: float, max_pairs: int | None, pairs: int) -> float:
     """The depth sample's fraction of a sample of about ``pairs`` pairs: ``fraction``, lowered so that the
     sample holds at most ``max_pairs`` pairs. The autosomal depth's error is already negligible at a
     million pairs, while aligning the sample is the screened run's largest cost at 30x (a sample of 1%
-    of 600M pairs is 6M pairs); the depth scale is taken from the counts, not from this fraction."""
+    of 600M pairs is 6M pairs); the depth scale is taken from the counts, not from this fraction. The
+    long-read cap passes bases as ``max_pairs`` and ``pairs``."""
     if not fraction or max_pairs is None or pairs * fraction <= max_pairs:
         return fraction
     return max_pairs / pairs
@@ -354,23 +354,6 @@ def read_input_reads(path: str | Path) -> list[tuple[str, int]]:
     return [(r["file"], int(r["reads"])) for r in read_tsv(path, INPUT_READS_COLUMNS, "rerun the sample")]
 
 
-def estimate_reads(files: Sequence[Path | str]) -> int:
-    """Reads in FASTQ files (gzipped or plain), from the record density of the first MB (0 for a file
-    that cannot be read)."""
-    total = 0.0
-    for path in files:
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(_PROBE_BYTES)
-            gz = head[:2] == GZIP_MAGIC
-            text = zlib.decompressobj(31).decompress(head) if gz else head
-        except (OSError, zlib.error):
-            continue  # unreadable or damaged: the pass itself says so
-        records = text.count(b"\n") / 4
-        total += os.path.getsize(path) * records / max(1, len(head))
-    return round(total)
-
-
 @dataclass
 class Progress:
     """Turns kmer_screen's 'N pairs' lines into 'reads screened, reads/s, ETA' log lines."""
@@ -423,11 +406,13 @@ class ScreenFiles:
 @dataclass(frozen=True)
 class ScreenSettings:
     """The depth sample: ``fraction`` of the pairs (0: none, as in :mod:`carvis.sites.site_reads`' pass)
-    picked by ``seed``, at most about ``max_pairs`` (:func:`depth_fraction`)."""
+    picked by ``seed``, at most about ``max_pairs`` pairs and ``max_bases`` bases of R1 (long reads;
+    :func:`depth_fraction`)."""
 
     fraction: float
     seed: int = 7
     max_pairs: int | None = None
+    max_bases: int | None = None
 
 
 def run_screen(sample: str, files: ScreenFiles, settings: ScreenSettings) -> dict[str, object]:
@@ -446,6 +431,8 @@ def run_screen(sample: str, files: ScreenFiles, settings: ScreenSettings) -> dic
     mates = 2 if files.fastq_2 else 1
     pairs = estimate_reads(files.fastq_1)
     fraction = depth_fraction(settings.fraction, settings.max_pairs, pairs)
+    if settings.max_bases is not None:
+        fraction = depth_fraction(fraction, settings.max_bases, estimate_bases(files.fastq_1))
     subsample = subsample_option(fraction, settings.seed) if fraction else "0.0"
     progress = Progress(pairs * mates, time.monotonic(), mates)
     log.info("screening %s: ~%s reads, depth sample %s", sample, f"{progress.expected_reads:,}", subsample)
