@@ -185,9 +185,9 @@ def final_outputs():
 
 def aligner_index(wildcards):
     """The combined index the sample's reads are aligned with: the long-read preset's, or the aligner's."""
-    assay = SAMPLES[wildcards.sample].assay
-    if assay in LONG_READ_ASSAYS:
-        return f"{REF}/combined.{PRESETS[assay]}.mmi"
+    s = SAMPLES.get(getattr(wildcards, "sample", ""))  # LM-PCR rules have no sample wildcard
+    if s is not None and s.assay in LONG_READ_ASSAYS:
+        return f"{REF}/combined.{PRESETS[s.assay]}.mmi"
     if CONFIG["aligner"] == "bwa":
         return rules.index_bwa.output
     return rules.index_minimap2.output
