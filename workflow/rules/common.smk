@@ -185,7 +185,9 @@ def final_outputs():
 
 def aligner_index(wildcards):
     """The combined index the sample's reads are aligned with: the long-read preset's, or the aligner's."""
-    s = SAMPLES.get(getattr(wildcards, "sample", ""))  # LM-PCR rules have no sample wildcard
+    s = SAMPLES.get(
+        getattr(wildcards, "sample", "")
+    )  # LM-PCR rules have no sample wildcard
     if s is not None and s.assay in LONG_READ_ASSAYS:
         return f"{REF}/combined.{PRESETS[s.assay]}.mmi"
     if CONFIG["aligner"] == "bwa":
