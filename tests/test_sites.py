@@ -643,6 +643,24 @@ def test_one_fragment_is_a_single_site_only_when_exact_unique_and_long_enough(
     assert [s["support"] for s in strict] == ["multiple"]
 
 
+def test_a_host_clip_placed_by_bwa_aln_is_a_single_site_when_unique(
+    small: tuple[VectorModel, Path, str], tmp_path: Path
+) -> None:
+    """An ``aligned_clip`` row (host clip placed genome-wide by bwa aln) is judged as a split read: a single
+    site with a unique placement (MAPQ 37, 25 host bases), none in a repeat (MAPQ 0) or when too short."""
+    model, fasta, _ = small
+    clip = {"precise": "yes", "read": 1, "anchor_offset": 0, "vector_bases": 100}
+    rows = [
+        _row("c1", "aligned_clip", 2004, "left", "5p", **clip, host_bases=25, host_mapq=37),
+        _row("c2", "aligned_clip", 3004, "left", "5p", **clip, host_bases=25, host_mapq=0, flags="low_mapq"),
+        _row("c3", "aligned_clip", 4004, "left", "5p", **clip, host_bases=19, host_mapq=37),
+    ]
+    evidence = tmp_path / "ev.tsv"
+    write_tsv(evidence, EVIDENCE, rows)
+    sites = sites_of(evidence, model, fasta, "X", tmp_path / "s.tsv")
+    assert [(s["position"], s["support"], s["host_mapq"]) for s in sites] == [(2000, "single", 37)]
+
+
 def test_junctions_across_a_host_deletion_are_one_insertion(
     small: tuple[VectorModel, Path, str], tmp_path: Path
 ) -> None:

@@ -17,6 +17,7 @@ with log_to(snakemake.log[0]) as log:
         reference=snakemake.input.fasta,
         spanning_bam=snakemake.input.get("spanning_bam") or None,
         qc=snakemake.output.qc,
+        placed_clips=snakemake.input.get("placed_clips") or None,
     )
     params = EvidenceParams(
         min_mapq=snakemake.params.min_mapq,

@@ -131,6 +131,13 @@ def sample_bam_or_nothing(wildcards):
     return SAMPLES[wildcards.sample].bam or []
 
 
+def placed_clips(wildcards):
+    """The sample's host clips placed by bwa aln, unless config sites.place_clips is off."""
+    if not CONFIG["sites"]["place_clips"]:
+        return []
+    return f"{OUT}/evidence/{wildcards.sample}.host_clips.bam"
+
+
 def sample_fastq_1(wildcards):
     return SAMPLES[wildcards.sample].fastq_1
 

@@ -9,6 +9,8 @@ rule extract_evidence:
         mask=f"{REF}/mask/homology_mask.bed",
         # reference fragments are counted in the user's full BAM/CRAM (decoded with fasta)
         spanning_bam=sample_bam_or_nothing,
+        # host clips placed by bwa aln (config sites.place_clips)
+        placed_clips=placed_clips,
         fasta=f"{REF}/combined.fa",
         fai=f"{REF}/combined.fa.fai",
         # a sample whose BAM lacks reads sent to the aligner stops here (count_reads)
@@ -30,6 +32,55 @@ rule extract_evidence:
         model_spanning=screened,
     script:
         "../../scripts/adapters/extract_evidence.py"
+
+
+# Host clips that nothing else places (a vector read ending at a terminus, its mate on the vector), placed
+# genome-wide by bwa aln: exhaustive up to two mismatches, so its MAPQ tells a unique placement.
+rule host_clip_reads:
+    input:
+        bam=f"{OUT}/align/{{sample}}.bam",
+        bai=f"{OUT}/align/{{sample}}.bam.bai",
+        manifest=f"{REF}/vectors.json",
+    output:
+        f"{OUT}/evidence/{{sample}}.host_clips.fastq.gz",
+    log:
+        f"{LOGS}/host_clip_reads/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/host_clip_reads/{{sample}}.tsv"
+    conda:
+        ENVS / "carvis.yaml"
+    params:
+        anchor_slop=CONFIG["sites"]["anchor_slop"],
+        min_clip=CONFIG["sites"]["min_clip"],
+        min_bases=CONFIG["sites"]["single_min_host_bases"],
+    script:
+        "../../scripts/adapters/host_clip_reads.py"
+
+
+rule place_host_clips:
+    input:
+        fastq=f"{OUT}/evidence/{{sample}}.host_clips.fastq.gz",
+        # bwa finds its index (genome.fa.bwt, ...) beside the FASTA
+        genome=f"{GENOME}/genome.fa",
+        index=rules.index_genome_bwa.output,
+    output:
+        f"{OUT}/evidence/{{sample}}.host_clips.bam",
+    log:
+        f"{LOGS}/place_host_clips/{{sample}}.log",
+    benchmark:
+        f"{BENCHMARKS}/place_host_clips/{{sample}}.tsv"
+    conda:
+        ENVS / "align.yaml"
+    resources:
+        mem_mb=lambda wc, attempt: 8000 * attempt,
+    shell:
+        """
+        bwa aln -o 0 {input.genome:q} {input.fastq:q} >{output:q}.sai 2>{log:q}
+        bwa samse {input.genome:q} {output:q}.sai {input.fastq:q} 2>>{log:q} \
+            | samtools view -b -o {output:q}.tmp - 2>>{log:q}
+        rm {output:q}.sai
+        mv {output:q}.tmp {output:q}
+        """
 
 
 rule count_spanning:

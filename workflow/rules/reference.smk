@@ -85,6 +85,26 @@ rule index_genome_minimap2:
         """
 
 
+# The genome's bwa index for placing short host clips (config sites.place_clips), cached by the genome.
+rule index_genome_bwa:
+    input:
+        f"{GENOME}/genome.fa",
+    output:
+        multiext(f"{GENOME}/genome.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"),
+    log:
+        f"{GENOME_LOGS}/index_genome_bwa.log",
+    benchmark:
+        f"{GENOME_BENCHMARKS}/index_genome_bwa.tsv"
+    conda:
+        ENVS / "bwa.yaml"
+    resources:
+        mem_mb=lambda wc, attempt: 8000 * attempt,
+    shell:
+        """
+        bwa index {input:q} 2>{log:q}
+        """
+
+
 # The long-read presets' genome index (map-ont, map-hifi: only those the sheet's samples use), cached by the
 # genome as the sr one is.
 use rule index_genome_minimap2 as index_genome_minimap2_long with:

@@ -22,7 +22,7 @@ class EvidenceRow:
 
     fragment: str  # query name (one fragment = one read pair)
     read: int = 0  # 1, 2 or 0 (single-end / whole fragment)
-    kind: str  # split | clip | host_clip | mate_clip | discordant | spanning
+    kind: str  # split | clip | host_clip | mate_clip | aligned_clip | discordant | spanning
     chrom: str  # host contig
     host_pos: int  # split/clip: the host base next to the vector (1-based); discordant: host mate's inner end
     side: str | None = None  # left (host on the lower-coordinate side of the vector) | right
@@ -36,7 +36,7 @@ class EvidenceRow:
     duplicate: bool = False  # yes when samtools markdup flagged the read
     flags: tuple[str, ...] = ()  # reasons to distrust the row (homologous, internal, backbone, ...) or NA
     vector_bases: int | None = None  # how far the read's (discordant: the mate's) vector part reaches in
-    host_bases: int | None = None  # host bases aligned to the genome (split, clip) or clipped (host_clip)
+    host_bases: int | None = None  # host bases aligned to the genome (split, clip) or clipped (*_clip)
 
     def cells(self) -> dict[str, object]:
         """Column -> value as :func:`carvis.core.io.write_tsv` writes it (flags comma-separated or NA)."""

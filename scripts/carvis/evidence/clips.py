@@ -200,6 +200,7 @@ class HostClip:
     model: VectorModel
     end: str  # 5p | 3p: the terminus the alignment ends at
     host: str  # the clipped host bases read outward from the junction
+    qual: str  # their base qualities (Phred+33, ``I`` where the BAM has none), in the same order
     offset: int  # bases between the aligned vector end and the terminus (negative: ran past it)
 
 
@@ -210,16 +211,18 @@ def host_clips_of(rec: pysam.AlignedSegment, model: VectorModel, rules: Rules) -
     seq = rec.query_sequence or ""
     if rec.reference_name != model.provirus_contig or not cigar or not seq:
         return []
+    quals = rec.query_qualities
+    qual = "I" * len(seq) if quals is None else str(pysam.qualities_to_qualitystring(quals))
     length = len(model.provirus)
     out = []
     if cigar[0][0] == pysam.CSOFT_CLIP:
         offset = model.project_ltr(rec.reference_start + 1, True, MAX_OVERSHOOT) - 1
-        host = revcomp(seq[: cigar[0][1] - offset])
-        out.append(HostClip(rec, model, "5p", host, offset))
+        n = cigar[0][1] - offset
+        out.append(HostClip(rec, model, "5p", revcomp(seq[:n]), qual[:n][::-1], offset))
     if cigar[-1][0] == pysam.CSOFT_CLIP:
         offset = length - model.project_ltr(int(rec.reference_end or 0), False, MAX_OVERSHOOT)
-        host = seq[len(seq) - cigar[-1][1] + offset :]
-        out.append(HostClip(rec, model, "3p", host, offset))
+        start = len(seq) - cigar[-1][1] + offset
+        out.append(HostClip(rec, model, "3p", seq[start:], qual[start:], offset))
     return [c for c in out if -MAX_OVERSHOOT <= c.offset <= rules.slop and len(c.host) >= rules.min_clip]
 
 
@@ -269,11 +272,11 @@ def host_clip_rows(
         if len(hits) != 1:
             qc["host_clip_unplaced" if not hits else "host_clip_ambiguous"] += 1
             continue
-        rows.append(_clip_row(clip, "host_clip", hits[0], None, rules))
+        rows.append(clip_row(clip, "host_clip", hits[0], None, rules))
     return rows
 
 
-def _clip_row(
+def clip_row(
     clip: HostClip, kind: str, junction: tuple[str, str, int], host_mapq: int | None, rules: Rules
 ) -> EvidenceRow:
     """The evidence row of a host clip placed at ``junction`` (chrom, side, host_pos)."""
@@ -336,7 +339,7 @@ def mate_clip_rows(
             qc["mate_clip_unplaced" if not hits else "mate_clip_ambiguous"] += 1
             continue
         junction = (mate.chrom, str(mate.side), lo + hits[0] + shift)
-        rows.append(_clip_row(clip, "mate_clip", junction, mate.host_mapq, rules))
+        rows.append(clip_row(clip, "mate_clip", junction, mate.host_mapq, rules))
     return rows
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +48,7 @@ from carvis.evidence.clips import (
     junction_targets,
     mate_clip_rows,
 )
+from carvis.evidence.placed_clips import ClipPlacement, aligned_clip_rows, read_placements
 from carvis.evidence.spanning import mean_fragment_length, spanning_rows
 from carvis.reference.vectors import VectorModel
 
@@ -170,9 +171,11 @@ def chimeric_rows(
     rules: Rules,
     qc: Counter[str],
     genome: pyfaidx.Fasta | None = None,
+    placements: Mapping[str, ClipPlacement] | None = None,
 ) -> list[EvidenceRow]:
-    """Split, clip, discordant and (with ``genome``) host-clip and mate-clip rows: one per read (split,
-    clip, host clip, mate clip) or fragment (discordant)."""
+    """Split, clip, discordant, (with ``genome``) host-clip and mate-clip and (with ``placements``)
+    aligned-clip rows: one per read (split, clip, host clip, mate clip, aligned clip) or fragment
+    (discordant). A host clip becomes at most one row: host_clip, else mate_clip, else aligned_clip."""
     vector_contigs = {c for m in models.values() for c in m.contigs()}
     split: dict[tuple[str, int], tuple[int, EvidenceRow]] = {}
     clips: list[HostClip] = []
@@ -210,13 +213,21 @@ def chimeric_rows(
     rows += clip_rows(bam, models, rules, qc)
     if genome is not None:
         placed = host_clip_rows(clips, junction_targets(rows, models), genome, rules, qc)
-        done = {(r.fragment, r.read) for r in placed}
-        rest = [c for c in clips if (str(c.rec.query_name), read_number(c.rec)) not in done]
-        rows += placed + mate_clip_rows(rest, discordant, genome, rules, qc)
+        placed += mate_clip_rows(_unplaced(clips, placed), discordant, genome, rules, qc)
+        rows += placed
+        clips = _unplaced(clips, placed)
+    if placements is not None:
+        rows += aligned_clip_rows(clips, placements, rules, qc)
     mark_ltr_duplicates(rows, signatures)
     for row in rows:
         qc[f"{row.kind}_rows"] += 1
     return rows
+
+
+def _unplaced(clips: list[HostClip], rows: list[EvidenceRow]) -> list[HostClip]:
+    """The clips of reads that none of ``rows`` holds."""
+    done = {(r.fragment, r.read) for r in rows}
+    return [c for c in clips if (str(c.rec.query_name), read_number(c.rec)) not in done]
 
 
 def _five_prime(ref_start: int, cigar: tuple[tuple[str, int], ...], reverse: bool) -> int:
@@ -320,6 +331,8 @@ class EvidenceFiles:
     are compared with (no ``host_clip`` rows without it). Spanning (reference-allele) fragments are
     counted in ``spanning_bam`` (the user's full input BAM/CRAM, decoded with ``reference``; contigs may
     be named chr1 or 1) or else in ``bam``. ``qc``: where the QC counts go (none written without it).
+    ``placed_clips``: the aligner's BAM of the host clip FASTQ (:mod:`carvis.evidence.placed_clips`; no
+    ``aligned_clip`` rows without it).
     """
 
     bam: str | Path
@@ -327,6 +340,7 @@ class EvidenceFiles:
     reference: str | Path | None = None
     spanning_bam: str | Path | None = None
     qc: str | Path | None = None
+    placed_clips: str | Path | None = None
 
 
 def extract_evidence(
@@ -343,7 +357,9 @@ def extract_evidence(
     homologous to the genome). QC counts: ``<kind>_rows``, ``vector_internal_chimeras``,
     ``clip_reads_examined``, ``clip_no_terminus``, ``clip_ambiguous``, ``clip_either_end`` (clips inside
     the stretch both provirus ends share, kept as one 5p row for the sites stage to orient),
-    ``host_clip_unplaced`` (matching no target junction), ``host_clip_ambiguous`` (matching several), and
+    ``host_clip_unplaced`` (matching no target junction), ``host_clip_ambiguous`` (matching several),
+    ``clips_aligned``, ``aligned_clip_unplaced`` and ``aligned_clip_inexact`` (clips sent to the aligner,
+    not placed, placed with a gap or too many mismatches), and
     with ``model_spanning`` ``mean_fragment_length`` (rounded) and ``fragment_length_pairs``.
     """
     qc: Counter[str] = Counter()
@@ -361,7 +377,8 @@ def junction_step(
         genome = None if files.reference is None else stack.enter_context(pyfaidx.Fasta(str(files.reference)))
         bam = stack.enter_context(pysam.AlignmentFile(str(files.bam)))
         _check_bam(bam, files.bam, models)
-        return chimeric_rows(bam, models, rules, qc, genome)
+        placements = None if files.placed_clips is None else read_placements(files.placed_clips, qc)
+        return chimeric_rows(bam, models, rules, qc, genome, placements)
 
 
 def reference_step(

@@ -31,7 +31,7 @@ def candidate_sites(rows: list[EvidenceRow], models: dict[str, VectorModel]) -> 
     return {
         (row.vector, row.chrom, models[row.vector].site_start(str(row.side), row.host_pos))
         for row in rows
-        if row.kind in {"split", "clip", "mate_clip"} and not row.flags and not row.duplicate
+        if row.kind in {"split", "clip", "mate_clip", "aligned_clip"} and not row.flags and not row.duplicate
     }
 
 

@@ -13,7 +13,8 @@ Tags (SAM ``Z`` strings; custom tags start with ``Z``):
 
 - ``ZS``: the site(s) the fragment supports, ``chrom:position`` as in the VCF's ``EVENT``;
 - ``ZK``: the evidence kind of this read (``split``, ``clip``, ``host_clip``, ``mate_clip``,
-  ``discordant``), or ``mate`` for the other read of a fragment whose evidence is in its partner;
+  ``aligned_clip``, ``discordant``), or ``mate`` for the other read of a fragment whose evidence is in
+  its partner;
 - ``ZQ``: why the sites stage did not use this read's row (``duplicate``, ``backbone``, ``homologous``,
   ``off_terminus``, ``low_mapq``, ``unanchored`` or an evidence flag); absent when it was used, as are
   the weak reasons (``low_mapq``, ``unanchored``) of a precise row at a reported site's junction base,
@@ -47,7 +48,7 @@ HOST_REACH = 1500
 #: The provirus end that faces the host on each side of a site, by orientation.
 _FACING = {("left", "+"): "5p", ("right", "+"): "3p", ("left", "-"): "3p", ("right", "-"): "5p"}
 #: Kinds of the rows that place a read in the evidence BAM (spanning rows are reference alleles).
-KINDS = ("split", "clip", "host_clip", "mate_clip", "discordant")
+KINDS = ("split", "clip", "host_clip", "mate_clip", "aligned_clip", "discordant")
 
 #: ``YC`` colours (r,g,b) by evidence kind; ``rejected`` for reads whose rows the sites stage did not use.
 COLOURS = {
@@ -55,6 +56,7 @@ COLOURS = {
     "clip": "255,127,14",
     "host_clip": "188,189,34",
     "mate_clip": "148,103,189",
+    "aligned_clip": "23,190,207",
     "discordant": "31,119,180",
     "mate": "120,120,120",
     "rejected": "200,200,200",

@@ -41,6 +41,7 @@ _KINDS = tuple(
         ("clip", "soft-clipped reads"),
         ("host_clip", "host-clipped reads"),
         ("mate_clip", "host-clipped reads placed by their mate"),
+        ("aligned_clip", "host-clipped reads placed by bwa aln"),
         ("discordant", "discordant pairs"),
         ("mate", "their mates"),
         ("rejected", "not used by QC"),

@@ -51,7 +51,7 @@ from carvis.sites.junctions import (
 from carvis.sites.mates import MateMapq, confirm_by_mate, mate_placed_sites, move_mates, placed_mapq
 
 #: ``sites`` config keys that the evidence stage uses (not parameters of this one).
-EVIDENCE_SETTINGS = ("anchor_slop", "min_clip")
+EVIDENCE_SETTINGS = ("anchor_slop", "min_clip", "place_clips")
 
 #: Rejection reasons in the order they are checked (a row is counted under the first that applies).
 REASONS = ("duplicate", "backbone", "homologous", "off_terminus", "low_mapq", "unanchored")
@@ -400,7 +400,7 @@ def single_fragment(site: Site, params: SitesParams, mates: MateMapq) -> bool:
     min_mapq = max(params.min_mapq, params.single_min_mapq)
     rows = [r for j in (site.left, site.right) for r in j.rows]
     return bool(rows) and all(
-        r.kind in {"split", "clip", "mate_clip"}
+        r.kind in {"split", "clip", "mate_clip", "aligned_clip"}
         and r.anchor_offset is not None
         and r.anchor_offset <= params.single_max_offset
         and (mapq := placed_mapq(r, mates)) is not None
