@@ -108,7 +108,7 @@ def sample_report(work: Path, outdir: str, sample: str, vector: str) -> Counter[
         for r in bam.fetch(until_eof=True):
             if r.query_name in wanted:
                 records[r.query_name].append(r)
-    vectors = {f"{m}__provirus" for m in models} | {f"{m}__backbone" for m in models}
+    vectors = {contig for model in models.values() for contig in model.contigs()}
     classes: Counter[str] = Counter()
     for t in missed:
         site = (t["chrom"], int(t["position"]))

@@ -16,7 +16,7 @@ wildcard_constraints:
 
 def capture_controls(wildcards):
     """(regions, bases) of the control BED for a capture sample, None without one; '' for other assays."""
-    if SAMPLES[wildcards.sample].assay != "capture":
+    if sample_assay(wildcards) != "capture":
         return ""
     if not CONTROL_REGIONS:
         return None
@@ -25,7 +25,7 @@ def capture_controls(wildcards):
 
 def called_sites(wildcards):
     """The sites table annotate_sites reads: capture samples' own clonal fractions, else the call's."""
-    if SAMPLES[wildcards.sample].assay == "capture":
+    if sample_assay(wildcards) == "capture":
         return f"{OUT}/calls/{wildcards.sample}.capture_sites.tsv"
     return f"{OUT}/calls/{wildcards.sample}.sites.tsv"
 

@@ -113,6 +113,14 @@ def sample_vector(wildcards):
     return SAMPLES[wildcards.sample].vector
 
 
+def sample_assay(wildcards):
+    """The sample's assay, or None for a rule without a sample wildcard (the LM-PCR rules have
+    lmpcr_sample): callers treat None as short reads that are neither long-read nor capture.
+    """
+    sample = getattr(wildcards, "sample", None)
+    return None if sample is None else SAMPLES[sample].assay
+
+
 def sample_purity(wildcards):
     return SAMPLES[wildcards.sample].purity
 
@@ -192,11 +200,9 @@ def final_outputs():
 
 def aligner_index(wildcards):
     """The combined index the sample's reads are aligned with: the long-read preset's, or the aligner's."""
-    s = SAMPLES.get(
-        getattr(wildcards, "sample", "")
-    )  # LM-PCR rules have no sample wildcard
-    if s is not None and s.assay in LONG_READ_ASSAYS:
-        return f"{REF}/combined.{PRESETS[s.assay]}.mmi"
+    assay = sample_assay(wildcards)
+    if assay in LONG_READ_ASSAYS:
+        return f"{REF}/combined.{PRESETS[assay]}.mmi"
     if CONFIG["aligner"] == "bwa":
         return rules.index_bwa.output
     return rules.index_minimap2.output
@@ -319,7 +325,7 @@ def coverage_inputs(wildcards):
 
 def depth_sample_max_bases(wildcards):
     """Long-read samples' depth sample is capped in bases; short reads' in pairs only (None)."""
-    if SAMPLES[wildcards.sample].assay in LONG_READ_ASSAYS:
+    if sample_assay(wildcards) in LONG_READ_ASSAYS:
         return CONFIG["screen"]["depth_sample_max_bases"]
     return None
 
@@ -357,23 +363,22 @@ def _align(reads, wildcards, input, output, threads):
 
 def umi_markdup(wildcards):
     """Capture samples whose read names carry a UMI: duplicates are marked by position and UMI."""
-    s = SAMPLES.get(getattr(wildcards, "sample", ""))
     umi = CONFIG.get("capture", {}).get("umi", False)
-    return UMI_MARKDUP if s is not None and s.assay == "capture" and umi else ""
+    return UMI_MARKDUP if sample_assay(wildcards) == "capture" and umi else ""
 
 
 def aligner_settings(wildcards):
     """The config values in the alignment command, as a param of their own: Snakemake
     compares between runs only params not built from input or output files, so a new
     align_extra would otherwise rerun nothing."""
-    s = SAMPLES.get(getattr(wildcards, "sample", ""))
-    if s is not None and s.assay in LONG_READ_ASSAYS:
-        return long_read_options(s.assay)
+    assay = sample_assay(wildcards)
+    if assay in LONG_READ_ASSAYS:
+        return long_read_options(assay)
     return [CONFIG["aligner"], CONFIG["align_extra"], umi_markdup(wildcards)]
 
 
 def align_reads_params(wildcards, input, output, threads):
-    assay = SAMPLES[wildcards.sample].assay
+    assay = sample_assay(wildcards)
     # long reads: minimap2 with the assay's preset and its prebuilt combined index
     if assay in LONG_READ_ASSAYS:
         reads = reads_to_align(wildcards)["r1"]
@@ -384,9 +389,10 @@ def align_reads_params(wildcards, input, output, threads):
 
 
 def align_site_reads_params(wildcards, input, output, threads):
-    if SAMPLES[wildcards.sample].assay in LONG_READ_ASSAYS:
+    assay = sample_assay(wildcards)
+    if assay in LONG_READ_ASSAYS:
         return long_read_command(
-            SAMPLES[wildcards.sample].assay,
+            assay,
             input.index,
             site_reads(wildcards)["r1"],
             wildcards.sample,
@@ -399,7 +405,7 @@ def align_site_reads_params(wildcards, input, output, threads):
 def report_params(wildcards):
     """Only the config values the report prints (and a digest of the rest)."""
     settings = report_settings(CONFIG, sample_vector(wildcards))
-    assay = SAMPLES[wildcards.sample].assay
+    assay = sample_assay(wildcards)
     # long reads: the preset replaces the short-read aligner settings
     if assay in LONG_READ_ASSAYS:
         settings["aligner"] = "minimap2"

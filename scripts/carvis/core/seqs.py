@@ -11,7 +11,7 @@ from typing import Any
 from Bio import SeqIO
 from Bio.SeqRecord import SeqRecord
 
-from carvis.core.errors import InputError
+from carvis.core.errors import InputError, damaged_gzip
 from carvis.core.io import is_gzipped
 
 _COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
@@ -148,11 +148,7 @@ def _streamed_contigs(path: Path) -> list[Contig]:
                 if not block:
                     break
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise InputError(
-            path,
-            f"the gzip file is truncated or damaged ({exc})",
-            "copy the genome again from its source; 'gzip -t FILE' confirms a good copy",
-        ) from None
+        raise damaged_gzip(path, exc, copy="the genome again from its source") from None
     if at:
         contigs.append(Contig(name, length, at))
     return contigs

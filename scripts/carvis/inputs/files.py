@@ -10,7 +10,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from carvis.core.errors import InputError
+from carvis.core.errors import InputError, damaged_gzip
 from carvis.core.io import GZIP_MAGIC
 from carvis.inputs.alignment import check_alignment_header
 
@@ -40,11 +40,7 @@ def _read_first_record(fastq: Path, where: str) -> tuple[list[bytes], bool]:
         with gzip.open(fastq, "rb") as handle:
             return [handle.readline(_MAX_LINE) for _ in range(4)], True
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise InputError(
-            fastq,
-            f"the gzip file is truncated or damaged ({exc}){where}",
-            "copy the file again from the original source; 'gzip -t FILE' confirms a good copy",
-        ) from exc
+        raise damaged_gzip(fastq, exc, where) from exc
     except OSError as exc:
         raise InputError(
             fastq, f"cannot be read: {exc.strerror}{where}", "check the file permissions"
