@@ -9,7 +9,7 @@ import pytest
 
 from carvis.core.io import read_tsv, write_tsv
 from carvis.core.tables import CENSUS, SITES, TRANSGENE
-from carvis.report.census import census, census_text, chao1, write_census
+from carvis.report.census import census, census_text, chao1, junction_read_share, write_census
 
 
 def test_chao1_known_values_and_no_rare_sites() -> None:
@@ -31,6 +31,40 @@ def test_chao1_interval_holds_the_true_number_of_sites() -> None:
     assert held >= 90
     assert abs(np.mean(estimates) - 300) < 15
     assert sum(c > 0 for c in counts) < 260  # the sites seen alone miss many
+
+
+def test_singletons_seen_only_with_a_junction_read_are_corrected_for() -> None:
+    """300 sites with Poisson(0.8-2) fragments, each fragment holding a junction read with probability 0.75;
+    a site is seen with two or more fragments, or with one that holds a junction read. Plain Chao1 misses
+    the one-fragment sites never seen; with q measured at the sites of two or more fragments the estimate is
+    unbiased within 5% and the interval holds the true 300 most of the time."""
+    held = held_plain = 0
+    estimates = []
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        rows = []
+        for n in rng.poisson(rng.uniform(0.8, 2.0, 300)):
+            split = int(rng.binomial(n, 0.75))
+            if n >= 2 or split:
+                rows.append({"fragments": str(n), "split_fragments": str(split)})
+        counts = [int(r["fragments"]) for r in rows]
+        q, n_q = junction_read_share(rows)
+        assert 0.65 < q < 0.85 and n_q > 200
+        estimate, low, high = chao1(counts, q, n_q)
+        estimates.append(estimate)
+        held += low <= 300 <= high
+        _, low, high = chao1(counts)
+        held_plain += low <= 300 <= high
+    # Chao1 stays a lower bound under heterogeneous abundance: the interval holds the truth 87 times in 100
+    assert held >= 80 and held_plain < 50
+    assert abs(np.mean(estimates) - 300) < 15
+
+
+def test_junction_read_share_needs_enough_fragments() -> None:
+    few = [{"fragments": "3", "split_fragments": "1"}, {"fragments": "1", "split_fragments": "1"}]
+    assert junction_read_share(few) == (1.0, 3)  # under MIN_Q_FRAGMENTS: no correction
+    assert junction_read_share([{"fragments": "12", "split_fragments": "9"}] * 2) == (0.75, 24)
+    assert junction_read_share([{"fragments": "12", "split_fragments": "NA"}]) == (1.0, 0)
 
 
 def _site(fragments: int, clonal: str = "no", fraction: str = "NA") -> dict[str, str]:

@@ -59,6 +59,8 @@ def test_demo_plan_covers_every_stage(tmp_path: Path) -> None:
         "align_reads",
         "build_mask",
         "extract_evidence",
+        "index_genome_bwa",
+        "place_host_clips",
         "call_sites",
         "call_transgene",
         "annotate_sites",
@@ -66,6 +68,12 @@ def test_demo_plan_covers_every_stage(tmp_path: Path) -> None:
         "summarise_cohort",
     ):
         assert rule in result.stdout, rule
+    off = snakemake(
+        tmp_path, "--dry-run", "--cores", "1", "--quiet", "rules", "--config", "sites={place_clips: false}"
+    )
+    assert off.returncode == 0, off.stderr
+    assert "extract_evidence" in off.stdout
+    assert not {"index_genome_bwa", "host_clip_reads", "place_host_clips"} & set(off.stdout.split())
 
 
 def test_bad_sheet_fails_before_running_with_file_and_line(tmp_path: Path) -> None:

@@ -191,7 +191,7 @@ CENSUS = (
     "sites_observed",  # sites in the sites table
     "sites_one_fragment",  # f1
     "sites_two_fragments",  # f2
-    "sites_estimated",  # distinct sites in the sample (Chao1)
+    "sites_estimated",  # distinct sites in the sample (Chao1, singletons corrected for q)
     "sites_estimated_low",  # its 95% interval (log-normal)
     "sites_estimated_high",
     "estimator",
@@ -202,6 +202,9 @@ CENSUS = (
     "unexplained_share",  # unexplained_copies / vcn
     "unexplained_share_low",  # the same at vcn_low and vcn_high
     "unexplained_share_high",
+    # q: share of fragments holding a junction read (sites with 2+ fragments); a one-fragment site is seen
+    # only with one, so f1 / q one-fragment sites are estimated (carvis.report.census)
+    "singleton_detection",
 )
 
 #: The simulator's truth: SITES' first eleven columns plus what was simulated.
