@@ -102,6 +102,11 @@ def run_metadata(settings: Mapping[str, Any], sample: str, purity: float | None)
         "aligner": f"{aligner} {tool_version(aligner)}",
         "aligner extra arguments": settings["aligner extra arguments"],
         "samtools": tool_version("samtools"),
+        "host clip placement (aligned_clip rows)": (
+            f"bwa aln {tool_version('bwa')} on the genome alone"
+            if settings["site thresholds"].get("place_clips")
+            else "off (sites.place_clips: false)"
+        ),
         "carvis": __version__,
         "python": platform.python_version(),
         "run date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
