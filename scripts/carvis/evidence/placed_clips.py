@@ -14,7 +14,6 @@ mismatches than a clip may have (:func:`~carvis.evidence.clips.max_mismatches`) 
 
 from __future__ import annotations
 
-import gzip
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pysam
 
+from carvis.core.io import atomic_write
 from carvis.core.tables import EvidenceRow
 from carvis.evidence.alignment import Rules, read_number, sa_alignments
 from carvis.evidence.clips import HostClip, clip_row, host_clips_of, max_mismatches
@@ -62,10 +62,9 @@ def write_clip_fastq(
     bam_path: str | Path, models: Mapping[str, VectorModel], rules: Rules, min_bases: int, out: str | Path
 ) -> int:
     """Write the host clips of at least ``min_bases`` bases (read outward from the junction) as FASTQ;
-    return how many. Written gzip-compressed when ``out`` ends in .gz."""
+    return how many. Written atomically, gzip-compressed when ``out`` ends in .gz."""
     n = 0
-    opener = gzip.open if str(out).endswith(".gz") else open
-    with pysam.AlignmentFile(str(bam_path)) as bam, opener(out, "wt") as fh:
+    with pysam.AlignmentFile(str(bam_path)) as bam, atomic_write(out) as fh:
         for clip in host_clip_candidates(bam, models, rules):
             if len(clip.host) >= min_bases:
                 fh.write(f"@{clip_name(clip)}\n{clip.host}\n+\n{clip.qual}\n")
