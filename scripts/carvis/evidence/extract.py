@@ -358,8 +358,9 @@ def extract_evidence(
     ``clip_reads_examined``, ``clip_no_terminus``, ``clip_ambiguous``, ``clip_either_end`` (clips inside
     the stretch both provirus ends share, kept as one 5p row for the sites stage to orient),
     ``host_clip_unplaced`` (matching no target junction), ``host_clip_ambiguous`` (matching several),
-    ``clips_aligned``, ``aligned_clip_unplaced`` and ``aligned_clip_inexact`` (clips sent to the aligner,
-    not placed, placed with a gap or too many mismatches), and
+    ``clips_aligned``, ``aligned_clip_unplaced``, ``aligned_clip_inexact`` and ``aligned_clip_low_mapq``
+    (clips sent to the aligner; not placed, placed with a gap or too many mismatches, placed below
+    ``min_mapq``), and
     with ``model_spanning`` ``mean_fragment_length`` (rounded) and ``fragment_length_pairs``.
     """
     qc: Counter[str] = Counter()

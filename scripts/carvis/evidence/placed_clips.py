@@ -8,8 +8,9 @@ by this one read only. Such clips (at least ``min_bases`` host bases) are writte
 ``bwa aln`` against the genome alone (backtracking over its FM index: every placement within the clip's
 edit allowance is found, so its MAPQ says whether the placement is unique: 37 when no other place comes
 within one more mismatch, 20-25 when one does, 0 in a repeat) and read back as rows with the placement's
-MAPQ as host MAPQ. Gapped placements and placements with more
-mismatches than a clip may have (:func:`~carvis.evidence.clips.max_mismatches`) are not used.
+MAPQ as host MAPQ. Gapped placements, placements with more mismatches than a clip may have
+(:func:`~carvis.evidence.clips.max_mismatches`) and placements below ``min_mapq`` (bwa's pick among repeat
+copies, which must not join the copies of a multi-hit site) make no row.
 """
 
 from __future__ import annotations
@@ -107,11 +108,15 @@ def read_placements(path: str | Path, qc: Counter[str]) -> dict[str, ClipPlaceme
 def aligned_clip_rows(
     clips: list[HostClip], placements: Mapping[str, ClipPlacement], rules: Rules, qc: Counter[str]
 ) -> list[EvidenceRow]:
-    """One ``aligned_clip`` row per host clip the aligner placed (host MAPQ: the placement's)."""
+    """One ``aligned_clip`` row per host clip the aligner placed uniquely (MAPQ at least ``rules.min_mapq``,
+    kept as host MAPQ); placements below it are counted (``aligned_clip_low_mapq``)."""
     rows = []
     for clip in clips:
         placed = placements.get(clip_name(clip))
         if placed is None:
+            continue
+        if placed.mapq < rules.min_mapq:
+            qc["aligned_clip_low_mapq"] += 1
             continue
         rows.append(
             clip_row(clip, "aligned_clip", (placed.chrom, placed.side, placed.host_pos), placed.mapq, rules)
