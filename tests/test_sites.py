@@ -661,6 +661,24 @@ def test_a_host_clip_placed_by_bwa_aln_is_a_single_site_when_unique(
     assert [(s["position"], s["support"], s["host_mapq"]) for s in sites] == [(2000, "single", 37)]
 
 
+def test_a_single_site_may_hold_the_other_read_as_a_host_clip(
+    small: tuple[VectorModel, Path, str], tmp_path: Path
+) -> None:
+    """One fragment: read 2 a clip row (130 host bases, MAPQ 60), read 1 a host clip matched at the same
+    junction: a single site (the host clip places nothing itself, and no longer keeps it from the tier)."""
+    model, fasta, _ = small
+    good = {"anchor_offset": 0, "host_bases": 130, "vector_bases": 20, "read": 2, "precise": "yes"}
+    clip = {"anchor_offset": 1, "host_bases": 16, "vector_bases": 135, "read": 1, "precise": "yes"}
+    rows = [
+        _row("f1", "clip", 2004, "left", "5p", **good),
+        _row("f1", "host_clip", 2004, "left", "5p", **clip, host_mapq="NA", flags="low_mapq"),
+    ]
+    evidence = tmp_path / "ev.tsv"
+    write_tsv(evidence, EVIDENCE, rows)
+    sites = sites_of(evidence, model, fasta, "X", tmp_path / "s.tsv")
+    assert [(s["position"], s["support"]) for s in sites] == [(2000, "single")]
+
+
 def test_junctions_across_a_host_deletion_are_one_insertion(
     small: tuple[VectorModel, Path, str], tmp_path: Path
 ) -> None:

@@ -394,11 +394,12 @@ def single_fragment(site: Site, params: SitesParams, mates: MateMapq) -> bool:
     at most ``single_max_offset`` bases from a provirus terminus and have at least
     ``single_min_host_bases`` host bases (a ``mate_clip`` any) placed with host MAPQ (or their mate's,
     :func:`~carvis.sites.mates.placed_mapq`) at least ``min_mapq`` and ``single_min_mapq``, with no
-    flag (homologous, backbone) and no duplicate?"""
+    flag (homologous, backbone) and no duplicate? A ``host_clip`` row (the fragment's other read, matched
+    at the junction these reads place) is not judged: it places nothing."""
     if not site.precise or site.multi_hit or site.copies or len(site.fragments()) != 1:
         return False
     min_mapq = max(params.min_mapq, params.single_min_mapq)
-    rows = [r for j in (site.left, site.right) for r in j.rows]
+    rows = [r for j in (site.left, site.right) for r in j.rows if r.kind != "host_clip"]
     return bool(rows) and all(
         r.kind in {"split", "clip", "mate_clip", "aligned_clip"}
         and r.anchor_offset is not None
