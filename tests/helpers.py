@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import pysam
 import pytest
 
 from carvis.cli import main as carvis
@@ -394,3 +395,22 @@ def captured_demo(
         "capture": beds,
     }
     return counts, config
+
+
+def single_end_bam(path: Path, contigs: dict[str, str], reads: list[tuple[str, str, int, str, str]]) -> Path:
+    """An indexed BAM of forward single-end reads: (name, contig, 0-based start, CIGAR, sequence)."""
+    header = {
+        "HD": {"VN": "1.6", "SO": "unsorted"},
+        "SQ": [{"SN": c, "LN": len(s)} for c, s in contigs.items()],
+    }
+    raw = path.with_suffix(".raw.bam")
+    with pysam.AlignmentFile(str(raw), "wb", header=header) as out:
+        for name, contig, start, cigar, seq in reads:
+            rec = pysam.AlignedSegment(out.header)
+            rec.query_name, rec.reference_name, rec.reference_start = name, contig, start
+            rec.cigarstring, rec.query_sequence, rec.mapping_quality = cigar, seq, 60
+            rec.query_qualities = pysam.qualitystring_to_array("I" * len(seq))
+            out.write(rec)
+    pysam.sort("-o", str(path), str(raw))
+    pysam.index(str(path))
+    return path

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pysam
 import pytest
-from helpers import IntegrationSample, build_integration_sample, random_seq, transposon_plasmid, write_fasta
+from helpers import (
+    IntegrationSample,
+    build_integration_sample,
+    random_seq,
+    single_end_bam,
+    transposon_plasmid,
+    write_fasta,
+)
 
 from carvis.core.errors import InputError
 from carvis.core.intervals import read_bed
@@ -252,25 +259,6 @@ def test_clip_matching_scores_slop_and_mismatches() -> None:
     assert match_clip(terminus[:11], terminus, 2, 12) is None  # shorter than min_clip
 
 
-def _bam(path: Path, contigs: dict[str, str], reads: list[tuple[str, str, int, str, str]]) -> Path:
-    """An indexed BAM of forward single-end reads: (name, contig, 0-based start, CIGAR, sequence)."""
-    header = {
-        "HD": {"VN": "1.6", "SO": "unsorted"},
-        "SQ": [{"SN": c, "LN": len(s)} for c, s in contigs.items()],
-    }
-    raw = path.with_suffix(".raw.bam")
-    with pysam.AlignmentFile(str(raw), "wb", header=header) as out:
-        for name, contig, start, cigar, seq in reads:
-            rec = pysam.AlignedSegment(out.header)
-            rec.query_name, rec.reference_name, rec.reference_start = name, contig, start
-            rec.cigarstring, rec.query_sequence, rec.mapping_quality = cigar, seq, 60
-            rec.query_qualities = pysam.qualitystring_to_array("I" * len(seq))
-            out.write(rec)
-    pysam.sort("-o", str(path), str(raw))
-    pysam.index(str(path))
-    return path
-
-
 def test_short_clips_become_exact_junction_rows(sample: IntegrationSample, tmp_path: Path) -> None:
     model = sample.model
     prov, host = model.provirus, sample.genome["chr1"]
@@ -282,7 +270,7 @@ def test_short_clips_become_exact_junction_rows(sample: IntegrationSample, tmp_p
         ("noise", "chr1", 4000, "100M20S", host[4000:4100] + "ACGTTGCAACGTTGCAACGT"),
         ("short", "chr1", 5000, "100M11S", host[5000:5100] + prov[:11]),
     ]
-    bam = _bam(tmp_path / "clips.bam", contigs, reads)
+    bam = single_end_bam(tmp_path / "clips.bam", contigs, reads)
     out = tmp_path / "ev.tsv"
     qc = extract_evidence(EvidenceFiles(bam, out), {"lv": model}, {})
     rows = {r["fragment"]: r for r in read_tsv(out)}
@@ -304,7 +292,7 @@ def test_clip_inside_host_microhomology_is_anchored_at_the_terminus(
     model = sample.model
     prov = model.provirus
     host = sample.genome["chr1"][:1100] + prov[:2] + sample.genome["chr1"][1102:]
-    bam = _bam(
+    bam = single_end_bam(
         tmp_path / "m.bam",
         {"chr1": host, **model.contigs()},
         [("m", "chr1", 1000, "102M15S", host[1000:1102] + prov[2:17])],
@@ -331,7 +319,7 @@ def test_piggybac_itr_clip_too_short_to_tell_the_ends_apart_is_left_to_the_sites
         ("short", "chr1", 1000, "100M13S", host[1000:1100] + prov[:13]),  # 5' ITR or reverse 3' ITR?
         ("long", "chr1", 2000, "100M20S", host[2000:2100] + prov[:20]),  # past the repeat: the 5' end
     ]
-    bam = _bam(tmp_path / "pb.bam", {"chr1": host, **model.contigs()}, reads)
+    bam = single_end_bam(tmp_path / "pb.bam", {"chr1": host, **model.contigs()}, reads)
     out = tmp_path / "ev.tsv"
     qc = extract_evidence(EvidenceFiles(bam, out), {"pb": model}, {})
     rows = read_tsv(out)
@@ -362,7 +350,7 @@ def test_host_clips_of_vector_reads_join_the_junction_their_bases_match(
         ("elsewhere", pc, 0, "20S100M", host[5080:5100] + prov[:100]),
         ("too_short", pc, 0, "11S100M", host[1089:1100] + prov[:100]),
     ]
-    bam = _bam(tmp_path / "hc.bam", contigs, reads)
+    bam = single_end_bam(tmp_path / "hc.bam", contigs, reads)
     reference = write_fasta(tmp_path / "combined.fa", contigs)
     out = tmp_path / "ev.tsv"
     qc = extract_evidence(EvidenceFiles(bam, out, reference=reference), {"lv": model}, {})

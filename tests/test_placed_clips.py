@@ -7,32 +7,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pysam
 import pytest
-from helpers import build_test_vector, random_seq, write_fasta
+from helpers import build_test_vector, random_seq, single_end_bam, write_fasta
 
 from carvis.core.io import read_tsv
 from carvis.evidence.extract import EvidenceFiles, EvidenceParams, extract_evidence
 from carvis.evidence.placed_clips import write_clip_fastq
 
 pytestmark = pytest.mark.skipif(shutil.which("bwa") is None, reason="bwa is not installed")
-
-
-def _bam(path: Path, contigs: dict[str, str], reads: list[tuple[str, int, str, str]]) -> Path:
-    """An indexed BAM of forward single-end reads on the provirus: (name, 0-based start, CIGAR, sequence)."""
-    header = {"HD": {"VN": "1.6"}, "SQ": [{"SN": c, "LN": len(s)} for c, s in contigs.items()]}
-    (provirus,) = (c for c in contigs if c.endswith("__provirus"))
-    raw = path.with_suffix(".raw.bam")
-    with pysam.AlignmentFile(str(raw), "wb", header=header) as out:
-        for name, start, cigar, seq in reads:
-            rec = pysam.AlignedSegment(out.header)
-            rec.query_name, rec.reference_name, rec.reference_start = name, provirus, start
-            rec.cigarstring, rec.query_sequence, rec.mapping_quality = cigar, seq, 60
-            rec.query_qualities = pysam.qualitystring_to_array("I" * len(seq))
-            out.write(rec)
-    pysam.sort("-o", str(path), str(raw))
-    pysam.index(str(path))
-    return path
 
 
 def test_host_clips_whose_mate_lies_on_the_vector_are_placed_by_bwa_aln(tmp_path: Path) -> None:
@@ -57,7 +39,8 @@ def test_host_clips_whose_mate_lies_on_the_vector_are_placed_by_bwa_aln(tmp_path
         ("absent", 0, "25S100M", random_seq(rng, 25) + prov[:100]),
         ("too_short", 0, "15S100M", host[4085:4100] + prov[:100]),
     ]
-    bam = _bam(tmp_path / "reads.bam", contigs, reads)
+    pc = model.provirus_contig
+    bam = single_end_bam(tmp_path / "reads.bam", contigs, [(name, pc, *read) for name, *read in reads])
     fastq = tmp_path / "clips.fastq.gz"
     rules = EvidenceParams().rules({})
     assert write_clip_fastq(bam, {"lv": model}, rules, 20, fastq) == 5
