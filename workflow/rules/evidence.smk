@@ -72,7 +72,7 @@ rule place_host_clips:
     conda:
         ENVS / "align.yaml"
     resources:
-        mem_mb=lambda wc, attempt: 8000 * attempt,
+        mem_mb=lambda wc, attempt: 4000 * attempt,
     shell:
         """
         bwa aln -o 0 {input.genome:q} {input.fastq:q} >{output:q}.sai 2>{log:q}

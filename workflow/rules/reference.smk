@@ -98,7 +98,7 @@ rule index_genome_bwa:
     conda:
         ENVS / "bwa.yaml"
     resources:
-        mem_mb=lambda wc, attempt: 8000 * attempt,
+        mem_mb=lambda wc, attempt: 6000 * attempt,
     shell:
         """
         bwa index {input:q} 2>{log:q}
