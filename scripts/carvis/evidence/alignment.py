@@ -5,6 +5,7 @@ tag), vector segments in provirus coordinates, and the rules a junction row is c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pysam
@@ -159,3 +160,13 @@ def read_number(rec: pysam.AlignedSegment) -> int:
     if not rec.is_paired:
         return 0
     return 1 if rec.is_read1 else 2
+
+
+def vector_records(bam: pysam.AlignmentFile, model: VectorModel) -> Iterator[pysam.AlignedSegment]:
+    """Mapped primary and supplementary records on the vector's contigs (provirus, backbone)."""
+    for contig in model.contigs():
+        if contig in bam.references:
+            # own iterator: duplicate and mate look-ups fetch from ``bam`` while this one runs
+            for rec in bam.fetch(contig, multiple_iterators=True):
+                if not (rec.is_unmapped or rec.is_secondary):
+                    yield rec

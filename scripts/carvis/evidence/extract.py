@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from carvis.evidence.alignment import (
     read_number,
     sa_alignments,
     trust_flags,
+    vector_records,
 )
 from carvis.evidence.clips import (
     HostClip,
@@ -156,15 +157,6 @@ def _is_duplicate(bam: pysam.AlignmentFile, rec: pysam.AlignedSegment, others: l
     return False
 
 
-def _vector_records(bam: pysam.AlignmentFile, model: VectorModel) -> Iterator[pysam.AlignedSegment]:
-    for contig in model.contigs():
-        if contig in bam.references:
-            # own iterator: duplicate and mate look-ups fetch from ``bam`` while this one runs
-            for rec in bam.fetch(contig, multiple_iterators=True):
-                if not (rec.is_unmapped or rec.is_secondary):
-                    yield rec
-
-
 def chimeric_rows(
     bam: pysam.AlignmentFile,
     models: dict[str, VectorModel],
@@ -182,7 +174,7 @@ def chimeric_rows(
     discordant: dict[str, EvidenceRow] = {}
     signatures: dict[str, tuple[object, ...]] = {}
     for model in models.values():
-        for rec in _vector_records(bam, model):
+        for rec in vector_records(bam, model):
             hit = place_on_vector(from_record(rec), model)
             if rec.is_paired and not rec.is_supplementary and not rec.mate_is_unmapped:
                 signatures[str(rec.query_name)] = _signature(rec, models)

@@ -24,7 +24,7 @@ import pysam
 
 from carvis.core.io import atomic_write
 from carvis.core.tables import EvidenceRow
-from carvis.evidence.alignment import Rules, read_number, sa_alignments
+from carvis.evidence.alignment import Rules, read_number, sa_alignments, vector_records
 from carvis.evidence.clips import HostClip, clip_row, host_clips_of, max_mismatches
 from carvis.reference.vectors import VectorModel
 
@@ -52,10 +52,8 @@ def host_clip_candidates(
 ) -> Iterator[HostClip]:
     """Host clips of provirus-aligned reads with no other alignment (as the evidence stage collects them)."""
     for model in models.values():
-        if model.provirus_contig not in bam.references:
-            continue
-        for rec in bam.fetch(model.provirus_contig):
-            if not (rec.is_unmapped or rec.is_secondary) and not sa_alignments(rec):
+        for rec in vector_records(bam, model):
+            if not sa_alignments(rec):
                 yield from host_clips_of(rec, model, rules)
 
 

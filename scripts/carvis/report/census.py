@@ -74,12 +74,14 @@ def junction_read_share(site_rows: Sequence[Row]) -> tuple[float, int]:
     """(q, fragments): the share of fragments holding a junction read at the sites with two or more
     fragments, and how many fragments it is measured on; (1, n) when fewer than MIN_Q_FRAGMENTS."""
     pairs = [
-        (as_float(r.get("split_fragments")), as_float(r.get("fragments")))
+        (split, fragments)
         for r in site_rows
-        if (as_float(r.get("fragments")) or 0) >= 2
+        if (fragments := as_float(r.get("fragments"))) is not None
+        and fragments >= 2
+        and (split := as_float(r.get("split_fragments"))) is not None
     ]
-    split = sum(s for s, f in pairs if s is not None and f is not None)
-    total = int(sum(f for s, f in pairs if s is not None and f is not None))
+    split = sum(s for s, _ in pairs)
+    total = int(sum(f for _, f in pairs))
     if total < MIN_Q_FRAGMENTS or split <= 0:
         return 1.0, total
     return split / total, total
