@@ -78,6 +78,8 @@ class EvidenceRow:
 
 #: The evidence table's columns: the fields of :class:`EvidenceRow`.
 EVIDENCE = tuple(f.name for f in fields(EvidenceRow))
+#: Evidence kinds whose row places its junction on the host by itself (a host_clip only joins one).
+PLACING_KINDS = frozenset({"split", "clip", "mate_clip", "aligned_clip"})
 
 
 @dataclass(kw_only=True)

@@ -8,7 +8,7 @@ import pysam
 
 from carvis.core.intervals import Interval
 from carvis.core.seqs import bare_name
-from carvis.core.tables import EvidenceRow
+from carvis.core.tables import PLACING_KINDS, EvidenceRow
 from carvis.evidence.alignment import REF_OPS, from_record, parse_cigar
 from carvis.reference.vectors import VectorModel
 
@@ -31,7 +31,7 @@ def candidate_sites(rows: list[EvidenceRow], models: dict[str, VectorModel]) -> 
     return {
         (row.vector, row.chrom, models[row.vector].site_start(str(row.side), row.host_pos))
         for row in rows
-        if row.kind in {"split", "clip", "mate_clip", "aligned_clip"} and not row.flags and not row.duplicate
+        if row.kind in PLACING_KINDS and not row.flags and not row.duplicate
     }
 
 

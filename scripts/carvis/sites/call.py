@@ -32,7 +32,7 @@ from typing import Any
 import pyfaidx
 
 from carvis.core.io import read_tsv, write_tsv
-from carvis.core.tables import EVIDENCE, SITES, EvidenceRow, SiteRow
+from carvis.core.tables import EVIDENCE, PLACING_KINDS, SITES, EvidenceRow, SiteRow
 from carvis.evidence.spanning import spanning_window
 from carvis.reference.vectors import VectorModel
 from carvis.sites.clonality import AlleleCounts, allele_fraction, cell_fraction, covering_fragments, is_clonal
@@ -401,7 +401,7 @@ def single_fragment(site: Site, params: SitesParams, mates: MateMapq) -> bool:
     min_mapq = max(params.min_mapq, params.single_min_mapq)
     rows = [r for j in (site.left, site.right) for r in j.rows if r.kind != "host_clip"]
     return bool(rows) and all(
-        r.kind in {"split", "clip", "mate_clip", "aligned_clip"}
+        r.kind in PLACING_KINDS
         and r.anchor_offset is not None
         and r.anchor_offset <= params.single_max_offset
         and (mapq := placed_mapq(r, mates)) is not None
