@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from carvis import cli
 from carvis.core.errors import InputError
-from carvis.inputs.checks import load_config, load_samples, validate_run
+from carvis.inputs.checks import load_config, load_samples, read_yaml, validate_run
 from carvis.reference.vectors import KINDS
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "workflow" / "schemas"
@@ -96,6 +96,21 @@ def test_schemas_are_valid_and_kinds_match_the_vector_model() -> None:
 
 
 # --------------------------------------------------------------------------- config
+
+
+def test_a_bwa_index_prefix_needs_its_five_files(project: dict[str, Any], tmp_path: Path) -> None:
+    raw = copy.deepcopy(project)
+    raw["reference"]["bwa_index"] = "idx/genome.fa"
+    (tmp_path / "idx").mkdir()
+    for suffix in (".amb", ".ann", ".bwt", ".pac"):  # no .sa
+        (tmp_path / "idx" / f"genome.fa{suffix}").write_text("x")
+    err = raised(load_config, raw, tmp_path, CONFIG_SCHEMA)
+    assert f"no bwa index at {tmp_path / 'idx' / 'genome.fa'}" in err.problem
+    assert err.problem.endswith("genome.fa.sa not found") and "the prefix bwa index wrote" in err.fix
+    (tmp_path / "idx" / "genome.fa.sa").write_text("x")
+    assert load_config(raw, tmp_path, CONFIG_SCHEMA)["reference"]["bwa_index"] == str(
+        tmp_path / "idx" / "genome.fa"
+    )
 
 
 def test_config_defaults_filled_and_paths_resolved(project: dict[str, Any], tmp_path: Path) -> None:
@@ -500,6 +515,15 @@ def test_validate_run_reads_yaml_and_reports_lines(
     err = raised(validate_run, path, SCHEMAS)
     assert err.path == str(path) and err.line == kind_line and "vectors.demo_car.kind" in err.problem
 
+    # the same error from a value given with snakemake --config names --config, not the file's line
+    raw, lines = read_yaml(path)
+    err = raised(
+        load_config, raw, tmp_path, CONFIG_SCHEMA, path, lines, {"vectors": {"demo_car": {"kind": "x"}}}
+    )
+    assert err.path == "--config" and err.line is None and "vectors.demo_car.kind" in err.problem
+    err = raised(load_config, raw, tmp_path, CONFIG_SCHEMA, path, lines, {"screen": {"enabled": False}})
+    assert err.path == str(path) and err.line == kind_line
+
     path.write_text("reference:\n  genome: [a, b\n")
     err = raised(validate_run, path, SCHEMAS)
     assert err.path == str(path) and err.line is not None and "not valid YAML" in err.problem
@@ -524,3 +548,21 @@ def test_cli_validate_exit_codes(
     assert cli.main(["validate", "--configfile", str(path)]) == 2
     err = capsys.readouterr().err
     assert "L1_R2.fastq.gz" in err and "line 2" in err and "fix:" in err
+
+
+def test_required_tools_follow_the_config_and_assays() -> None:
+    from carvis.inputs.tools import check_tools, required_tools
+
+    config = {"aligner": "minimap2", "sites": {"place_clips": True}}
+    assert set(required_tools(config, ["wgs"])) == {"minimap2", "samtools", "bwa"}
+    # host clips are placed for short-read samples only; LM-PCR and long reads make no host clips
+    assert "bwa" not in required_tools(config, ["ont", "lmpcr"])
+    assert "bwa" not in required_tools({**config, "sites": {"place_clips": False}}, ["wgs"])
+    assert "aligner is bwa" in required_tools({**config, "aligner": "bwa"}, ["lmpcr"])["bwa"]
+    check_tools(config, ["wgs"], "c.yaml", which=lambda name: f"/usr/bin/{name}")  # all there: no error
+    with pytest.raises(InputError) as caught:
+        check_tools(config, ["wgs"], "c.yaml", which=lambda name: None if name != "samtools" else "/x")
+    message = str(caught.value)
+    assert "PATH: missing: minimap2 (aligns" in message and "; bwa (places short host clips" in message
+    assert "samtools" not in message.split("fix:")[0]
+    assert "set sites.place_clips: false in c.yaml" in message

@@ -37,9 +37,10 @@ from carvis.evidence.long_reads import (
     read_evidence,
     split_deletions,
 )
+from carvis.inputs.assays import LONG_READ_ASSAYS
 from carvis.inputs.checks import load_samples
 from carvis.reads.coverage import mean_read_length, write_coverage
-from carvis.reads.long_reads import long_read_command, long_read_options
+from carvis.reads.long_reads import PRESETS, long_read_command, long_read_options
 from carvis.reference.build import build_combined_reference
 from carvis.reference.vectors import build_vector
 from carvis.report.structure_plot import structure_svg
@@ -190,6 +191,7 @@ def test_sheet_accepts_long_reads_and_refuses_mates(tmp_path: Path) -> None:
 
 
 def test_presets() -> None:
+    assert tuple(PRESETS) == LONG_READ_ASSAYS  # a preset for each long-read assay of the sheet
     assert long_read_options("ont").startswith("-ax map-ont -Y")
     assert long_read_options("hifi").startswith("-ax map-hifi -Y")
     command = long_read_command("hifi", "ref.fa", ["a.fq.gz", "b.fq.gz"], "T1", 2, "out/T1.bam")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import random
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,14 @@ from carvis.reference.genes import GeneLists, read_gtf
 from carvis.reference.preflight import (
     Report,
     check_annotation,
+    check_bwa_index,
     check_gene_lists,
     check_genome,
     check_reference,
     check_vector_file,
     check_vectors,
     genome_contigs,
+    read_bwa_index,
     write_report,
 )
 from carvis.reference.vectors import KINDS
@@ -114,6 +117,54 @@ def test_genome_names_and_lengths_streamed_or_from_fai(tmp_path: Path) -> None:
     assert [c.length for c in genome_contigs(packed)] == [130, 70]
     Path(f"{fasta}.fai").write_text("chr1\t999\t6\t60\t61\n")  # the index is trusted when up to date
     assert [(c.name, c.length) for c in genome_contigs(fasta)] == [("chr1", 999)]
+
+
+def test_ambiguous_letters_are_counted_when_streamed(tmp_path: Path) -> None:
+    fasta = tmp_path / "g.fa"  # Ns, an IUPAC R and soft-masked bases; chr2 in lines with CRLF ends
+    fasta.write_bytes(b">chr1 x\nACGTNNNN\nacgtnR\n>chr2\r\nNNAC\r\nGT\r\n")
+    assert [(c.name, c.length, c.ambiguous) for c in genome_contigs(fasta, True)] == [
+        ("chr1", 14, 6),
+        ("chr2", 6, 2),
+    ]
+    Path(f"{fasta}.fai").write_text("chr1\t14\t8\t8\t9\nchr2\t6\t38\t4\t6\n")
+    assert [c.ambiguous for c in genome_contigs(fasta)] == [None, None]  # from the .fai: not counted
+    assert [c.ambiguous for c in genome_contigs(fasta, True)] == [6, 2]
+
+
+def _bwa_index(fasta: Path) -> Path:
+    subprocess.run(["bwa", "index", str(fasta)], check=True, capture_output=True)
+    return fasta
+
+
+def test_a_given_bwa_index_must_be_of_the_genome(tmp_path: Path) -> None:
+    """reference.bwa_index: bwa's own index of the genome passes; one of the same contigs and lengths but
+    other N runs (a masked PAR, say), a missing contig or another length is named; so is a damaged .ann."""
+    rng = random.Random(3)
+    seqs = {"chr1": random_seq(rng, 5000), "chr2": random_seq(rng, 3000), "chrY": random_seq(rng, 4000)}
+    seqs["chr1"] = seqs["chr1"][:1000] + "N" * 200 + seqs["chr1"][1200:4000] + "N" * 50 + seqs["chr1"][4050:]
+    genome = write_fasta(tmp_path / "genome.fa", seqs)
+    own = _bwa_index(genome)
+    assert read_bwa_index(own) == {"chr1": (5000, 250), "chr2": (3000, 0), "chrY": (4000, 0)}
+    reference = {"genome": str(genome), "annotation": str(_gtf(tmp_path / "a.gtf", {c: ["G"] for c in seqs}))}
+    check_reference({**reference, "bwa_index": str(own)}, [])  # its own index: no error
+
+    masked = {**seqs, "chrY": "N" * 500 + seqs["chrY"][500:]}  # chrY's first 500 bases masked
+    other = _bwa_index(write_fasta(tmp_path / "other" / "masked.fa", masked))
+    err = raised(check_reference, {**reference, "bwa_index": str(other)}, [])
+    assert err.path == f"{other}.ann" and "is not an index of reference.genome" in err.problem
+    assert "chrY has 0 non-ACGT bases in the genome but 500 in the index" in err.problem
+    assert "bwa index GENOME" in err.fix
+
+    fewer = _bwa_index(
+        write_fasta(tmp_path / "fewer" / "g.fa", {"chr1": seqs["chr1"], "chr2": seqs["chr2"][:-1]})
+    )
+    problem = raised(check_bwa_index, fewer, check_genome(genome, True)).problem
+    assert "chr2 has 3,000 bases in the genome but 2,999 in the index" in problem
+    assert "chrY is not in the index" in problem
+
+    damaged = Path(f"{own}.ann")
+    damaged.write_text(damaged.read_text().replace("0 chr2", "chr2"))
+    assert raised(read_bwa_index, own).line == 4
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,6 +77,37 @@ def test_demo_plan_covers_every_stage(tmp_path: Path) -> None:
     assert off.returncode == 0, off.stderr
     assert "extract_evidence" in off.stdout
     assert not {"index_genome_bwa", "host_clip_reads", "place_host_clips"} & set(off.stdout.split())
+
+
+def test_missing_tool_stops_before_any_job(tmp_path: Path) -> None:
+    """bwa absent from PATH: the run stops at start and names it, unless host clips are off."""
+    bin_dir = tmp_path / "bin"  # every command on PATH but bwa (and scontrol: a local run)
+    bin_dir.mkdir()
+    for folder in os.environ["PATH"].split(os.pathsep):
+        for tool in Path(folder).glob("*") if Path(folder).is_dir() else []:
+            if tool.name not in ("bwa", "scontrol") and not (bin_dir / tool.name).exists():
+                (bin_dir / tool.name).symlink_to(tool)
+    env = {**os.environ, "PATH": str(bin_dir)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--directory",
+        str(tmp_path / "run"),
+        "--dry-run",
+        "--cores",
+        "1",
+    ]
+    cmd += ["--snakefile", str(ROOT / "Snakefile")]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert "PATH: missing: bwa (places short host clips on the genome" in said
+    assert "set sites.place_clips: false" in said and "Traceback" not in said
+    off = subprocess.run(
+        [*cmd, "--config", "sites={place_clips: false}"], capture_output=True, text=True, env=env, check=False
+    )
+    assert off.returncode == 0, off.stderr
 
 
 def test_bad_sheet_fails_before_running_with_file_and_line(tmp_path: Path) -> None:
@@ -148,9 +182,25 @@ def e2e_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "car_pos\treads/car_pos_R1.fastq.gz\treads/car_pos_R2.fastq.gz\tdemo_car\t0.8\n"
         "car_neg\treads/car_neg_R1.fastq.gz\treads/car_neg_R2.fastq.gz\tdemo_car\t\n"
     )
-    result = snakemake(tmp, "--cores", "2", "--configfile", str(write_config(tmp, sheet)))
+    # host clips are placed with a bwa index the lab already has (reference.bwa_index), not one carvis builds
+    (tmp / "bwa").mkdir()
+    shutil.copy(DEMO / "genome.fa", tmp / "bwa" / "genome.fa")
+    subprocess.run(["bwa", "index", str(tmp / "bwa" / "genome.fa")], check=True, capture_output=True)
+    reference = {"genome": str(DEMO / "genome.fa"), "annotation": str(DEMO / "annotation.gtf")}
+    config = write_config(tmp, sheet, reference={**reference, "bwa_index": str(tmp / "bwa" / "genome.fa")})
+    result = snakemake(tmp, "--cores", "2", "--configfile", str(config))
     assert result.returncode == 0, result.stderr[-3000:]
     return tmp
+
+
+@needs_tools
+def test_a_given_bwa_index_is_used_and_none_is_built(e2e_run: Path) -> None:
+    assert not list((e2e_run / "out" / "reference").glob("genome-*/genome.fa.bwt"))
+    assert (e2e_run / "out" / "evidence" / "car_pos.host_clips.bam").is_file()
+    report = (e2e_run / "out" / "car_pos" / "report.html").read_text()
+    assert (
+        f"index {e2e_run / 'bwa' / 'genome.fa'} (reference.bwa_index, checked against the genome)" in report
+    )
 
 
 #: Counting noise at 30x (tests/benchmark/README.md): the relative sd of the VCN at VCN 1 (demo_car).

@@ -1,9 +1,9 @@
 """``carvis validate``: every check the workflow makes before alignment, without running it.
 
-The config, the sample sheet and the vector files (as at every workflow start), the genome, the
-annotation and the gene lists (as rule ``preflight``), and every record of every FASTQ (as the screening
-pass or rule ``check_reads``: gzip integrity, whole records, mates in step). ``--no-reads`` skips the
-reads, which take one decompression pass.
+The config, the sample sheet, the vector files and the tools on PATH (as at every workflow start), the
+genome (and a given bwa index of it), the annotation and the gene lists (as rule ``preflight``), and every
+record of every FASTQ (as the screening pass or rule ``check_reads``: gzip integrity, whole records, mates
+in step). ``--no-reads`` skips the reads, which take one decompression pass.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from carvis.inputs.checks import DEFAULT_SCHEMAS, validate_run
+from carvis.inputs.tools import check_tools, required_tools
 from carvis.reads.capture import capture_regions
 from carvis.reads.screen import check_reads, compile_kmer_screen
 from carvis.reference.preflight import check_reference, check_vectors
@@ -36,11 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config, samples = validate_run(args.configfile, args.schemas)
     check_vectors(config["vectors"])
+    tools = required_tools(config, [s.assay for s in samples])
+    check_tools(config, [s.assay for s in samples], str(args.configfile))
     report = check_reference(config["reference"], config["gene_lists"])
     controls, flanks = capture_regions(config, any(s.assay == "capture" for s in samples))
     print(f"config OK: {args.configfile}")
     vectors = ", ".join(f"{name} ({v['kind']})" for name, v in config["vectors"].items())
     print(f"vectors ({len(config['vectors'])}): {vectors}")
+    print(f"tools on PATH: {', '.join(tools)}")
     print(
         f"genome: {report.genome_contigs} contigs, {report.genome_length:,} bp; "
         f"{report.annotated_share:.1%} of it on annotated contigs; {report.genes} genes"

@@ -1,7 +1,8 @@
 """Genome-scale benchmark (prints figures; not a test): the workflow on a GRCh38-sized synthetic genome.
 
     python tests/benchmark/genome_scale.py [--scale 1] [--pairs 5000000] [--workdir /tmp/carvis-genome-scale]
-        [--cap-min 60] [--steps main naive fit depth bam] [--naive-pairs 500000] [--clean]
+        [--cap-min 60] [--steps main naive fit depth bam] [--naive-pairs 500000] [--bwa-index PREFIX]
+        [--clean]
 
 1. Writes a synthetic genome of GRCh38's size and shape (``--scale`` shrinks every length, e.g. 0.1 for a
    quick try): chr1-22, X, Y with GRCh38 lengths plus chrM; 10 kb N telomeres, N-gapped alpha-satellite-like
@@ -469,14 +470,24 @@ def run_timed(label: str, command: str, cwd: Path, cap_min: float, log: Path) ->
         raise SystemExit(f"failed: {command}\nsee {log}")
     _, u, s, m = stats.read_text().split()[-4:]
     stats.unlink()
-    return Timing(label, wall, float(u) + float(s), int(m) / 1024, load)
+    cpu, rss = float(u) + float(s), int(m) / 1024
+    # as it goes, so that a later stage's failure (a full disk, say) leaves the figures in the output
+    print(f"  {label}: {wall:.1f} s wall, {cpu:.1f} CPU-s, {rss:,.0f} MB, load {load:.1f}", flush=True)
+    return Timing(label, wall, cpu, rss, load)
+
+
+#: ``--bwa-index``: a bwa index of the genome the lab already has (config reference.bwa_index), or None.
+GIVEN_BWA_INDEX: Path | None = None
 
 
 def write_config(work: Path, genome: Path, gtf: Path, sheet: Path, vector: Path, fraction: float) -> Path:
+    reference = {"genome": str(genome), "annotation": str(gtf)}
+    if GIVEN_BWA_INDEX is not None:
+        reference["bwa_index"] = str(GIVEN_BWA_INDEX)
     config = {
         "samples": str(sheet),
         "outdir": "out",
-        "reference": {"genome": str(genome), "annotation": str(gtf)},
+        "reference": reference,
         "vectors": {"demo_car": {"sequence": str(vector), "kind": "lentiviral"}},
         "screen": {"enabled": True, "depth_sample_fraction": fraction},
         "threads": {"align": 2, "screen": 2},
@@ -870,9 +881,17 @@ def main() -> None:
         "--naive-pairs", type=int, default=500_000, help="pairs minimap2 aligns in full (naive step)"
     )
     parser.add_argument(
+        "--bwa-index",
+        type=Path,
+        help="prefix of a bwa index of the genome (config reference.bwa_index): the cold build then "
+        "checks it instead of building one",
+    )
+    parser.add_argument(
         "--clean", action="store_true", help="delete the genome, reads and reference at the end"
     )
     args = parser.parse_args()
+    global GIVEN_BWA_INDEX
+    GIVEN_BWA_INDEX = args.bwa_index and args.bwa_index.resolve()
     work, cap = args.workdir.resolve(), args.cap_min
     (work / "logs").mkdir(parents=True, exist_ok=True)
     (work / "reads").mkdir(exist_ok=True)
@@ -915,6 +934,8 @@ def main() -> None:
             )
         )
         for rule in REFERENCE_RULES:
+            if rule == "index_genome_bwa" and GIVEN_BWA_INDEX is not None:
+                continue
             log = work / "logs" / f"{rule}.log"
             rows.append(run_timed(f"reference: {rule}", snakemake(config, f"--until {rule}"), work, cap, log))
         ref_rows = [t for t in rows if t.label.startswith("reference:")]
@@ -945,7 +966,8 @@ def main() -> None:
             f"\ncold reference build: {cold / 60:.1f} min wall ({(cold - overhead * len(ref_rows)) / 60:.1f} "
             f"min without the {len(ref_rows)} Snakemake start-ups), peak RSS {peak / 1024:.1f} GB "
             f"(targets <= 45 min, <= 16 GB); {(cold - bwa) / 60:.1f} min without the genome's bwa index "
-            "for placing host clips (sites.place_clips: false)"
+            "for placing host clips (sites.place_clips: false"
+            + (f"; or the given {GIVEN_BWA_INDEX}, checked by preflight)" if GIVEN_BWA_INDEX else ")")
         )
         print(
             f"screening kept {int(screen['kept_reads']):,} of {int(screen['reads']):,} reads; "

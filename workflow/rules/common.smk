@@ -11,6 +11,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from carvis.sim import demo
 from carvis.core.errors import InputError
 from carvis.inputs.checks import load_config, load_samples, read_yaml
+from carvis.inputs.files import BWA_INDEX_SUFFIXES
+from carvis.inputs.tools import check_tools
 from carvis.reference.preflight import check_vectors
 from carvis.reads.align import UMI_MARKDUP, Aligner, align_command, bam_command
 from carvis.reads.long_reads import (
@@ -64,7 +66,12 @@ CONFIG_FILE = Path(
 try:
     CONFIG_LINES = read_yaml(CONFIG_FILE)[1] if CONFIG_FILE.is_file() else {}
     CONFIG = load_config(
-        config, CONFIG_BASE, SCHEMAS / "config.schema.yaml", CONFIG_FILE, CONFIG_LINES
+        config,
+        CONFIG_BASE,
+        SCHEMAS / "config.schema.yaml",
+        CONFIG_FILE,
+        CONFIG_LINES,
+        workflow.config_settings.overwrite_config,
     )
     SAMPLES = {
         s.sample: s
@@ -78,6 +85,9 @@ try:
     }
     # Cheap checks at every start; genome, GTF and gene lists are checked once by rule preflight.
     check_vectors(CONFIG["vectors"])
+    # The tools on PATH, unless the rules bring their own (--sdm conda, apptainer or env-modules).
+    if not workflow.deployment_settings.deployment_method:
+        check_tools(CONFIG, [s.assay for s in SAMPLES.values()], str(CONFIG_FILE))
 except InputError as exc:
     raise WorkflowError(f"carvis: bad input\n{exc}") from None
 
@@ -102,6 +112,8 @@ REF_BENCHMARKS = f"{BENCHMARKS}/reference/{REF_KEY}"
 GENOME_LOGS = f"{LOGS}/reference/genome-{GENOME_KEY}"
 GENOME_BENCHMARKS = f"{BENCHMARKS}/reference/genome-{GENOME_KEY}"
 PREFLIGHT = f"{OUT}/preflight/preflight.tsv"
+# The genome's bwa index for host clips: the config's (reference.bwa_index), else built once per genome.
+BWA_INDEX = CONFIG["reference"].get("bwa_index") or f"{GENOME}/genome.fa"
 ENVS = Path(workflow.basedir) / "envs"
 
 

@@ -60,9 +60,8 @@ rule host_clip_reads:
 rule place_host_clips:
     input:
         fastq=f"{OUT}/evidence/{{sample}}.host_clips.fastq.gz",
-        # bwa finds its index (genome.fa.bwt, ...) beside the FASTA
-        genome=f"{GENOME}/genome.fa",
-        index=rules.index_genome_bwa.output,
+        # the config's index (checked by rule preflight), or rule index_genome_bwa's
+        index=multiext(BWA_INDEX, *BWA_INDEX_SUFFIXES),
     output:
         f"{OUT}/evidence/{{sample}}.host_clips.bam",
     log:
@@ -73,10 +72,14 @@ rule place_host_clips:
         ENVS / "align.yaml"
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
+    params:
+        prefix=lambda wildcards, input: input.index[0].removesuffix(
+            BWA_INDEX_SUFFIXES[0]
+        ),
     shell:
         """
-        bwa aln -o 0 {input.genome:q} {input.fastq:q} >{output:q}.sai 2>{log:q}
-        bwa samse {input.genome:q} {output:q}.sai {input.fastq:q} 2>>{log:q} \
+        bwa aln -o 0 {params.prefix:q} {input.fastq:q} >{output:q}.sai 2>{log:q}
+        bwa samse {params.prefix:q} {output:q}.sai {input.fastq:q} 2>>{log:q} \
             | samtools view -b -o {output:q}.tmp - 2>>{log:q}
         rm {output:q}.sai
         mv {output:q}.tmp {output:q}

@@ -90,7 +90,7 @@ rule index_genome_bwa:
     input:
         f"{GENOME}/genome.fa",
     output:
-        multiext(f"{GENOME}/genome.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"),
+        multiext(f"{GENOME}/genome.fa", *BWA_INDEX_SUFFIXES),
     log:
         f"{GENOME_LOGS}/index_genome_bwa.log",
     benchmark:
@@ -230,7 +230,7 @@ rule index_bwa:
     input:
         f"{REF}/combined.fa",
     output:
-        multiext(f"{REF}/combined.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"),
+        multiext(f"{REF}/combined.fa", *BWA_INDEX_SUFFIXES),
     log:
         f"{REF_LOGS}/index_bwa.log",
     benchmark:

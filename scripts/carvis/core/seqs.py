@@ -70,6 +70,8 @@ class Contig:
     name: str
     length: int
     line: int
+    #: letters other than A, C, G, T (N and other IUPAC codes); None when read from a .fai
+    ambiguous: int | None = None
 
 
 def _fai_contigs(fai: Path) -> list[Contig]:
@@ -86,6 +88,7 @@ def _fai_contigs(fai: Path) -> list[Contig]:
 
 _BLOCK = 1 << 24
 _OTHER_SPACE = b" \t\r\x0b\x0c"
+_UNAMBIGUOUS = b"ACGTacgt\n"
 
 
 def _split_headers(chunk: bytes) -> list[bytes]:
@@ -106,14 +109,14 @@ def _split_headers(chunk: bytes) -> list[bytes]:
 
 
 def _streamed_contigs(path: Path) -> list[Contig]:
-    """Contig names and lengths from the FASTA's lines, without keeping any sequence.
+    """Contig names, lengths and ambiguous letters from the FASTA's lines, without keeping any sequence.
 
     Reads 16 MB blocks of whole lines and splits them at header lines: a stretch of sequence lines without
     whitespace other than newlines (nearly all of a genome) counts its bases with C-speed passes; any other
     stretch goes line by line (a stripped line's length; before the first header, a line must be blank).
     """
     contigs: list[Contig] = []
-    name, at, length, number = "", 0, 0, 0
+    name, at, length, number, ambiguous = "", 0, 0, 0, 0
     opener: Any = gzip.open if is_gzipped(path) else open
     try:
         with opener(path, "rb") as handle:
@@ -127,12 +130,14 @@ def _streamed_contigs(path: Path) -> list[Contig]:
                     if i % 2:  # a header line
                         number += 1
                         if at:
-                            contigs.append(Contig(name, length, at))
-                        name, at, length = (piece[1:].decode("latin-1").split() or [""])[0], number, 0
+                            contigs.append(Contig(name, length, at, ambiguous))
+                        name, at = (piece[1:].decode("latin-1").split() or [""])[0], number
+                        length = ambiguous = 0
                         continue
                     lines = piece.count(b"\n") + (0 if piece.endswith(b"\n") or not piece else 1)
                     if at and len(piece.translate(None, _OTHER_SPACE)) == len(piece):
                         length += len(piece) - piece.count(b"\n")
+                        ambiguous += len(piece.translate(None, _UNAMBIGUOUS))
                         number += lines
                         continue
                     for line in piece.split(b"\n")[:lines]:
@@ -145,22 +150,24 @@ def _streamed_contigs(path: Path) -> list[Contig]:
                                 number,
                             )
                         length += len(line.strip())
+                        ambiguous += len(line.strip().translate(None, _UNAMBIGUOUS))
                 if not block:
                     break
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise damaged_gzip(path, exc, copy="the genome again from its source") from None
     if at:
-        contigs.append(Contig(name, length, at))
+        contigs.append(Contig(name, length, at, ambiguous))
     return contigs
 
 
-def genome_contigs(fasta: str | Path) -> list[Contig]:
-    """The genome's contigs, from an up-to-date .fai when there is one, else by streaming the FASTA."""
+def genome_contigs(fasta: str | Path, ambiguous: bool = False) -> list[Contig]:
+    """The genome's contigs, from an up-to-date .fai when there is one (unless ``ambiguous``: the
+    ambiguous letters are counted), else by streaming the FASTA."""
     fasta = Path(fasta)
     if not fasta.is_file():
         raise InputError(fasta, "genome FASTA not found", "check reference.genome in the config")
     fai = Path(f"{fasta}.fai")
-    if fai.is_file() and fai.stat().st_mtime >= fasta.stat().st_mtime:
+    if not ambiguous and fai.is_file() and fai.stat().st_mtime >= fasta.stat().st_mtime:
         return _fai_contigs(fai)
     return _streamed_contigs(fasta)
 

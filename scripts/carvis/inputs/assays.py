@@ -1,4 +1,5 @@
-"""Sample-sheet checks of the assays other than WGS (issue 16): LM-PCR runs and their specimens."""
+"""Sample-sheet checks of the assays other than WGS (issue 16): LM-PCR runs and their specimens; the long-read
+assays' names."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from carvis.core.errors import InputError
 
 if TYPE_CHECKING:
     from carvis.inputs.checks import Sample
+
+#: The sheet's long-read assays (single reads; carvis.reads.long_reads holds their minimap2 presets).
+LONG_READ_ASSAYS = ("ont", "hifi")
 
 
 def lmpcr_fields(sample: Sample, cells: Mapping[str, Any]) -> Sample:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,16 +17,16 @@ from jsonschema import Draft202012Validator
 
 from carvis.core.errors import InputError
 from carvis.inputs.alignment import genome_lengths
-from carvis.inputs.assays import check_lmpcr_sheet, lmpcr_fields
-from carvis.inputs.files import absolute, check_bam, check_fastqs
+from carvis.inputs.assays import LONG_READ_ASSAYS, check_lmpcr_sheet, lmpcr_fields
+from carvis.inputs.files import BWA_INDEX_SUFFIXES, absolute, check_bam, check_fastqs
 from carvis.inputs.schema import (
     KeyPath,
-    as_list,
+    coerce_text,
     did_you_mean,
     dotted,
     explain,
+    fill_defaults,
     first_error,
-    is_number,
     key_index,
     load_schema,
 )
@@ -64,64 +63,30 @@ class _ConfigSource:
 
     name: str
     lines: Mapping[KeyPath, int] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def error(self, key: KeyPath, problem: str, fix: str) -> InputError:
+        if _overridden(key, self.overrides):
+            return InputError("--config", problem, fix)
         line = next((self.lines[key[:n]] for n in range(len(key), 0, -1) if key[:n] in self.lines), None)
         return InputError(self.name, problem, fix, line)
 
 
-_BOOLEANS = {"true": True, "false": False}
-
-
-def _typed(text: str, types: list[Any]) -> Any:
-    """``text`` as the boolean or number the schema asks for, if it reads as one; else unchanged.
-
-    ``snakemake --config screen='{enabled: false}'`` hands nested values over as text.
-    """
-    if "boolean" in types and text.lower() in _BOOLEANS:
-        return _BOOLEANS[text.lower()]
-    if "integer" in types and re.fullmatch(r"[+-]?\d+", text.strip()):
-        return int(text)
-    if "number" in types and is_number(text):
-        return float(text)
-    return text
-
-
-def _coerce_text(value: Any, schema: Mapping[str, Any]) -> Any:
-    """``value`` with text read as the booleans and numbers its schema asks for (recursively)."""
-    if isinstance(value, dict):
-        props, extra = schema.get("properties", {}), schema.get("additionalProperties")
-        subs = {key: props.get(key, extra if isinstance(extra, dict) else None) for key in value}
-        return {key: _coerce_text(item, subs[key]) if subs[key] else item for key, item in value.items()}
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [_coerce_text(item, schema["items"]) for item in value]
-    if isinstance(value, str) and "type" in schema:
-        return _typed(value, as_list(schema["type"]))
-    return value
-
-
-def _fill_defaults(value: Any, schema: Mapping[str, Any]) -> Any:
-    """Add schema defaults for missing keys (recursively) and turn 20.0 into 20 for integer keys."""
-    if isinstance(value, dict):
-        props = schema.get("properties", {})
-        extra = schema.get("additionalProperties")
-        for key, sub in props.items():
-            if key not in value and "default" in sub:
-                value[key] = copy.deepcopy(sub["default"])
-        for key in value:
-            sub = props.get(key, extra if isinstance(extra, dict) else None)
-            if sub:
-                value[key] = _fill_defaults(value[key], sub)
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [_fill_defaults(item, schema["items"]) for item in value]
-    elif schema.get("type") == "integer" and isinstance(value, float):
-        return int(value)
-    return value
+def _overridden(key: KeyPath, overrides: Any) -> bool:
+    """True when ``key`` (or a key above it) was set on the command line (``overrides``: --config's dict)."""
+    for part in key:
+        if not isinstance(overrides, Mapping):
+            return True
+        if part not in overrides:
+            return False
+        overrides = overrides[part]
+    return bool(key)
 
 
 def _config_paths(config: Mapping[str, Any]) -> list[KeyPath]:
     """Key paths of every file the config names."""
     keys: list[KeyPath] = [("samples",), ("reference", "genome"), ("reference", "annotation")]
+    keys += [("reference", "bwa_index")] if "bwa_index" in config["reference"] else []
     keys += [("vectors", name, "sequence") for name in config["vectors"]]
     keys += [("gene_lists", i) for i in range(len(config["gene_lists"]))]
     keys += [("capture", k) for k in ("control_bed", "flank_bed") if k in config.get("capture", {})]
@@ -129,7 +94,8 @@ def _config_paths(config: Mapping[str, Any]) -> list[KeyPath]:
 
 
 def _resolve_config_paths(config: dict[str, Any], base_dir: Path, source: _ConfigSource) -> None:
-    """Make every configured path absolute (in place) and check that the files exist."""
+    """Make every configured path absolute (in place) and check that the files exist (for a bwa index
+    prefix, its five files)."""
     for key in _config_paths(config):
         holder: Any = config
         for part in key[:-1]:
@@ -137,6 +103,9 @@ def _resolve_config_paths(config: dict[str, Any], base_dir: Path, source: _Confi
         written = holder[key[-1]]
         path = absolute(written, base_dir)
         holder[key[-1]] = str(path)
+        if key == ("reference", "bwa_index"):
+            _check_bwa_files(path, key, source)
+            continue
         if path.is_file():
             continue
         state = "is a folder, not a file" if path.is_dir() else "file not found"
@@ -146,6 +115,20 @@ def _resolve_config_paths(config: dict[str, Any], base_dir: Path, source: _Confi
             f"{dotted(key)}: {state}: {path}{relative}",
             f"correct the path in {dotted(key)}; relative paths are read from the folder the workflow "
             f"is started in ({base_dir}), or give an absolute path",
+        )
+
+
+def _check_bwa_files(prefix: Path, key: KeyPath, source: _ConfigSource) -> None:
+    """The five files of the bwa index at ``prefix`` exist (their content is checked by rule preflight)."""
+    missing = [
+        f"{prefix}{suffix}" for suffix in BWA_INDEX_SUFFIXES if not Path(f"{prefix}{suffix}").is_file()
+    ]
+    if missing:
+        raise source.error(
+            key,
+            f"{dotted(key)}: no bwa index at {prefix}: {', '.join(missing)} not found",
+            f"give {dotted(key)} the prefix bwa index wrote (the FASTA path it was given, whose .bwt, .sa, "
+            "... lie beside it), or leave it out and carvis builds the index once per genome",
         )
 
 
@@ -171,13 +154,15 @@ def load_config(
     schema_path: Path,
     config_name: str | Path = "config",
     lines: Mapping[KeyPath, int] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Validate a config, fill its defaults and make its paths absolute (against base_dir).
 
     ``lines`` maps key paths to line numbers of the config file (see :func:`yaml_key_lines`)
-    so that errors can name the line.
+    so that errors can name the line; errors in keys that ``overrides`` (snakemake --config) set
+    name --config instead.
     """
-    source = _ConfigSource(str(config_name), lines or {})
+    source = _ConfigSource(str(config_name), lines or {}, overrides or {})
     if not isinstance(raw, Mapping):
         raise source.error(
             (),
@@ -185,12 +170,12 @@ def load_config(
             "write one 'key: value' setting per line",
         )
     schema = load_schema(schema_path)
-    typed = _coerce_text(dict(raw), schema)
+    typed = coerce_text(dict(raw), schema)
     error = first_error(Draft202012Validator(schema), typed)
     if error is not None:
         key, problem, fix = explain(error, dotted, key_index(schema))
         raise source.error(key, problem, fix)
-    config: dict[str, Any] = _fill_defaults(copy.deepcopy(typed), schema)
+    config: dict[str, Any] = fill_defaults(copy.deepcopy(typed), schema)
     _check_vectors(config, source)
     _resolve_config_paths(config, absolute(base_dir, Path.cwd()), source)
     return config
@@ -393,7 +378,7 @@ def _parse_row(sheet: Sheet, number: int, row: dict[str, str]) -> Sample:
 def _check_long_reads(path: Path, number: int, cells: Mapping[str, Any]) -> None:
     """Long-read samples (assay ont or hifi): single reads, from FASTQ (fastq_1 only) or an aligned BAM/CRAM
     (the workflow takes its reads out again and screens and aligns them as FASTQ)."""
-    if cells.get("assay") not in {"ont", "hifi"}:
+    if cells.get("assay") not in LONG_READ_ASSAYS:
         return
     if cells.get("fastq_2"):
         raise InputError(

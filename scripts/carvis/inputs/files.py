@@ -141,6 +141,9 @@ def check_fastqs(
     return r1, r2
 
 
+#: The files of a bwa index, beside its prefix (``bwa index PREFIX``).
+BWA_INDEX_SUFFIXES = (".amb", ".ann", ".bwt", ".pac", ".sa")
+
 _BAM_MAGIC = (b"BAM\x01", b"CRAM")
 #: Index files htslib finds beside a BAM/CRAM (``x.bam.bai`` or ``x.bai``).
 _INDEX_SUFFIXES = (".bai", ".csi", ".crai")

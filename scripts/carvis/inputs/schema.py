@@ -1,9 +1,11 @@
-"""Config and sample-sheet schemas: loading them, and turning a schema violation into words (what is
-wrong, where, and the fix)."""
+"""Config and sample-sheet schemas: loading them, reading text values as the types they ask for, filling
+their defaults, and turning a schema violation into words (what is wrong, where, and the fix)."""
 
 from __future__ import annotations
 
+import copy
 import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -163,3 +165,52 @@ def first_error(validator: Draft202012Validator, instance: Any) -> ValidationErr
     """The first schema error in document order, or None."""
     errors = list(validator.iter_errors(instance))
     return min(errors, key=lambda e: [str(p) for p in e.absolute_path], default=None)
+
+
+_BOOLEANS = {"true": True, "false": False}
+
+
+def _typed(text: str, types: list[Any]) -> Any:
+    """``text`` as the boolean or number the schema asks for, if it reads as one; else unchanged.
+
+    ``snakemake --config screen='{enabled: false}'`` hands nested values over as text.
+    """
+    if "boolean" in types and text.lower() in _BOOLEANS:
+        return _BOOLEANS[text.lower()]
+    if "integer" in types and re.fullmatch(r"[+-]?\d+", text.strip()):
+        return int(text)
+    if "number" in types and is_number(text):
+        return float(text)
+    return text
+
+
+def coerce_text(value: Any, schema: Mapping[str, Any]) -> Any:
+    """``value`` with text read as the booleans and numbers its schema asks for (recursively)."""
+    if isinstance(value, dict):
+        props, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        subs = {key: props.get(key, extra if isinstance(extra, dict) else None) for key in value}
+        return {key: coerce_text(item, subs[key]) if subs[key] else item for key, item in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [coerce_text(item, schema["items"]) for item in value]
+    if isinstance(value, str) and "type" in schema:
+        return _typed(value, as_list(schema["type"]))
+    return value
+
+
+def fill_defaults(value: Any, schema: Mapping[str, Any]) -> Any:
+    """Add schema defaults for missing keys (recursively) and turn 20.0 into 20 for integer keys."""
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key, sub in props.items():
+            if key not in value and "default" in sub:
+                value[key] = copy.deepcopy(sub["default"])
+        for key in value:
+            sub = props.get(key, extra if isinstance(extra, dict) else None)
+            if sub:
+                value[key] = fill_defaults(value[key], sub)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [fill_defaults(item, schema["items"]) for item in value]
+    elif schema.get("type") == "integer" and isinstance(value, float):
+        return int(value)
+    return value

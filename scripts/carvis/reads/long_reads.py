@@ -14,11 +14,11 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from carvis.inputs.assays import LONG_READ_ASSAYS
 from carvis.reads.align import reads_argument
 
 #: Long-read assays and their minimap2 presets.
 PRESETS = {"ont": "map-ont", "hifi": "map-hifi"}
-LONG_READ_ASSAYS = tuple(PRESETS)
 #: Added to every preset (see the module docstring). ``-p 0.5`` keeps the provirus part of a read whose
 #: host flank alignment was extended into it and cut by z-drop (without it minimap2 2.24 dropped the
 #: provirus part of 1 in 20 simulated HiFi reads as a secondary chain and reported none); secondary

@@ -1,4 +1,5 @@
-"""Checks of the reference inputs before any alignment: vector files, genome FASTA, GTF and gene lists.
+"""Checks of the reference inputs before any alignment: vector files, genome FASTA (and a bwa index of it, if
+given), GTF and gene lists.
 
 Every failure is one :class:`carvis.core.errors.InputError` naming the file, the line and the fix. The
 cheap vector checks (:func:`check_vectors`) run when the workflow starts; the costly ones
@@ -8,6 +9,7 @@ cheap vector checks (:func:`check_vectors`) run when the workflow starts; the co
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -133,9 +135,10 @@ def check_vectors(vectors: Mapping[str, Mapping[str, Any]]) -> dict[str, VectorM
 # --------------------------------------------------------------------------- genome
 
 
-def check_genome(fasta: str | Path) -> list[Contig]:
-    """Contigs of a readable genome FASTA with unique names, none named like a vector contig."""
-    contigs = genome_contigs(fasta)
+def check_genome(fasta: str | Path, ambiguous: bool = False) -> list[Contig]:
+    """Contigs of a readable genome FASTA with unique names, none named like a vector contig (with their
+    ambiguous letters counted if ``ambiguous``)."""
+    contigs = genome_contigs(fasta, ambiguous)
     if not contigs:
         raise InputError(fasta, "no sequences in the genome FASTA", "check reference.genome in the config")
     seen: dict[str, int] = {}
@@ -156,6 +159,65 @@ def check_genome(fasta: str | Path) -> list[Contig]:
                 contig.line,
             )
     return contigs
+
+
+def _index_lines(path: Path) -> Iterator[tuple[int, list[int | str]]]:
+    """(line number, cells) of a bwa .ann or .amb file, numbers as int."""
+    if not path.is_file():
+        raise InputError(path, "bwa index file not found", "rebuild the index: bwa index GENOME_FASTA")
+    with open(path, encoding="latin-1") as handle:
+        for number, line in enumerate(handle, start=1):
+            yield number, [int(c) if c.isdigit() else c for c in line.split()]
+
+
+def read_bwa_index(prefix: str | Path) -> dict[str, tuple[int, int]]:
+    """Contig name -> (length, ambiguous bases) of the bwa index at ``prefix``, from its .ann and .amb
+    (bwa stores each run of non-ACGT letters as a hole in .amb, and a random base in .pac)."""
+    ann, amb = Path(f"{prefix}.ann"), Path(f"{prefix}.amb")
+    starts: list[tuple[int, str]] = []
+    lengths: dict[str, int] = {}
+    pending = ""
+    for number, cells in _index_lines(ann):
+        numbers = len(cells) == 3 and all(isinstance(c, int) for c in cells)
+        if number > 1 and number % 2 == 0 and len(cells) >= 2 and isinstance(cells[0], int):
+            pending = str(cells[1])  # gi, name, the header's other words
+        elif number > 1 and number % 2 and numbers:
+            starts.append((int(cells[0]), pending))  # offset, length, ambiguous runs
+            lengths[pending] = int(cells[1])
+        elif number > 1 or not numbers:
+            raise InputError(ann, "not a bwa .ann line", "rebuild the index: bwa index GENOME_FASTA", number)
+    holes = dict.fromkeys(lengths, 0)
+    offsets = [start for start, _ in starts]
+    for number, cells in _index_lines(amb):
+        if len(cells) != 3 or not isinstance(cells[0], int) or not isinstance(cells[1], int):
+            raise InputError(amb, "not a bwa .amb line", "rebuild the index: bwa index GENOME_FASTA", number)
+        if number > 1:
+            holes[starts[bisect.bisect_right(offsets, cells[0]) - 1][1]] += cells[1]
+    return {name: (lengths[name], holes[name]) for name in lengths}
+
+
+def check_bwa_index(prefix: str | Path, contigs: Sequence[Contig]) -> None:
+    """The bwa index at ``prefix`` holds the genome's contigs, with their lengths and ambiguous bases (an
+    index of another build or analysis set, say with chrY's PARs masked, would place clips elsewhere)."""
+    index = read_bwa_index(prefix)
+    genome = {c.name: (c.length, c.ambiguous) for c in contigs}
+    problems = [f"{n} is not in the index" for n in genome if n not in index]
+    problems += [f"{n} is in the index but not in the genome" for n in index if n not in genome]
+    for name in genome.keys() & index.keys():
+        (length, ambiguous), (index_length, holes) = genome[name], index[name]
+        if length != index_length:
+            problems.append(f"{name} has {length:,} bases in the genome but {index_length:,} in the index")
+        elif ambiguous is not None and ambiguous != holes:
+            problems.append(
+                f"{name} has {ambiguous:,} non-ACGT bases in the genome but {holes:,} in the index"
+            )
+    if problems:
+        raise InputError(
+            f"{prefix}.ann",
+            f"reference.bwa_index is not an index of reference.genome: {_names(sorted(problems), 3)}",
+            "give reference.bwa_index the prefix of a bwa index built from this genome FASTA "
+            "(bwa index GENOME), or leave it out and carvis builds one (about 2 hours for GRCh38)",
+        )
 
 
 # --------------------------------------------------------------------------- annotation and gene lists
@@ -237,7 +299,9 @@ def check_reference(reference: Mapping[str, Any], gene_lists: Sequence[str | Pat
     """The costly checks of a config's ``reference`` section and ``gene_lists``: genome contig names,
     the GTF against the genome, the gene lists against the GTF."""
     report = Report()
-    contigs = check_genome(reference["genome"])
+    contigs = check_genome(reference["genome"], ambiguous="bwa_index" in reference)
+    if "bwa_index" in reference:
+        check_bwa_index(reference["bwa_index"], contigs)
     partial = bool(reference.get("partial_annotation", False))
     annotation = check_annotation(reference["annotation"], contigs, partial, report)
     check_gene_lists(gene_lists, annotation, report)

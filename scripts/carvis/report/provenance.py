@@ -72,6 +72,7 @@ def report_settings(config: Mapping[str, Any], vector: str) -> dict[str, Any]:
         "vector file": str(config["vectors"][vector]["sequence"]),
         "genome": str(config["reference"]["genome"]),
         "annotation": str(config["reference"]["annotation"]),
+        "bwa index": config["reference"].get("bwa_index"),
         "gene lists": [str(p) for p in config["gene_lists"]],
         "aligner": config["aligner"],
         "aligner extra arguments": config.get("align_extra") or "none",
@@ -103,7 +104,12 @@ def run_metadata(settings: Mapping[str, Any], sample: str, purity: float | None)
         "aligner extra arguments": settings["aligner extra arguments"],
         "samtools": tool_version("samtools"),
         "host clip placement (aligned_clip rows)": (
-            f"bwa aln {tool_version('bwa')} on the genome alone"
+            f"bwa aln {tool_version('bwa')} on the genome alone, "
+            + (
+                f"index {settings['bwa index']} (reference.bwa_index, checked against the genome)"
+                if settings.get("bwa index")
+                else "index built by carvis"
+            )
             if settings["site thresholds"].get("place_clips")
             else "off (sites.place_clips: false)"
         ),
