@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import pickle
 import random
 from pathlib import Path
 
@@ -12,7 +13,15 @@ import pytest
 from carvis.core.errors import InputError
 from carvis.core.io import read_tsv, write_tsv
 from carvis.core.tables import ANNOTATION, SITES
-from carvis.reference.genes import Gene, GeneIndex, load_gene_lists, read_gtf
+from carvis.reference.genes import (
+    CACHE_SUFFIX,
+    Gene,
+    GeneIndex,
+    load_annotation,
+    load_gene_lists,
+    read_gtf,
+    write_annotation_cache,
+)
 from carvis.sites.annotate import Annotator, annotate_sites
 
 BUNDLED = Path(__file__).resolve().parents[1] / "resources" / "cancer_genes" / "cancer_genes.tsv"
@@ -158,6 +167,23 @@ def test_every_annotation_column(tmp_path: Path, gene_list: Path) -> None:
         assert got == expected, key
         assert row["gene_list"] == "test-genes 1"
         assert (row["chrom"], row["position"], row["flags"]) == (key[0], key[1], "x")  # SITES kept
+
+
+def test_annotation_cache_annotates_as_the_gtf(tmp_path: Path, gene_list: Path) -> None:
+    """Rule index_annotation's pickle annotates as the GTF does; a cache of another format is refused."""
+    gtf = _write_gtf(tmp_path / "genes.gtf")
+    cache = tmp_path / f"genes{CACHE_SUFFIX}"
+    write_annotation_cache(gtf, cache)
+    (tmp_path / "gtf").mkdir()
+    (tmp_path / "cache").mkdir()
+    from_gtf = _annotate(tmp_path / "gtf", gtf, list(EXPECTED), [gene_list])
+    assert _annotate(tmp_path / "cache", cache, list(EXPECTED), [gene_list]) == from_gtf
+    assert [r["gene"] for r in from_gtf] == [e["gene"] for e in EXPECTED.values()]
+    cache.write_bytes(pickle.dumps((0, "old")))
+    with pytest.raises(InputError) as caught:
+        load_annotation(cache)
+    err = caught.value
+    assert "another carvis version" in err.problem and "delete it and rerun" in err.fix
 
 
 def test_chrom_naming_mismatch_both_ways(tmp_path: Path, gene_list: Path) -> None:

@@ -110,6 +110,14 @@ def test_missing_tool_stops_before_any_job(tmp_path: Path) -> None:
     assert off.returncode == 0, off.stderr
 
 
+def test_a_bad_value_given_with_config_names_config(tmp_path: Path) -> None:
+    result = snakemake(tmp_path, "--dry-run", "--cores", "1", "--config", "sites={place_clips: maybe}")
+    said = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in said
+    assert "--config: sites.place_clips: expected true or false but found 'maybe'" in said
+    assert "config.yaml, line" not in said  # not the line of the bundled config that also sets it
+
+
 def test_bad_sheet_fails_before_running_with_file_and_line(tmp_path: Path) -> None:
     sheet = tmp_path / "samples.tsv"
     sheet.write_text(

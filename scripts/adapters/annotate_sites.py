@@ -10,5 +10,5 @@ from carvis.sites.annotate import annotate_sites
 
 with log_to(snakemake.log[0]):
     annotate_sites(
-        snakemake.input.sites, snakemake.input.gtf, snakemake.input.gene_lists, snakemake.output[0]
+        snakemake.input.sites, snakemake.input.annotation, snakemake.input.gene_lists, snakemake.output[0]
     )

@@ -16,6 +16,6 @@ with log_to(snakemake.log[0]):
             file=sys.stderr,
         )
     inputs = snakemake.input
-    sources = ViewSources(inputs.bam, inputs.fasta, inputs.gtf, igv_js)
+    sources = ViewSources(inputs.bam, inputs.fasta, inputs.annotation, igv_js)
     views = write_site_views(inputs.sites, sources, snakemake.output[0])
     print(f"site_views: {views} view(s)", file=sys.stderr)

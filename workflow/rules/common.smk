@@ -23,6 +23,7 @@ from carvis.reads.long_reads import (
 )
 from carvis.reads.bam_input import Extraction, depth_subsample, extract_command
 from carvis.reference.build import genome_key, reference_key
+from carvis.reference.genes import CACHE_SUFFIX
 from carvis.reads.screen import subsample_option
 from carvis.report.provenance import report_settings
 
@@ -71,7 +72,7 @@ try:
         SCHEMAS / "config.schema.yaml",
         CONFIG_FILE,
         CONFIG_LINES,
-        workflow.config_settings.overwrite_config,
+        dict(workflow.config_settings.config),  # --config alone (no --configfile)
     )
     SAMPLES = {
         s.sample: s
@@ -112,6 +113,8 @@ REF_BENCHMARKS = f"{BENCHMARKS}/reference/{REF_KEY}"
 GENOME_LOGS = f"{LOGS}/reference/genome-{GENOME_KEY}"
 GENOME_BENCHMARKS = f"{BENCHMARKS}/reference/genome-{GENOME_KEY}"
 PREFLIGHT = f"{OUT}/preflight/preflight.tsv"
+# The annotation parsed once (rule index_annotation), keyed like the genome by its path, size and mtime.
+ANNOTATION_CACHE = f"{OUT}/reference/annotation-{genome_key(CONFIG['reference']['annotation'])}/genes{CACHE_SUFFIX}"
 # The genome's bwa index for host clips: the config's (reference.bwa_index), else built once per genome.
 BWA_INDEX = CONFIG["reference"].get("bwa_index") or f"{GENOME}/genome.fa"
 ENVS = Path(workflow.basedir) / "envs"

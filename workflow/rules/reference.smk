@@ -85,6 +85,26 @@ rule index_genome_minimap2:
         """
 
 
+# The GTF parsed once (genes, TSSs, exons, UTRs), pickled for each sample's annotate_sites and site_views: a
+# GENCODE-sized GTF takes ~25 s to parse, its pickle ~1 s to load. genes.py is an input: a change of the
+# parser rebuilds it.
+rule index_annotation:
+    input:
+        preflight=ancient(PREFLIGHT),
+        gtf=CONFIG["reference"]["annotation"],
+        parser=Path(workflow.basedir) / "scripts" / "carvis" / "reference" / "genes.py",
+    output:
+        ANNOTATION_CACHE,
+    log:
+        f"{LOGS}/reference/index_annotation.log",
+    benchmark:
+        f"{BENCHMARKS}/reference/index_annotation.tsv"
+    conda:
+        ENVS / "carvis.yaml"
+    script:
+        "../../scripts/adapters/index_annotation.py"
+
+
 # The genome's bwa index for placing short host clips (config sites.place_clips), cached by the genome.
 rule index_genome_bwa:
     input:

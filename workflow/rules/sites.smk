@@ -33,7 +33,7 @@ rule annotate_sites:
     input:
         preflight=PREFLIGHT,
         sites=called_sites,
-        gtf=CONFIG["reference"]["annotation"],
+        annotation=ANNOTATION_CACHE,
         gene_lists=CONFIG["gene_lists"],
     output:
         f"{OUT}/{{sample}}/integration_sites.tsv",

@@ -74,7 +74,7 @@ rule site_views:
         bai=f"{OUT}/{{sample}}/evidence.bam.bai",
         fasta=f"{REF}/combined.fa",
         fai=f"{REF}/combined.fa.fai",
-        gtf=CONFIG["reference"]["annotation"],
+        annotation=ANNOTATION_CACHE,
     output:
         f"{OUT}/views/{{sample}}.site_views.html",
     log:

@@ -25,7 +25,7 @@ from pathlib import Path
 from carvis.core.errors import InputError
 from carvis.core.io import read_tsv, write_tsv
 from carvis.core.tables import ANNOTATION, SITES
-from carvis.reference.genes import GeneIndex, GeneLists, GenomeAnnotation, load_gene_lists, read_gtf
+from carvis.reference.genes import GeneIndex, GeneLists, GenomeAnnotation, load_annotation, load_gene_lists
 
 #: Proximity tiers: label and the largest distance (bp) to a listed gene body it covers.
 TIERS: tuple[tuple[str, int], ...] = (("inside", 0), ("10kb", 10_000), ("50kb", 50_000), ("100kb", 100_000))
@@ -116,14 +116,15 @@ def _position(path: Path, number: int, value: str) -> int | None:
 
 def annotate_sites(
     sites_tsv: str | Path,
-    gtf: str | Path,
+    annotation: str | Path,
     gene_list_paths: Sequence[str | Path] | str | Path,
     out_tsv: str | Path,
 ) -> None:
-    """Write the sites table with the ANNOTATION columns appended (SITES + ANNOTATION)."""
+    """Write the sites table with the ANNOTATION columns appended (SITES + ANNOTATION); ``annotation`` is
+    the GTF or its cache (:func:`carvis.reference.genes.load_annotation`)."""
     sites_tsv = Path(sites_tsv)
     rows = _read_sites(sites_tsv)
-    annotator = Annotator(read_gtf(gtf), load_gene_lists(gene_list_paths))
+    annotator = Annotator(load_annotation(annotation), load_gene_lists(gene_list_paths))
     out = []
     for number, row in enumerate(rows, start=2):
         position = _position(sites_tsv, number, row["position"])
