@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -397,8 +397,14 @@ def captured_demo(
     return counts, config
 
 
-def single_end_bam(path: Path, contigs: dict[str, str], reads: list[tuple[str, str, int, str, str]]) -> Path:
-    """An indexed BAM of forward single-end reads: (name, contig, 0-based start, CIGAR, sequence)."""
+def indexed_bam(
+    path: Path,
+    contigs: dict[str, str],
+    reads: list[tuple[str, str, int, str, str]],
+    edit: Callable[[pysam.AlignedSegment], None] | None = None,
+) -> Path:
+    """An indexed BAM of reads (name, contig, 0-based start, CIGAR, sequence), MAPQ 60: forward and single-end
+    unless ``edit``, called on each record before it is written, pairs them, turns them or adds tags."""
     header = {
         "HD": {"VN": "1.6", "SO": "unsorted"},
         "SQ": [{"SN": c, "LN": len(s)} for c, s in contigs.items()],
@@ -410,6 +416,8 @@ def single_end_bam(path: Path, contigs: dict[str, str], reads: list[tuple[str, s
             rec.query_name, rec.reference_name, rec.reference_start = name, contig, start
             rec.cigarstring, rec.query_sequence, rec.mapping_quality = cigar, seq, 60
             rec.query_qualities = pysam.qualitystring_to_array("I" * len(seq))
+            if edit is not None:
+                edit(rec)
             out.write(rec)
     pysam.sort("-o", str(path), str(raw))
     pysam.index(str(path))

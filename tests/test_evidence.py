@@ -12,8 +12,8 @@ import pytest
 from helpers import (
     IntegrationSample,
     build_integration_sample,
+    indexed_bam,
     random_seq,
-    single_end_bam,
     transposon_plasmid,
     write_fasta,
 )
@@ -270,7 +270,7 @@ def test_short_clips_become_exact_junction_rows(sample: IntegrationSample, tmp_p
         ("noise", "chr1", 4000, "100M20S", host[4000:4100] + "ACGTTGCAACGTTGCAACGT"),
         ("short", "chr1", 5000, "100M11S", host[5000:5100] + prov[:11]),
     ]
-    bam = single_end_bam(tmp_path / "clips.bam", contigs, reads)
+    bam = indexed_bam(tmp_path / "clips.bam", contigs, reads)
     out = tmp_path / "ev.tsv"
     qc = extract_evidence(EvidenceFiles(bam, out), {"lv": model}, {})
     rows = {r["fragment"]: r for r in read_tsv(out)}
@@ -292,7 +292,7 @@ def test_clip_inside_host_microhomology_is_anchored_at_the_terminus(
     model = sample.model
     prov = model.provirus
     host = sample.genome["chr1"][:1100] + prov[:2] + sample.genome["chr1"][1102:]
-    bam = single_end_bam(
+    bam = indexed_bam(
         tmp_path / "m.bam",
         {"chr1": host, **model.contigs()},
         [("m", "chr1", 1000, "102M15S", host[1000:1102] + prov[2:17])],
@@ -319,7 +319,7 @@ def test_piggybac_itr_clip_too_short_to_tell_the_ends_apart_is_left_to_the_sites
         ("short", "chr1", 1000, "100M13S", host[1000:1100] + prov[:13]),  # 5' ITR or reverse 3' ITR?
         ("long", "chr1", 2000, "100M20S", host[2000:2100] + prov[:20]),  # past the repeat: the 5' end
     ]
-    bam = single_end_bam(tmp_path / "pb.bam", {"chr1": host, **model.contigs()}, reads)
+    bam = indexed_bam(tmp_path / "pb.bam", {"chr1": host, **model.contigs()}, reads)
     out = tmp_path / "ev.tsv"
     qc = extract_evidence(EvidenceFiles(bam, out), {"pb": model}, {})
     rows = read_tsv(out)
@@ -350,7 +350,7 @@ def test_host_clips_of_vector_reads_join_the_junction_their_bases_match(
         ("elsewhere", pc, 0, "20S100M", host[5080:5100] + prov[:100]),
         ("too_short", pc, 0, "11S100M", host[1089:1100] + prov[:100]),
     ]
-    bam = single_end_bam(tmp_path / "hc.bam", contigs, reads)
+    bam = indexed_bam(tmp_path / "hc.bam", contigs, reads)
     reference = write_fasta(tmp_path / "combined.fa", contigs)
     out = tmp_path / "ev.tsv"
     qc = extract_evidence(EvidenceFiles(bam, out, reference=reference), {"lv": model}, {})
@@ -379,26 +379,16 @@ def test_host_clips_of_vector_reads_join_the_junction_their_bases_match(
 def _pair_bam(path: Path, contigs: dict[str, str], reads: list[tuple[str, int, str, str, int]]) -> Path:
     """An indexed BAM of reverse vector-contig reads whose forward mates lie on chr1 (MAPQ 60, MC 100M):
     (name, 0-based start on the provirus contig, CIGAR, sequence, mate's 0-based start)."""
-    header = {
-        "HD": {"VN": "1.6", "SO": "unsorted"},
-        "SQ": [{"SN": c, "LN": len(s)} for c, s in contigs.items()],
-    }
     (provirus,) = (c for c in contigs if c.endswith("__provirus"))
-    raw = path.with_suffix(".raw.bam")
-    with pysam.AlignmentFile(str(raw), "wb", header=header) as out:
-        for name, start, cigar, seq, mate_start in reads:
-            rec = pysam.AlignedSegment(out.header)
-            rec.query_name, rec.reference_name, rec.reference_start = name, provirus, start
-            rec.cigarstring, rec.query_sequence, rec.mapping_quality = cigar, seq, 60
-            rec.query_qualities = pysam.qualitystring_to_array("I" * len(seq))
-            rec.is_paired, rec.is_read1, rec.is_reverse = True, True, True
-            rec.next_reference_name, rec.next_reference_start = "chr1", mate_start
-            rec.set_tag("MC", "100M")
-            rec.set_tag("MQ", 60)
-            out.write(rec)
-    pysam.sort("-o", str(path), str(raw))
-    pysam.index(str(path))
-    return path
+    mate_starts = {name: mate_start for name, *_, mate_start in reads}
+
+    def pair(rec: pysam.AlignedSegment) -> None:
+        rec.is_paired, rec.is_read1, rec.is_reverse = True, True, True
+        rec.next_reference_name, rec.next_reference_start = "chr1", mate_starts[str(rec.query_name)]
+        rec.set_tag("MC", "100M")
+        rec.set_tag("MQ", 60)
+
+    return indexed_bam(path, contigs, [(name, provirus, *read) for name, *read, _ in reads], pair)
 
 
 def test_short_host_clips_are_placed_beside_their_mate(sample: IntegrationSample, tmp_path: Path) -> None:

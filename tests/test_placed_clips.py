@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import build_test_vector, random_seq, single_end_bam, write_fasta
+from helpers import build_test_vector, indexed_bam, random_seq, write_fasta
 
 from carvis.core.io import read_tsv
 from carvis.evidence.extract import EvidenceFiles, EvidenceParams, extract_evidence
@@ -40,7 +40,7 @@ def test_host_clips_whose_mate_lies_on_the_vector_are_placed_by_bwa_aln(tmp_path
         ("too_short", 0, "15S100M", host[4085:4100] + prov[:100]),
     ]
     pc = model.provirus_contig
-    bam = single_end_bam(tmp_path / "reads.bam", contigs, [(name, pc, *read) for name, *read in reads])
+    bam = indexed_bam(tmp_path / "reads.bam", contigs, [(name, pc, *read) for name, *read in reads])
     fastq = tmp_path / "clips.fastq.gz"
     rules = EvidenceParams().rules({})
     assert write_clip_fastq(bam, {"lv": model}, rules, 20, fastq) == 5
