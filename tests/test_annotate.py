@@ -170,10 +170,10 @@ def test_every_annotation_column(tmp_path: Path, gene_list: Path) -> None:
 
 
 def test_annotation_cache_annotates_as_the_gtf(tmp_path: Path, gene_list: Path) -> None:
-    """Rule index_annotation's pickle annotates as the GTF does; a cache of another format is refused."""
+    """Rule preflight's pickle of the GTF annotates as the GTF does; a cache of another format is refused."""
     gtf = _write_gtf(tmp_path / "genes.gtf")
     cache = tmp_path / f"genes{CACHE_SUFFIX}"
-    write_annotation_cache(gtf, cache)
+    write_annotation_cache(read_gtf(gtf), cache)
     (tmp_path / "gtf").mkdir()
     (tmp_path / "cache").mkdir()
     from_gtf = _annotate(tmp_path / "gtf", gtf, list(EXPECTED), [gene_list])

@@ -265,10 +265,11 @@ def test_gene_lists_against_the_annotation(tmp_path: Path) -> None:
 def test_reference_report_round_trip(tmp_path: Path) -> None:
     lists = [str(ROOT / "resources" / "cancer_genes" / "cancer_genes.tsv")]
     reference = {"genome": str(DEMO / "genome.fa"), "annotation": str(DEMO / "annotation.gtf")}
-    report = check_reference(reference, lists)
+    report, annotation = check_reference(reference, lists)
     write_report(tmp_path / "preflight.tsv", report)
     rows = {r["figure"]: r["value"] for r in read_tsv(tmp_path / "preflight.tsv", ("figure", "value"))}
     assert rows["genome_contigs"] == "3" and rows["genome_length"] == "1200000" and rows["genes"] == "25"
     assert rows["annotated_share"] == "1.0000" and rows["unannotated_contigs"] == "none"
     assert (rows["gene_list_symbols"], rows["gene_list_known"]) == ("205", "15")
     assert "190 of 205 gene symbols" in rows["warning"]
+    assert sum(len(index.genes) for index in annotation.genes.values()) == 25  # the parse preflight pickles

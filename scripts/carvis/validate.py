@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from carvis.inputs.checks import DEFAULT_SCHEMAS, validate_run
-from carvis.inputs.tools import check_tools, required_tools
+from carvis.inputs.tools import check_tools
 from carvis.reads.capture import capture_regions
 from carvis.reads.screen import check_reads, compile_kmer_screen
 from carvis.reference.preflight import check_reference, check_vectors
@@ -37,9 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config, samples = validate_run(args.configfile, args.schemas)
     check_vectors(config["vectors"])
-    tools = required_tools(config, [s.assay for s in samples])
-    check_tools(config, [s.assay for s in samples], str(args.configfile))
-    report = check_reference(config["reference"], config["gene_lists"])
+    tools = check_tools(config, [s.assay for s in samples], str(args.configfile))
+    report, _ = check_reference(config["reference"], config["gene_lists"])
     controls, flanks = capture_regions(config, any(s.assay == "capture" for s in samples))
     print(f"config OK: {args.configfile}")
     vectors = ", ".join(f"{name} ({v['kind']})" for name, v in config["vectors"].items())

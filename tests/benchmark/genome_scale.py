@@ -124,7 +124,6 @@ LOCI = {
 GENE_FLANK = 2_000
 REFERENCE_RULES = (
     "preflight",
-    "index_annotation",
     "prepare_genome",
     "index_fasta",
     "index_genome_minimap2",

@@ -113,7 +113,7 @@ REF_BENCHMARKS = f"{BENCHMARKS}/reference/{REF_KEY}"
 GENOME_LOGS = f"{LOGS}/reference/genome-{GENOME_KEY}"
 GENOME_BENCHMARKS = f"{BENCHMARKS}/reference/genome-{GENOME_KEY}"
 PREFLIGHT = f"{OUT}/preflight/preflight.tsv"
-# The annotation parsed once (rule index_annotation), keyed like the genome by its path, size and mtime.
+# The annotation parsed once (by rule preflight), keyed like the genome by its path, size and mtime.
 ANNOTATION_CACHE = f"{OUT}/reference/annotation-{genome_key(CONFIG['reference']['annotation'])}/genes{CACHE_SUFFIX}"
 # The genome's bwa index for host clips: the config's (reference.bwa_index), else built once per genome.
 BWA_INDEX = CONFIG["reference"].get("bwa_index") or f"{GENOME}/genome.fa"

@@ -8,13 +8,18 @@ from carvis.reads.long_reads import PRESETS
 LONG_READ_PRESET_PATTERN = "|".join(PRESETS.values())
 
 
+# Preflight also pickles the GTF it parsed (genes, TSSs, exons, UTRs) for each sample's annotate_sites and
+# site_views: a GENCODE-sized GTF takes ~23 s to parse, its pickle 0.5 s to load. genes.py is an input: a
+# change of the parser writes the pickle again.
 rule preflight:
     input:
         genome=CONFIG["reference"]["genome"],
         annotation=CONFIG["reference"]["annotation"],
         gene_lists=CONFIG["gene_lists"],
+        parser=Path(workflow.basedir) / "scripts" / "carvis" / "reference" / "genes.py",
     output:
-        PREFLIGHT,
+        report=PREFLIGHT,
+        annotation=ANNOTATION_CACHE,
     log:
         f"{LOGS}/preflight.log",
     benchmark:
@@ -83,26 +88,6 @@ rule index_genome_minimap2:
         """
         minimap2 -x {params.preset} -t {threads} -d {output:q} {input:q} 2>{log:q}
         """
-
-
-# The GTF parsed once (genes, TSSs, exons, UTRs), pickled for each sample's annotate_sites and site_views: a
-# GENCODE-sized GTF takes ~25 s to parse, its pickle ~1 s to load. genes.py is an input: a change of the
-# parser rebuilds it.
-rule index_annotation:
-    input:
-        preflight=ancient(PREFLIGHT),
-        gtf=CONFIG["reference"]["annotation"],
-        parser=Path(workflow.basedir) / "scripts" / "carvis" / "reference" / "genes.py",
-    output:
-        ANNOTATION_CACHE,
-    log:
-        f"{LOGS}/reference/index_annotation.log",
-    benchmark:
-        f"{BENCHMARKS}/reference/index_annotation.tsv"
-    conda:
-        ENVS / "carvis.yaml"
-    script:
-        "../../scripts/adapters/index_annotation.py"
 
 
 # The genome's bwa index for placing short host clips (config sites.place_clips), cached by the genome.

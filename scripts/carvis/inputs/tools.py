@@ -37,11 +37,13 @@ def check_tools(
     assays: Iterable[str],
     config_name: str,
     which: Callable[[str], str | None] = shutil.which,
-) -> None:
-    """InputError naming every needed tool that is not on PATH, what it is for and how to get it."""
-    missing = {name: why for name, why in required_tools(config, assays).items() if which(name) is None}
+) -> dict[str, str]:
+    """The tools the run needs (:func:`required_tools`); InputError naming every one not on PATH, what it is
+    for and how to get it."""
+    needed = required_tools(config, assays)
+    missing = {name: why for name, why in needed.items() if which(name) is None}
     if not missing:
-        return
+        return needed
     listed = "; ".join(f"{name} ({why})" for name, why in missing.items())
     fix = (
         f"install {' and '.join(missing)} (bash scripts/setup.sh installs the tools as Debian packages), "

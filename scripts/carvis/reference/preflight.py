@@ -295,9 +295,12 @@ def check_gene_lists(paths: Sequence[str | Path], annotation: GenomeAnnotation, 
             )
 
 
-def check_reference(reference: Mapping[str, Any], gene_lists: Sequence[str | Path]) -> Report:
-    """The costly checks of a config's ``reference`` section and ``gene_lists``: genome contig names,
-    the GTF against the genome, the gene lists against the GTF."""
+def check_reference(
+    reference: Mapping[str, Any], gene_lists: Sequence[str | Path]
+) -> tuple[Report, GenomeAnnotation]:
+    """The costly checks of a config's ``reference`` section and ``gene_lists``: genome contig names (and a
+    given bwa index), the GTF against the genome, the gene lists against the GTF. Returns the report and
+    the parsed GTF."""
     report = Report()
     contigs = check_genome(reference["genome"], ambiguous="bwa_index" in reference)
     if "bwa_index" in reference:
@@ -305,7 +308,7 @@ def check_reference(reference: Mapping[str, Any], gene_lists: Sequence[str | Pat
     partial = bool(reference.get("partial_annotation", False))
     annotation = check_annotation(reference["annotation"], contigs, partial, report)
     check_gene_lists(gene_lists, annotation, report)
-    return report
+    return report, annotation
 
 
 def write_report(path: str | Path, report: Report) -> None:

@@ -127,7 +127,7 @@ class ViewSources:
 
     evidence_bam: str | Path  # indexed, from carvis.report.evidence_bam
     fasta: str | Path  # the combined reference (indexed)
-    gtf: str | Path | None  # the annotation: the GTF or its cache (carvis.reference.genes.load_annotation)
+    annotation: str | Path | None  # the GTF or its cache (carvis.reference.genes.load_annotation)
     igv_js: str | Path | None  # igv.min.js; None or missing: no views, said in words
 
 
@@ -201,7 +201,7 @@ def write_site_views(
         igv_js = Path(sources.igv_js).read_text(encoding="utf-8")
     views = []
     if igv_js is not None and chosen:
-        annotation = load_annotation(sources.gtf) if sources.gtf else None
+        annotation = load_annotation(sources.annotation) if sources.annotation else None
         with (
             pysam.AlignmentFile(str(sources.evidence_bam)) as bam,
             pysam.FastaFile(str(sources.fasta)) as fasta,

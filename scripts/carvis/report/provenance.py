@@ -87,6 +87,17 @@ def _checksummed(path: str | Path) -> str:
     return f"{path} ({Path(path).stat().st_size:,} bytes; SHA-256 {sha256(path)})"
 
 
+def _clip_placement(settings: Mapping[str, Any]) -> str:
+    """How host clips were placed: bwa aln and its index, or off."""
+    if not settings["site thresholds"].get("place_clips"):
+        return "off (sites.place_clips: false)"
+    index = settings.get("bwa index")
+    source = "index built by carvis"
+    if index:
+        source = f"index {index} (reference.bwa_index, checked against the genome)"
+    return f"bwa aln {tool_version('bwa')} on the genome alone, {source}"
+
+
 def run_metadata(settings: Mapping[str, Any], sample: str, purity: float | None) -> dict[str, object]:
     """Specimen and method of one report: the settings, checksums of the small inputs (size of the
     genome), tool versions and the run date."""
@@ -103,16 +114,7 @@ def run_metadata(settings: Mapping[str, Any], sample: str, purity: float | None)
         "aligner": f"{aligner} {tool_version(aligner)}",
         "aligner extra arguments": settings["aligner extra arguments"],
         "samtools": tool_version("samtools"),
-        "host clip placement (aligned_clip rows)": (
-            f"bwa aln {tool_version('bwa')} on the genome alone, "
-            + (
-                f"index {settings['bwa index']} (reference.bwa_index, checked against the genome)"
-                if settings.get("bwa index")
-                else "index built by carvis"
-            )
-            if settings["site thresholds"].get("place_clips")
-            else "off (sites.place_clips: false)"
-        ),
+        "host clip placement (aligned_clip rows)": _clip_placement(settings),
         "carvis": __version__,
         "python": platform.python_version(),
         "run date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
