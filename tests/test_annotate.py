@@ -184,6 +184,11 @@ def test_annotation_cache_annotates_as_the_gtf(tmp_path: Path, gene_list: Path) 
         load_annotation(cache)
     err = caught.value
     assert "another carvis version" in err.problem and "delete it and rerun" in err.fix
+    write_annotation_cache(read_gtf(gtf), cache)
+    cache.write_bytes(cache.read_bytes()[:200])  # cut short
+    with pytest.raises(InputError) as caught:
+        load_annotation(cache)
+    assert "damaged" in caught.value.problem and "delete it and rerun" in caught.value.fix
 
 
 def test_chrom_naming_mismatch_both_ways(tmp_path: Path, gene_list: Path) -> None:

@@ -261,15 +261,15 @@ def load_annotation(path: str | Path) -> GenomeAnnotation:
     :data:`CACHE_SUFFIX`), else parsed from the GTF at ``path``."""
     if not str(path).endswith(CACHE_SUFFIX):
         return read_gtf(path)
-    with open(path, "rb") as handle:
-        loaded = pickle.load(handle)
-    current = isinstance(loaded, tuple) and loaded[0] == _CACHE_FORMAT
+    problem = "the annotation cache was written by another carvis version"
+    try:
+        with open(path, "rb") as handle:
+            loaded = pickle.load(handle)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as exc:
+        loaded, problem = None, f"the annotation cache is damaged or of another carvis version ({exc})"
+    current = isinstance(loaded, tuple) and len(loaded) == 2 and loaded[0] == _CACHE_FORMAT
     if not (current and isinstance(loaded[1], GenomeAnnotation)):
-        raise InputError(
-            path,
-            "the annotation cache was written by another carvis version",
-            "delete it and rerun: the workflow parses the GTF again",
-        )
+        raise InputError(path, problem, "delete it and rerun: the workflow parses the GTF again")
     return loaded[1]
 
 
